@@ -1,0 +1,234 @@
+"""Benches: any folder holding ``question.jsonl``, with an optional ``bench.json`` config.
+
+Layout (FastChat's)::
+
+    data/<bench>/question.jsonl
+    data/<bench>/reference_answer/<reference model>.jsonl
+    data/<bench>/model_answer/<model>.jsonl          keyed by file name, not by model_id inside
+    data/<bench>/model_judgment/<judge>_single.jsonl  <judge>_pair.jsonl
+    data/<bench>/bench.json                           optional, see BenchConfig
+
+Loading validates everything and raises InputError naming file, line and field.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Iterable
+
+from .errors import ConfigError, InputError
+from .records import Answer, Question, QuestionId
+from .store import iter_jsonl
+
+# FastChat's defaults (fastchat/llm_judge/common.py): categories judged against a reference answer, and
+# sampling temperature per MT-bench category.
+FASTCHAT_REFERENCE_CATEGORIES = ["math", "reasoning", "coding", "arena-hard-200"]
+FASTCHAT_TEMPERATURES = {
+    "writing": 0.7, "roleplay": 0.7, "extraction": 0.0, "math": 0.0, "coding": 0.0,
+    "reasoning": 0.0, "stem": 0.1, "humanities": 0.1, "arena-hard-200": 0.0,
+}
+DEFAULT_TEMPERATURE = 0.7
+
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+
+
+@dataclass
+class BenchConfig:
+    """What ``bench.json`` may state; every field is optional."""
+
+    language: str | None = None  # "en", "ja", ...; detected from the questions when absent
+    reference_categories: list[str] = field(default_factory=lambda: list(FASTCHAT_REFERENCE_CATEGORIES))
+    temperature: dict[str, float] = field(default_factory=dict)  # per category, on top of FastChat's
+    default_temperature: float = DEFAULT_TEMPERATURE
+    judge_prompts: str | None = None  # a built-in set ("en", "ja") or a file relative to the bench folder
+    prompt_names: dict[str, str] = field(default_factory=dict)  # role -> prompt name, see judges.prompts
+    reference_model: str = "gpt-4"  # reads reference_answer/<reference_model>.jsonl
+    baseline_model: str = "gpt-3.5-turbo"
+    description: str = ""
+
+    @classmethod
+    def load(cls, path: Path) -> "BenchConfig":
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise InputError(path, f"invalid JSON ({exc.msg})", exc.lineno) from None
+        if not isinstance(raw, dict):
+            raise InputError(path, "expected a JSON object")
+        known = {f.name for f in fields(cls)}
+        for key in raw:
+            if key not in known:
+                raise InputError(path, f"unknown setting (known: {', '.join(sorted(known))})", field=key)
+        checks = {
+            "language": str, "reference_categories": list, "temperature": dict, "default_temperature": (int, float),
+            "judge_prompts": str, "prompt_names": dict, "reference_model": str, "baseline_model": str,
+            "description": str,
+        }
+        for key, typ in checks.items():
+            if key in raw and raw[key] is not None and not isinstance(raw[key], typ):
+                raise InputError(path, f"has the wrong type ({type(raw[key]).__name__})", field=key)
+        for cat, temp in raw.get("temperature", {}).items():
+            if not isinstance(temp, (int, float)) or temp < 0:
+                raise InputError(path, f"temperature for {cat!r} must be a number >= 0", field="temperature")
+        return cls(**raw)
+
+
+@dataclass
+class Bench:
+    name: str
+    path: Path
+    questions: list[Question]
+    config: BenchConfig
+
+    @property
+    def question_file(self) -> Path:
+        return self.path / "question.jsonl"
+
+    @property
+    def answer_dir(self) -> Path:
+        return self.path / "model_answer"
+
+    @property
+    def judgment_dir(self) -> Path:
+        return self.path / "model_judgment"
+
+    @property
+    def language(self) -> str:
+        if self.config.language:
+            return self.config.language
+        texts = [q.turns[0] for q in self.questions]
+        japanese = sum(1 for t in texts if _JAPANESE.search(t))
+        return "ja" if texts and japanese / len(texts) > 0.5 else "en"
+
+    @property
+    def max_turns(self) -> int:
+        return max((len(q.turns) for q in self.questions), default=0)
+
+    def temperature_for(self, category: str) -> float:
+        if category in self.config.temperature:
+            return float(self.config.temperature[category])
+        return FASTCHAT_TEMPERATURES.get(category, self.config.default_temperature)
+
+    def needs_reference(self, question: Question) -> bool:
+        return question.reference is not None or question.category in self.config.reference_categories
+
+    def question_slice(self, begin: int | None, end: int | None) -> list[Question]:
+        return self.questions[begin:end]
+
+    def reference_answers(self, reference_model: str | None = None) -> dict[QuestionId, list[str]]:
+        """question_id -> reference turns; a question's own ``reference`` field wins over the file."""
+        refs: dict[QuestionId, list[str]] = {}
+        name = reference_model or self.config.reference_model
+        ref_file = self.path / "reference_answer" / f"{name}.jsonl"
+        if ref_file.exists():
+            for qid, answer in load_answer_file(ref_file).items():
+                refs[qid] = answer.turns
+        for q in self.questions:
+            if q.reference is not None:
+                refs[q.question_id] = q.reference
+        return refs
+
+    def answer_files(self) -> dict[str, Path]:
+        if not self.answer_dir.is_dir():
+            return {}
+        return {p.stem: p for p in sorted(self.answer_dir.glob("*.jsonl"))}
+
+    def load_answers(self, models: Iterable[str] | None = None) -> dict[str, dict[QuestionId, Answer]]:
+        """model name (file name) -> question_id -> Answer, for the named models or all of them."""
+        files = self.answer_files()
+        wanted = list(models) if models is not None else list(files)
+        missing = [m for m in wanted if m not in files]
+        if missing:
+            raise InputError(self.answer_dir, f"no answer file for model(s): {', '.join(missing)} "
+                             f"(have: {', '.join(files) or 'none'})")
+        return {m: load_answer_file(files[m]) for m in wanted}
+
+
+def load_questions(path: Path) -> list[Question]:
+    questions: list[Question] = []
+    seen: dict[QuestionId, int] = {}
+    for lineno, obj in iter_jsonl(path):
+        q = Question.from_json(obj, path, lineno)
+        if q.question_id in seen:
+            raise InputError(path, f"duplicate question_id {q.question_id!r} (first on line {seen[q.question_id]})",
+                             lineno, "question_id")
+        seen[q.question_id] = lineno
+        questions.append(q)
+    if not questions:
+        raise InputError(path, "holds no questions")
+    return questions
+
+
+def load_answer_file(path: Path) -> dict[QuestionId, Answer]:
+    answers: dict[QuestionId, Answer] = {}
+    lines: dict[QuestionId, int] = {}
+    for lineno, obj in iter_jsonl(path):
+        a = Answer.from_json(obj, path, lineno)
+        if a.question_id in answers:
+            raise InputError(path, f"duplicate answer for question_id {a.question_id!r} "
+                             f"(first on line {lines[a.question_id]})", lineno, "question_id")
+        answers[a.question_id] = a
+        lines[a.question_id] = lineno
+    return answers
+
+
+def bundled_data_dir() -> Path:
+    """The benches shipped with llm_judge (the repository's data/ in a checkout or editable install)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "data", here / "bundled_data"):
+        if (candidate / "demo_bench" / "question.jsonl").exists():
+            return candidate
+    return here.parent / "data"
+
+
+def default_data_dir() -> Path:
+    local = Path("data")
+    return local if local.is_dir() else bundled_data_dir()
+
+
+def list_benches(data_dir: Path) -> list[str]:
+    return sorted(p.parent.name for p in Path(data_dir).glob("*/question.jsonl"))
+
+
+def load_bench(name: str, data_dir: str | Path | None = None) -> Bench:
+    """Load ``<data_dir>/<name>``; ``name`` may also be a path to a bench folder."""
+    data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+    path = Path(name) if (Path(name) / "question.jsonl").exists() else data_dir / name
+    question_file = path / "question.jsonl"
+    if not question_file.exists():
+        have = ", ".join(list_benches(data_dir)) or "none"
+        raise ConfigError(f"no bench {name!r}: {question_file} does not exist (benches in {data_dir}: {have})")
+    config_file = path / "bench.json"
+    config = BenchConfig.load(config_file) if config_file.exists() else BenchConfig()
+    questions = load_questions(question_file)  # file order is kept, as FastChat does
+    return Bench(path.name, path, questions, config)
+
+
+def as_dict(questions: Iterable[Question]) -> dict[QuestionId, Question]:
+    return {q.question_id: q for q in questions}
+
+
+def check_models_exist(bench: Bench, models: Iterable[str]) -> None:
+    files = bench.answer_files()
+    for m in models:
+        if m not in files:
+            raise ConfigError(f"bench {bench.name}: no answers for model {m!r} in {bench.answer_dir}")
+
+
+def parse_model_list(values: list[str] | None) -> list[str] | None:
+    """``--model-list a b`` or ``--model-list a,b`` (both are seen in the wild)."""
+    if not values:
+        return None
+    out: list[str] = []
+    for v in values:
+        out.extend(x for x in v.split(",") if x)
+    return out
+
+
+def describe(bench: Bench) -> dict[str, Any]:
+    cats: dict[str, int] = {}
+    for q in bench.questions:
+        cats[q.category] = cats.get(q.category, 0) + 1
+    return {"name": bench.name, "questions": len(bench.questions), "language": bench.language,
+            "max_turns": bench.max_turns, "categories": cats}

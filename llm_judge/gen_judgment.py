@@ -1,0 +1,123 @@
+"""Step 2: judge the answers of a bench with an LLM judge.
+
+    python -m llm_judge.gen_judgment --mode single --judge-model gpt-4 [--model-list a b] [--bench-name mt_bench]
+    python -m llm_judge.gen_judgment --mode pairwise-baseline --baseline-model gpt-3.5-turbo
+    python -m llm_judge.gen_judgment --mode pairwise-all --judge-model default     (local SmolLM2 judge)
+
+Writes data/<bench>/model_judgment/<judge>_single.jsonl or <judge>_pair.jsonl (FastChat's format plus
+our fields). Judgments already present are skipped; failed ones are retried on the next run.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from . import cli
+from .bench import Bench, load_bench, parse_model_list
+from .judges.matches import MODES, Match, MatchPlan, plan_matches
+from .judges.prompts import load_prompt_set
+from .judges.run import distribution_request, judgment_store, run_matches
+from .models.base import GenRequest
+
+log = logging.getLogger("llm_judge.gen_judgment")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gen_judgment", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    cli.add_data_args(p)
+    p.add_argument("--judge-file", default=None,
+                   help="judge prompts in FastChat's judge_prompts.jsonl format (default: the bench's, else built-in)")
+    p.add_argument("--judge-model", default="gpt-4",
+                   help="judge: API model name (gpt-4, claude-..., openai:NAME), local path, hub id or 'default'")
+    p.add_argument("--judge-engine", choices=["hf", "vllm", "api", "openai", "anthropic"], default=None)
+    p.add_argument("--judge-model-id", default=None, help="judge name in records and file names (default: from --judge-model)")
+    p.add_argument("--baseline-model", default=None, help="baseline for pairwise-baseline (default: the bench's)")
+    p.add_argument("--mode", default="single", choices=MODES)
+    p.add_argument("--model-list", nargs="+", default=None, help="models to judge (default: every answer file)")
+    p.add_argument("--first-n", type=cli.positive_int, default=None, help="judge only the first n questions (debugging)")
+    p.add_argument("--reference-model", default=None, help="reference answers file name (default: the bench's, gpt-4)")
+    p.add_argument("--output-file", default=None, help="judgment file (default: model_judgment/<judge>_<single|pair>.jsonl)")
+    p.add_argument("--judge-method", choices=["generate", "distribution"], default="generate",
+                   help="generate: the judge writes an explanation and a verdict (default); distribution: read the "
+                        "judge's probabilities for each verdict directly (local judges; fast, never unparseable)")
+    p.add_argument("--judge-max-new-token", type=cli.positive_int, default=2048, help="most tokens a judgment may take")
+    p.add_argument("--parallel", type=cli.positive_int, default=16, help="requests in flight (API judges)")
+    p.add_argument("--batch-size", type=cli.positive_int, default=8, help="prompts per batch (local judges)")
+    p.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
+    p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
+    p.add_argument("-v", "--verbose", action="store_true")
+    return p
+
+
+def plan(args: argparse.Namespace, bench: Bench, judge_id: str) -> tuple[MatchPlan, Path, bool]:
+    pairwise = args.mode != "single"
+    models = parse_model_list(args.model_list) or list(bench.answer_files())
+    baseline = args.baseline_model or bench.config.baseline_model
+    if args.mode == "pairwise-baseline":
+        models = [m for m in models if m != baseline]
+        answers = bench.load_answers(models + [baseline])
+    else:
+        answers = bench.load_answers(models)
+    prompts = load_prompt_set(args.judge_file, bench.config.judge_prompts, bench.language, bench.path,
+                              bench.config.prompt_names)
+    match_plan = plan_matches(bench, args.mode, models, answers, prompts, baseline=baseline, first_n=args.first_n,
+                              references=bench.reference_answers(args.reference_model))
+    suffix = "pair" if pairwise else "single"
+    out = Path(args.output_file) if args.output_file else bench.judgment_dir / f"{judge_id}_{suffix}.jsonl"
+    return match_plan, out, pairwise
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    cli.setup_logging(args.verbose)
+    from .models import load_model, model_id_for, split_provider
+
+    provider, judge_name = split_provider(args.judge_model, args.judge_engine)
+    judge_id = args.judge_model_id or model_id_for(judge_name)
+    bench = load_bench(args.bench_name, args.data_dir)
+    match_plan, out, pairwise = plan(args, bench, judge_id)  # validates every input before anything is written
+    store = judgment_store(out, pairwise)
+    todo = [m for m in match_plan.matches if m.key(judge_id) not in store]
+    calls = sum(2 if m.pairwise else 1 for m in todo)
+    print(f"{bench.name}: {len(match_plan.matches)} judgments ({args.mode}), {len(match_plan.matches) - len(todo)} "
+          f"already in {out}, {len(todo)} to do = {calls} judge calls to {judge_id}", file=sys.stderr)
+    if match_plan.skipped_missing_turn or match_plan.no_reference:
+        print(f"note: {match_plan.skipped_missing_turn} turns skipped (answer has fewer turns than the question), "
+              f"{match_plan.no_reference} questions needed a reference answer and had none", file=sys.stderr)
+    if args.dry_run or not todo:
+        store.close()
+        return 0
+    options = _judge_options(args, provider)
+    judge = load_model(args.judge_model, name=judge_id, engine=args.judge_engine, **options)
+
+    def make_request(match: Match, messages: list[dict[str, str]]) -> GenRequest:
+        if args.judge_method == "distribution":
+            return distribution_request(match, messages, bench.language)
+        return GenRequest(messages=messages, max_new_tokens=args.judge_max_new_token, temperature=0.0)
+
+    with judge, store:
+        summary = run_matches(judge, judge_id, bench.name, match_plan.matches, store, make_request)
+    print(f"{judge_id} on {bench.name}: {summary.line()} -> {out}", file=sys.stderr)
+    return 1 if summary.failed else 0
+
+
+def _judge_options(args: argparse.Namespace, provider: str) -> dict:
+    if provider in ("hf", "vllm"):
+        from .models.hf import HFOptions
+
+        return {"hf_options": HFOptions(dtype=args.dtype, batch_size=args.batch_size)}
+    from .models.api import APIOptions
+
+    return {"api_options": APIOptions.from_args(args)}
+
+
+def cli_main() -> None:
+    sys.exit(cli.run(main))
+
+
+if __name__ == "__main__":
+    cli_main()

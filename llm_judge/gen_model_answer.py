@@ -1,0 +1,127 @@
+"""Step 1: answer a bench's questions with a model.
+
+    python -m llm_judge.gen_model_answer --model-path PATH_OR_ID --model-id NAME [--bench-name mt_bench]
+
+Writes data/<bench>/model_answer/<model-id>.jsonl (FastChat's format). Rerunning skips answered questions.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from . import cli
+from .answering import AnswerSettings, answer_questions, answer_store
+from .bench import load_bench
+from .errors import ConfigError
+
+log = logging.getLogger("llm_judge.gen_model_answer")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gen_model_answer", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model-path", "--base_model", dest="model_path", default="default",
+                   help="local folder, hub id, .gguf file, API model name, or 'default' (SmolLM2-135M-Instruct)")
+    p.add_argument("--model-id", default=None, help="name of the answer file (default: last part of --model-path)")
+    cli.add_data_args(p)
+    p.add_argument("--engine", choices=["hf", "vllm", "api", "openai", "anthropic"], default=None,
+                   help="inference engine (default: chosen from --model-path)")
+    p.add_argument("--question-begin", type=int, default=None, help="index of the first question (debugging)")
+    p.add_argument("--question-end", type=int, default=None, help="index after the last question (debugging)")
+    p.add_argument("--answer-file", default=None, help="output file (default: data/<bench>/model_answer/<model-id>.jsonl)")
+    p.add_argument("--max-new-token", "--max_new_tokens", "--max-new-tokens", dest="max_new_token", type=cli.positive_int,
+                   default=1024, help="most new tokens per turn (default: 1024)")
+    p.add_argument("--num-choices", type=cli.positive_int, default=1, help="answers per question (default: 1)")
+    p.add_argument("--temperature", type=float, default=None,
+                   help="one temperature for every question (default: per category, FastChat's table)")
+    p.add_argument("--top-p", type=float, default=1.0)
+    p.add_argument("--repetition-penalty", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=None, help="seed for sampled answers")
+    p.add_argument("--system-prompt", default=None, help="a system message before every conversation")
+    p.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
+    p.add_argument("--batch-size", type=cli.positive_int, default=16, help="prompts per batch (local engines)")
+    p.add_argument("--num-gpus-per-model", type=cli.positive_int, default=1)
+    p.add_argument("--num-gpus-total", "--gpus", dest="num_gpus_total", type=cli.positive_int, default=1)
+    p.add_argument("--num-workers", type=cli.positive_int, default=None, help="CPU workers through Ray (no GPUs)")
+    p.add_argument("--ray-address", default=None, help="join an existing Ray cluster")
+    p.add_argument("--max-gpu-memory", default=None, help="per-GPU memory cap, e.g. 20GiB")
+    p.add_argument("--revision", default=None, help="model revision (branch, tag or commit)")
+    p.add_argument("--trust-remote-code", action="store_true", help="allow model code from the hub (off by default)")
+    p.add_argument("--lora-model", "--lora_model", dest="lora_model", default=None, help="a LoRA adapter to apply")
+    p.add_argument("--with-prompt", "--with_prompt", dest="with_prompt", default=None,
+                   help="prompt template for models without a chat template (alpaca, alpaca_jp, rinna, llm-jp, vicuna)")
+    p.add_argument("--conv-template", default=None, help="a FastChat conversation template (needs fschat)")
+    p.add_argument("--parallel", type=cli.positive_int, default=16, help="requests in flight (API engines)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    cli.setup_logging(args.verbose)
+    bench = load_bench(args.bench_name, args.data_dir)
+    questions = bench.question_slice(args.question_begin, args.question_end)
+    if not questions:
+        raise ConfigError(f"--question-begin/--question-end select no question of {bench.name} ({len(bench.questions)} questions)")
+    from .models import load_model, model_id_for, split_provider
+
+    provider, _ = split_provider(args.model_path, args.engine)
+    model_id = args.model_id or model_id_for(split_provider(args.model_path, args.engine)[1])
+    answer_file = Path(args.answer_file) if args.answer_file else bench.answer_dir / f"{model_id}.jsonl"
+    settings = AnswerSettings(max_new_tokens=args.max_new_token, num_choices=args.num_choices,
+                              temperature=args.temperature, top_p=args.top_p,
+                              repetition_penalty=args.repetition_penalty, seed=args.seed,
+                              system_prompt=args.system_prompt)
+    store = answer_store(answer_file)
+    todo = [q for q in questions if q.question_id not in store]
+    log.info("%s: %d questions, %d already answered in %s", bench.name, len(questions), len(questions) - len(todo), answer_file)
+    if todo:
+        workers = _workers(args)
+        if workers > 1 and provider in ("hf", "vllm"):
+            from .parallel import answer_with_ray
+            summary = answer_with_ray(args, bench, todo, model_id, store, settings, workers)
+        else:
+            model = load_model(args.model_path, name=model_id, engine=args.engine, **_engine_options(args, provider))
+            with model:
+                summary = answer_questions(model, bench, todo, model_id, store, settings)
+        order = {q.question_id: i for i, q in enumerate(bench.questions)}
+        store.sort(lambda r: order.get(r["question_id"], len(order)))
+        print(f"{model_id}: {summary.written} answered, {summary.skipped + len(questions) - len(todo)} already done, "
+              f"{summary.failed} failed -> {answer_file}", file=sys.stderr)
+        return 1 if summary.failed else 0
+    store.close()
+    print(f"{model_id}: all {len(questions)} questions already answered in {answer_file}", file=sys.stderr)
+    return 0
+
+
+def _workers(args: argparse.Namespace) -> int:
+    if args.num_workers:
+        return args.num_workers
+    return max(1, args.num_gpus_total // args.num_gpus_per_model)
+
+
+def _engine_options(args: argparse.Namespace, provider: str) -> dict:
+    """Keyword arguments for load_model built from the flags, for the chosen provider."""
+    if provider in ("hf", "vllm"):
+        from .models.hf import HFOptions
+        from .templates import chat_template_for
+
+        template = chat_template_for(args.with_prompt, args.conv_template)
+        hf = HFOptions(dtype=args.dtype, batch_size=args.batch_size, num_gpus=args.num_gpus_per_model,
+                       max_gpu_memory=args.max_gpu_memory, revision=args.revision,
+                       trust_remote_code=args.trust_remote_code, lora_path=args.lora_model, chat_template=template)
+        return {"hf_options": hf}
+    from .models.api import APIOptions
+
+    return {"api_options": APIOptions.from_args(args)}
+
+
+def cli_main() -> None:
+    sys.exit(cli.run(main))
+
+
+if __name__ == "__main__":
+    cli_main()

@@ -1,0 +1,169 @@
+"""JSONL files: strict reading, and an append-only store that makes reruns exact-once.
+
+Only the main process writes. Every record is appended as one line and flushed, so a crash loses at
+most the line being written; :class:`JsonlStore` detects that torn last line when it opens the file
+and cuts it off. Records carrying an ``error`` field are dropped on open, so a rerun retries exactly the
+failed and the missing keys, and the file ends up with each key once.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Hashable, Iterable, Iterator
+
+from .errors import InputError
+
+log = logging.getLogger(__name__)
+
+
+def dumps(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False)
+
+
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """Yield (line number, parsed object) for each non-blank line; bad JSON is an InputError."""
+    path = Path(path)
+    try:
+        fh = open(path, encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(path, "file not found") from None
+    with fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                yield lineno, json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(path, f"invalid JSON ({exc.msg} at column {exc.colno})", lineno) from None
+
+
+def read_jsonl(path: str | Path) -> list[Any]:
+    return [obj for _, obj in iter_jsonl(path)]
+
+
+def write_jsonl_atomic(path: str | Path, records: Iterable[dict[str, Any]]) -> None:
+    """Replace ``path`` with ``records`` in one rename: readers see the old file or the new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for record in records:
+                fh.write(dumps(record) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _repair_torn_tail(path: Path) -> bool:
+    """Cut an unterminated or unparseable last line (left by a kill mid-write). True if cut."""
+    with open(path, "rb+") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        if size == 0:
+            return False
+        fh.seek(max(0, size - 1))
+        if fh.read(1) == b"\n":
+            return False
+        # Find the start of the last line and drop it: it was never completed.
+        block = 1 << 16
+        pos = size
+        while pos > 0:
+            step = min(block, pos)
+            pos -= step
+            fh.seek(pos)
+            chunk = fh.read(step)
+            nl = chunk.rfind(b"\n")
+            if nl >= 0:
+                cut = pos + nl + 1
+                break
+        else:
+            cut = 0
+        fh.truncate(cut)
+        return True
+
+
+class JsonlStore:
+    """Append-only JSONL file keyed by ``key_fn``; the single writer of one output file.
+
+    On open: a torn last line is cut, records with an ``error`` field and later duplicates of a key are
+    dropped (the file is rewritten atomically only if something was dropped). ``done`` then holds the
+    keys with a good record, and :meth:`append` adds new records one line at a time.
+    """
+
+    def __init__(self, path: str | Path, key_fn: Callable[[dict[str, Any]], Hashable]):
+        self.path = Path(path)
+        self.key_fn = key_fn
+        self.records: dict[Hashable, dict[str, Any]] = {}
+        self.repaired_tail = False
+        self.dropped_errors = 0
+        self.dropped_duplicates = 0
+        self._fh = None
+        if self.path.exists():
+            self._load()
+
+    def _load(self) -> None:
+        self.repaired_tail = _repair_torn_tail(self.path)
+        if self.repaired_tail:
+            log.warning("%s: cut a torn last line left by an interrupted run", self.path)
+        rewrite = False
+        for lineno, obj in iter_jsonl(self.path):
+            if not isinstance(obj, dict):
+                raise InputError(self.path, "expected a JSON object", lineno)
+            try:
+                key = self.key_fn(obj)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise InputError(self.path, f"record has no usable key ({exc})", lineno) from None
+            if obj.get("error"):
+                self.dropped_errors += 1
+                rewrite = True
+            elif key in self.records:
+                self.dropped_duplicates += 1
+                rewrite = True
+            else:
+                self.records[key] = obj
+        if rewrite:
+            write_jsonl_atomic(self.path, self.records.values())
+
+    @property
+    def done(self) -> set[Hashable]:
+        return set(self.records)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self.records
+
+    def append(self, record: dict[str, Any]) -> None:
+        if self._fh is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self.path, "a", encoding="utf-8")
+        self._fh.write(dumps(record) + "\n")
+        self._fh.flush()
+        if not record.get("error"):
+            self.records[self.key_fn(record)] = record
+
+    def close(self) -> None:
+        if self._fh is not None:
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+            self._fh = None
+
+    def sort(self, sort_key: Callable[[dict[str, Any]], Any]) -> None:
+        """Rewrite the file in a stable order (good records first, then errors as written)."""
+        self.close()
+        if not self.path.exists():
+            return
+        rows = read_jsonl(self.path)
+        rows.sort(key=lambda r: (bool(r.get("error")), sort_key(r)))
+        write_jsonl_atomic(self.path, rows)
+
+    def __enter__(self) -> "JsonlStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

