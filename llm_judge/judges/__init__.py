@@ -1,0 +1,1 @@
+"""Judging: prompts, verdict parsers, matches and the judge runner."""
