@@ -7,7 +7,8 @@ extras = {
     "ray": ["ray>=2.9"],
     "vllm": ["vllm>=0.6"],
     "lora": ["peft>=0.11"],
-    "plot": ["matplotlib>=3.7"],
+    "plot": ["matplotlib>=3.7", "matplotlib-fontja>=1.0"],  # the latter ships IPAexGothic for Japanese labels
+    "ratings": ["numpy>=1.22"],
     "progress": ["tqdm>=4.60"],
     "test": ["pytest>=7"],
 }

@@ -27,9 +27,14 @@ def run(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None 
         return 130
 
 
-def add_data_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--bench-name", "--benchmark", dest="bench_name", default="demo_bench",
-                        help="bench folder under --data-dir (default: demo_bench)")
+def add_data_args(parser: argparse.ArgumentParser, several_benches: bool = False) -> None:
+    """--bench-name and --data-dir; with ``several_benches`` (show_result) bench_name is a list."""
+    if several_benches:
+        parser.add_argument("--bench-name", "--benchmark", dest="bench_name", nargs="+", default=["demo_bench"],
+                            help="bench folder(s) under --data-dir, shown side by side (default: demo_bench)")
+    else:
+        parser.add_argument("--bench-name", "--benchmark", dest="bench_name", default="demo_bench",
+                            help="bench folder under --data-dir (default: demo_bench)")
     parser.add_argument("--data-dir", default=None,
                         help="where benches live (default: ./data when present, else the bundled benches)")
 

@@ -136,3 +136,71 @@ def pair_tallies(records: Iterable[dict[str, Any]], models: list[str] | None = N
         else:
             t.loss += 1
     return pairs
+
+
+def category_of(record: dict[str, Any], categories: dict[Any, str] | None = None) -> str:
+    """A judgment's category: its own field (our records), else the bench's question (FastChat records)."""
+    if record.get("category"):
+        return str(record["category"])
+    if categories and record.get("question_id") in categories:
+        return categories[record["question_id"]]
+    return "unknown"
+
+
+def single_by_category(records: Iterable[dict[str, Any]], models: list[str] | None = None,
+                       categories: dict[Any, str] | None = None) -> dict[str, dict[str, list[float]]]:
+    """model -> category -> the scores of its judged turns (failed judgments left out)."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for r in records:
+        model = r.get("model")
+        if model is None or (models and model not in models) or is_failed(r):
+            continue
+        out.setdefault(model, {}).setdefault(category_of(r, categories), []).append(float(r["score"]))
+    return out
+
+
+@dataclass
+class Consistency:
+    """How a judge's two orders of one pairwise game relate (FastChat shows the pair both ways)."""
+
+    consistent: int = 0  # both orders gave the same verdict (a tie in both counts too)
+    first: int = 0  # inconsistent: the answer shown first won in both orders
+    second: int = 0  # inconsistent: the answer shown second won in both orders
+    one_tie: int = 0  # inconsistent: a win in one order, a tie in the other
+
+    @property
+    def n(self) -> int:
+        return self.consistent + self.first + self.second + self.one_tie
+
+    def rate(self, what: str) -> float | None:
+        return getattr(self, what) / self.n if self.n else None
+
+
+def _position(winner: str, shown_first: str) -> str:
+    if winner == "tie":
+        return "tie"
+    return "first" if winner == shown_first else "second"
+
+
+def position_consistency(records: Iterable[dict[str, Any]], models: list[str] | None = None,
+                         baseline: str | None = None) -> dict[tuple[str, str], Consistency]:
+    """Per model pair: how often both orders agree, and which position wins when they do not.
+
+    Game 1 shows model_1 as assistant A, game 2 shows model_2 as A; a judge with position bias names
+    "A" in both, which in model terms is a disagreement.
+    """
+    out: dict[tuple[str, str], Consistency] = {}
+    for r in records:
+        if not _keep(r, models, baseline) or is_failed(r):
+            continue
+        c = out.setdefault((r["model_1"], r["model_2"]), Consistency())
+        g1, g2 = r["g1_winner"], r["g2_winner"]
+        if g1 == g2:
+            c.consistent += 1
+            continue
+        p1, p2 = _position(g1, "model_1"), _position(g2, "model_2")
+        if p1 == p2:
+            setattr(c, p1, getattr(c, p1) + 1)
+        else:
+            c.one_tie += 1
+    return out

@@ -2,18 +2,24 @@
 
     python -m llm_judge.show_result [--bench-name mt_bench] [--mode single|pairwise-baseline|pairwise-all]
     python -m llm_judge.show_result --input-file PATH/gpt-4_pair.jsonl --mode pairwise-all --format markdown
+    python -m llm_judge.show_result --bench-name mt_bench jp_bench --model-list a b    (benches side by side)
+    python -m llm_judge.show_result --input-file PATH/gpt-4_pair.jsonl --ratings --bootstrap 1000 --seed 0 --plot out.png
 """
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 from . import cli
-from .errors import InputError
+from .bench import Bench, BenchConfig, parse_model_list
+from .errors import ConfigError, InputError
 from .judges.matches import MODES
-from .results import PairTally, is_failed, pair_tallies, pairwise_tallies, single_scores
+from .ratings import Ratings
+from .results import (Consistency, PairTally, is_failed, pair_tallies, pairwise_tallies, position_consistency, single_by_category,
+                      single_scores)
 from .store import read_jsonl
 from .tables import FORMATS, Table, render
 
@@ -21,7 +27,7 @@ from .tables import FORMATS, Table, render
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="show_result", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    cli.add_data_args(p)
+    cli.add_data_args(p, several_benches=True)
     p.add_argument("--input-file", default=None, help="judgment file (default: model_judgment/<judge>_<single|pair>.jsonl)")
     p.add_argument("--judge-model", default="gpt-4", help="judge whose file to read when --input-file is not given")
     p.add_argument("--baseline-model", default=None, help="baseline of pairwise-baseline (default: the bench's)")
@@ -29,30 +35,57 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", default="single", choices=MODES)
     p.add_argument("--format", default="table", choices=FORMATS)
     p.add_argument("--digits", type=int, default=2, help="decimals shown (default: 2)")
+    p.add_argument("--ratings", action="store_true",
+                   help="pairwise: Bradley-Terry ratings on the Elo scale with bootstrap 95%% intervals")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for --ratings (default: 1000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default: 0)")
+    p.add_argument("--length-control", action="store_true",
+                   help="with --ratings: add a length term, reported beside the raw rating (reads the answers)")
+    p.add_argument("--plot", metavar="FILE", default=None,
+                   help="also draw the results into FILE (.png/.svg/.pdf); with several benches the bench name "
+                        "is added to the file name")
     return p
 
 
-def _input_file(args: argparse.Namespace) -> Path:
+def _input_file(args: argparse.Namespace, bench_name: str, mode: str) -> Path:
     if args.input_file:
         return Path(args.input_file)
     from .bench import load_bench
 
-    bench = load_bench(args.bench_name, args.data_dir)
-    suffix = "single" if args.mode == "single" else "pair"
+    bench = load_bench(bench_name, args.data_dir)
+    suffix = "single" if mode == "single" else "pair"
     return bench.judgment_dir / f"{args.judge_model}_{suffix}.jsonl"
 
 
-def _baseline(args: argparse.Namespace) -> str | None:
-    if args.mode != "pairwise-baseline":
+def _find_bench(args: argparse.Namespace, bench_name: str) -> Bench | None:
+    """The bench the judgments belong to (categories, answers), or None when it cannot be found.
+
+    With --input-file it is the folder holding question.jsonl above the file (FastChat's layout puts
+    judgments in <bench>/model_judgment/), not --bench-name's default.
+    """
+    from .bench import load_bench
+
+    if args.input_file:
+        for folder in list(Path(args.input_file).resolve().parents)[:4]:
+            if (folder / "question.jsonl").exists():
+                return load_bench(str(folder))
+        return None
+    try:
+        return load_bench(bench_name, args.data_dir)
+    except ConfigError:
+        return None
+
+
+def _baseline(args: argparse.Namespace, mode: str, bench: Bench | None) -> str | None:
+    if mode != "pairwise-baseline":
         return None
     if args.baseline_model:
         return args.baseline_model
-    from .bench import load_bench
-
-    return load_bench(args.bench_name, args.data_dir).config.baseline_model
+    return (bench.config if bench else BenchConfig()).baseline_model
 
 
-def single_tables(records: list[dict[str, Any]], models: list[str] | None) -> list[Table]:
+def single_tables(records: list[dict[str, Any]], models: list[str] | None,
+                  categories: dict[Any, str] | None = None) -> list[Table]:
     rows = single_scores(records, models)
     turns = sorted({t for row in rows for t in row.scores})
     columns = ["model"] + [f"turn {t}" for t in turns] + ["score", "n", "failed"]
@@ -62,7 +95,18 @@ def single_tables(records: list[dict[str, Any]], models: list[str] | None) -> li
     failed = sum(r.failed for r in rows)
     if failed:
         table.note = f"{failed} judgments failed (no score) and are not averaged in; rerun gen_judgment to retry them"
-    return [table]
+    tables = [table]
+    by_cat = single_by_category(records, models, categories)
+    found = {c for cats in by_cat.values() for c in cats}
+    if found - {"unknown"}:
+        order = list(dict.fromkeys(categories.values())) if categories else []
+        cats = [c for c in order if c in found] + sorted(found - set(order))
+        per_cat = Table("single: mean score per category", ["model"] + cats)
+        for row in rows:
+            got = by_cat.get(row.model, {})
+            per_cat.rows.append([row.model] + [sum(got[c]) / len(got[c]) if got.get(c) else None for c in cats])
+        tables.append(per_cat)
+    return tables
 
 
 def _pct(t: PairTally, what: str) -> float | None:
@@ -88,24 +132,127 @@ def pairwise_tables(records: list[dict[str, Any]], models: list[str] | None, bas
         for (m1, m2), t in pair_tallies(records, models, baseline).items():
             pairs.rows.append([m1, m2, _pct(t, "win"), _pct(t, "tie"), _pct(t, "loss"), t.n, t.failed])
         tables.append(pairs)
+    tables.append(consistency_table(records, models, baseline))
     return tables
+
+
+def consistency_table(records: list[dict[str, Any]], models: list[str] | None, baseline: str | None) -> Table:
+    table = Table("pairwise: position consistency (%)",
+                  ["model_1", "model_2", "n", "consistent", "first_wins_both", "second_wins_both", "one_order_tie"])
+    kinds = ("consistent", "first", "second", "one_tie")
+    per_pair = position_consistency(records, models, baseline)
+    rows = list(per_pair.items())
+    if len(per_pair) > 1:
+        rows.append((("all", ""), Consistency(*(sum(getattr(c, k) for c in per_pair.values()) for k in kinds))))
+    for (m1, m2), c in rows:
+        table.rows.append([m1, m2, c.n] + [100.0 * c.rate(k) if c.n else None for k in kinds])
+    table.note = ("both orders of each game: consistent = the same verdict; first/second_wins_both = the answer "
+                  "shown first (second) won in both orders, i.e. the verdict followed the position")
+    return table
+
+
+def ratings_table(ratings: Ratings) -> Table:
+    lc = ratings.length_coef is not None
+    columns = ["model", "rating", "lower_95", "upper_95", "games"]
+    if lc:
+        columns += ["lc_rating", "lc_lower_95", "lc_upper_95"]
+    table = Table("pairwise: Bradley-Terry ratings (Elo scale)", columns, note=ratings.describe())
+    for r in ratings.rows:
+        row = [r.model, r.rating, r.lower, r.upper, r.games]
+        if lc:
+            row += [r.lc_rating, r.lc_lower, r.lc_upper]
+        table.rows.append(row)
+    return table
+
+
+@dataclass
+class BenchResult:
+    """What show_result computed for one bench: the tables and what the plots and the cross table need."""
+
+    name: str
+    mode: str
+    tables: list[Table]
+    headline: dict[str, float | None]  # model -> mean score (single) or adjusted win rate (pairwise)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    models: list[str] | None = None
+    baseline: str | None = None
+    categories: dict[Any, str] | None = None
+    ratings: Ratings | None = None
+
+
+def bench_result(args: argparse.Namespace, bench_name: str, models: list[str] | None) -> BenchResult:
+    mode = args.mode
+    path = _input_file(args, bench_name, mode)
+    if not path.exists():
+        raise InputError(path, "no judgment file; run gen_judgment first (or pass --input-file)")
+    records = [r for r in read_jsonl(path) if isinstance(r, dict)]
+    if mode == "single" and any("model_1" in r for r in records):
+        mode = "pairwise-all"
+    bench = _find_bench(args, bench_name)
+    if bench is not None and args.input_file:
+        bench_name = bench.name
+    categories = {q.question_id: q.category for q in bench.questions} if bench else None
+    if mode == "single":
+        headline = {row.model: row.mean() for row in single_scores(records, models)}
+        return BenchResult(bench_name, mode, single_tables(records, models, categories), headline, records,
+                           models, None, categories)
+    baseline = _baseline(args, mode, bench)
+    headline = {m: t.rate("win_rate_adjusted") for m, t in pairwise_tallies(records, models, baseline).items()}
+    result = BenchResult(bench_name, mode, pairwise_tables(records, models, baseline, mode), headline, records,
+                         models, baseline, categories)
+    if args.ratings or args.length_control:
+        from .ratings import answer_lengths, collect_games, rate
+
+        lengths = None
+        if args.length_control:
+            if bench is None:
+                raise ConfigError("--length-control needs the bench's answers, and no question.jsonl was found "
+                                  f"above {path}; pass --bench-name/--data-dir of the bench")
+            lengths = answer_lengths(bench.load_answers(collect_games(records, models, baseline).models))
+        result.ratings = rate(records, models, baseline, args.bootstrap, args.seed, lengths)
+        result.tables.append(ratings_table(result.ratings))
+    return result
+
+
+def across_benches(results: list[BenchResult]) -> Table:
+    """One row per model, one column per bench: mean score (single) or adjusted win rate (pairwise)."""
+    columns = ["model"] + [f"{r.name} {'score' if r.mode == 'single' else 'win_rate_adjusted'}" for r in results]
+    models = list(dict.fromkeys(m for r in results for m in r.headline))
+    table = Table("across benches", columns)
+    for m in models:
+        table.rows.append([m] + [r.headline.get(m) for r in results])
+    return table
+
+
+def plot_path(plot: str, bench_name: str, several: bool) -> Path:
+    path = Path(plot)
+    return path.with_name(f"{path.stem}_{bench_name}{path.suffix}") if several else path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    path = _input_file(args)
-    if not path.exists():
-        raise InputError(path, "no judgment file; run gen_judgment first (or pass --input-file)")
-    records = [r for r in read_jsonl(path) if isinstance(r, dict)]
-    models = args.model_list and [m for v in args.model_list for m in v.split(",") if m]
-    pairwise_file = any("model_1" in r for r in records)
-    if args.mode == "single" and pairwise_file:
-        args.mode = "pairwise-all"
-    if args.mode == "single":
-        tables = single_tables(records, models)
-    else:
-        tables = pairwise_tables(records, models, _baseline(args), args.mode)
+    names = list(dict.fromkeys(args.bench_name))
+    if args.input_file and len(names) > 1:
+        raise ConfigError("--input-file reads one bench's judgments; give one --bench-name with it")
+    if args.bootstrap < 0:
+        raise ConfigError(f"--bootstrap must be >= 0, got {args.bootstrap}")
+    models = parse_model_list(args.model_list)
+    results = [bench_result(args, name, models) for name in names]
+    tables: list[Table] = []
+    if len(results) > 1:
+        tables.append(across_benches(results))
+        for r in results:
+            for t in r.tables:
+                t.title = f"{r.name}: {t.title}"
+    tables += [t for r in results for t in r.tables]
     print(render(tables, args.format, args.digits))
+    if args.plot:
+        from .plots import plot_result
+
+        for r in results:
+            out = plot_path(args.plot, r.name, len(results) > 1)
+            plot_result(r, out)
+            print(f"wrote {out}", file=sys.stderr)
     return 0
 
 
