@@ -1,0 +1,135 @@
+"""FastChat judgment files (MT-bench's GPT-4 judgments, jp_bench's, and this harness's own).
+
+A judgment record names the question and model(s), not their text, so it is joined with its bench:
+``question.jsonl``, ``model_answer/<model>.jsonl`` and, for prompts that use one ("math" in the prompt
+name, as in FastChat), ``reference_answer/``. The bench is the folder above ``model_judgment/`` unless
+option ``bench=`` names it.
+
+- pair files (``model_1, model_2, g1_winner, g2_winner, g1_judgment, g2_judgment``): each of the two
+  games is one record, responses in the order the judge saw them (g1: model_1 first; g2: model_2 first).
+  ``agreeing_only=1`` keeps a judgment only when both games name the same winner.
+- single files (``model, score, judgment``): one record each.
+Turn 2 becomes a two-turn record. Failed judgments (an ``error`` field, score -1, winner "error" or None)
+are skipped and counted.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+from ...bench import Bench, load_answer_file, load_bench
+from ...errors import ConfigError
+from ...records import Answer, judge_name
+from ...results import is_failed
+from ..rationale import is_japanese, strip_final_verdict
+from ..record import JudgeRecord, Turn
+from . import Row, iter_rows
+
+_PAIR = re.compile(r"\[\[\s*([ABC])\s*\]\]")
+_RATING = re.compile(r"(?:(?:Rating|Score|評価|点数)\s*[:：]\s*)?\[\[\s*(\d+(?:\.\d+)?)\s*(?:/\s*10\s*)?\]\]",
+                     re.IGNORECASE)
+# (first, second, tie) as FastChat-style prompts make the judge write them.
+WORDS_EN = ("Assistant A", "Assistant B", "a tie")
+WORDS_JA = ("アシスタントA", "アシスタントB", "引き分け")
+
+
+def _bench_dir(path: Path, options: dict[str, str]) -> Path:
+    if options.get("bench"):
+        return Path(options["bench"])
+    for parent in path.resolve().parents:
+        if parent.name == "model_judgment":
+            return parent.parent
+    raise ConfigError(f"{path}: cannot tell which bench it judges; give it as {path},bench=DIR")
+
+
+class _Bench:
+    """Questions, answers (loaded per model on first use) and references of the judged bench."""
+
+    def __init__(self, folder: Path):
+        self.bench: Bench = load_bench(str(folder))
+        self.questions = {q.question_id: q for q in self.bench.questions}
+        self.answers: dict[str, dict] = {}
+        self._references: dict | None = None
+
+    def answer(self, row: Row, model: str, qid, field: str) -> Answer:
+        if model not in self.answers:
+            file = self.bench.answer_dir / f"{model}.jsonl"
+            if not file.exists():
+                raise row.error(f"no answer file {file} for model {model!r}", field)
+            self.answers[model] = load_answer_file(file)
+        answer = self.answers[model].get(qid)
+        if answer is None:
+            raise row.error(f"model {model!r} has no answer to question {qid!r} in {self.bench.answer_dir}", field)
+        return answer
+
+    def references(self) -> dict:
+        if self._references is None:
+            self._references = self.bench.reference_answers()
+        return self._references
+
+
+def _turns(row: Row, turn: int, question_turns: list[str], answers: list[Answer],
+           refs: list[str] | None) -> tuple[str, list[str], str | None, list[Turn]]:
+    """(instruction, responses, reference, history) for judging ``turn`` (1-based)."""
+    if turn < 1 or turn > len(question_turns) or any(turn > len(a.turns) for a in answers):
+        raise row.error(f"turn {turn} is past the question's or an answer's last turn", "turn")
+    i = turn - 1
+    ref = refs[i] if refs and i < len(refs) else None
+    history = [Turn(question_turns[t], [a.turns[t] for a in answers], refs[t] if refs and t < len(refs) else None)
+               for t in range(i)]
+    return question_turns[i], [a.turns[i] for a in answers], ref, history
+
+
+def read(path: Path, options: dict[str, str], skipped: Counter) -> list[JudgeRecord]:
+    bench = _Bench(_bench_dir(path, options))
+    agreeing_only = options.get("agreeing_only", "0") not in ("0", "", "false", "no")
+    records: list[JudgeRecord] = []
+    for row in iter_rows(path):
+        obj = row.obj
+        if not isinstance(obj, dict):
+            raise row.error(f"expected a JSON object, got {type(obj).__name__}")
+        if is_failed(obj):
+            skipped["failed judgment (error, no verdict)"] += 1
+            continue
+        qid = obj.get("question_id")
+        question = bench.questions.get(qid)
+        if question is None:
+            raise row.error(f"question {qid!r} is not in {bench.bench.question_file}", "question_id")
+        judge, prompt_name = judge_name(obj)
+        refs = bench.references().get(qid) if "math" in prompt_name else None
+        turn = int(row.get("turn", int, required=False) or 1)
+        meta = {"question_id": qid, "judge": judge, "prompt": prompt_name, "turn": turn,
+                "bench": bench.bench.name}
+        if "g1_winner" in obj:
+            models = (row.get("model_1"), row.get("model_2"))
+            if agreeing_only and obj["g1_winner"] != obj["g2_winner"]:
+                skipped["the two orders disagree (agreeing_only)"] += 1
+                continue
+            answers = [bench.answer(row, models[0], qid, "model_1"), bench.answer(row, models[1], qid, "model_2")]
+            games = (("g1", answers, {"model_1": "A", "model_2": "B", "tie": "tie"}, models),
+                     ("g2", answers[::-1], {"model_2": "A", "model_1": "B", "tie": "tie"}, models[::-1]))
+            for game, shown, labels, order in games:
+                winner = obj[f"{game}_winner"]
+                if winner not in labels:
+                    raise row.error(f"must be model_1, model_2 or tie, got {winner!r}", f"{game}_winner")
+                judgment = row.get(f"{game}_judgment")
+                words = WORDS_JA if is_japanese(judgment) else WORDS_EN
+                rationale = strip_final_verdict(judgment, _PAIR, lambda m: words["ABC".index(m.group(1))])
+                instruction, responses, ref, history = _turns(row, turn, question.turns, shown, refs)
+                records.append(row.checked(JudgeRecord(
+                    source="judgments", instruction=instruction, responses=responses, reference=ref,
+                    label=labels[winner], rationale=rationale or None, names=(words[0], words[1]),
+                    scenario=question.category, history=history,
+                    meta={**meta, "game": game, "models": list(order)})))
+        else:
+            model = row.get("model")
+            score = row.get("score", (int, float))
+            answer = bench.answer(row, model, qid, "model")
+            rationale = strip_final_verdict(row.get("judgment"), _RATING, lambda m: m.group(1))
+            instruction, responses, ref, history = _turns(row, turn, question.turns, [answer], refs)
+            records.append(row.checked(JudgeRecord(
+                source="judgments", instruction=instruction, responses=responses, reference=ref,
+                score=float(score), rationale=rationale or None, scenario=question.category, history=history,
+                meta={**meta, "models": [model]})))
+    return records
