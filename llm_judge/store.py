@@ -46,13 +46,22 @@ def read_jsonl(path: str | Path) -> list[Any]:
 
 def write_jsonl_atomic(path: str | Path, records: Iterable[dict[str, Any]]) -> None:
     """Replace ``path`` with ``records`` in one rename: readers see the old file or the new one."""
+    write_text_atomic(path, (dumps(record) + "\n" for record in records))
+
+
+def write_text_atomic(path: str | Path, chunks: Iterable[str]) -> None:
+    """Replace ``path`` with the concatenated ``chunks`` in one rename (streamed, never all in memory)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp creates the file private (0600); give it the mode a plain open() would have.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for record in records:
-                fh.write(dumps(record) + "\n")
+            for chunk in chunks:
+                fh.write(chunk)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
