@@ -146,3 +146,27 @@ def test_markup_in_answers_is_shown_as_text(site, chromium):
     assert chromium.js("document.querySelectorAll('#answers b').length") == 0
     assert "No pairwise judgment" in text(chromium, "#pairwise")
     assert chromium.errors() == []
+
+
+def test_serve_answers_over_loopback(site, tmp_path):
+    import subprocess
+    import sys
+    import urllib.request
+
+    data_dir = site["page"].parent.parent / "data"
+    proc = subprocess.Popen([sys.executable, "-m", "llm_judge.browser", "--data-dir", str(data_dir),
+                             "--out", str(tmp_path / "served"), "--serve", "--port", "0"],
+                            stderr=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        for line in proc.stderr:
+            found = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
+            if found:
+                break
+        else:
+            pytest.fail("the server did not say where it listens")
+        with urllib.request.urlopen(found.group(1) + "index.html", timeout=10) as reply:
+            page = reply.read().decode("utf-8")
+        assert page == (tmp_path / "served" / "index.html").read_text(encoding="utf-8")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

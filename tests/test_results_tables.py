@@ -53,7 +53,8 @@ def test_benches_side_by_side(shared, tmp_path, capsys):
     _bench(tmp_path, "jp_all", shared, records)
     _bench(tmp_path, "jp_sft_ppo", shared, [r for r in records if (r["model_1"], r["model_2"]) == (SFT, PPO)])
     tables = run_json(capsys, ["--data-dir", str(tmp_path), "--bench-name", "jp_all", "jp_sft_ppo",
-                               "--mode", "pairwise-all"])
+                               "--mode", "pairwise-all", "--plot", str(tmp_path / "win.png")])
+    assert (tmp_path / "win_jp_all.png").stat().st_size > 0 and (tmp_path / "win_jp_sft_ppo.png").stat().st_size > 0
     across = {r["model"]: r for r in tables["across benches"]["rows"]}
     # win_rate_adjusted = (win + tie / 2) / games; ppo: 81 wins, 55 ties in 160 games; in the one pair
     # sft-v2 vs ppo: ppo 29 wins, 32 ties, sft-v2 19 wins, of 80.
