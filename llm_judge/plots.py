@@ -137,12 +137,18 @@ def rating_intervals(ax: "Axes", ratings: "Ratings", title: str = "") -> None:
     ys = list(range(len(rows)))[::-1]
     lc = ratings.length_coef is not None
     shift = 0.15 if lc else 0.0
-    ax.errorbar([r.rating for r in rows], [y + shift for y in ys],
-                xerr=[[r.rating - r.lower for r in rows], [r.upper - r.rating for r in rows]],
+
+    def spread(mid: list[float], low: list[float | None], high: list[float | None]) -> list[list[float]]:
+        return [[m - lo if lo is not None else 0.0 for m, lo in zip(mid, low)],
+                [hi - m if hi is not None else 0.0 for m, hi in zip(mid, high)]]
+
+    raw = [r.rating for r in rows]
+    ax.errorbar(raw, [y + shift for y in ys], xerr=spread(raw, [r.lower for r in rows], [r.upper for r in rows]),
                 fmt="o", color=WIN, capsize=4, label="rating (95% CI)")
     if lc:
-        ax.errorbar([r.lc_rating for r in rows], [y - shift for y in ys],
-                    xerr=[[r.lc_rating - r.lc_lower for r in rows], [r.lc_upper - r.lc_rating for r in rows]],
+        lcs = [r.lc_rating for r in rows]
+        ax.errorbar(lcs, [y - shift for y in ys],
+                    xerr=spread(lcs, [r.lc_lower for r in rows], [r.lc_upper for r in rows]),
                     fmt="s", color=LOSE, capsize=4, label="length-controlled (95% CI)")
     for y, r in zip(ys, rows):
         ax.annotate(f"{r.rating:.0f}", (r.rating, y + shift), textcoords="offset points", xytext=(0, 6),

@@ -44,8 +44,8 @@ class Games:
 class Rating:
     model: str
     rating: float
-    lower: float
-    upper: float
+    lower: float | None  # None without bootstrap resamples
+    upper: float | None
     games: int
     lc_rating: float | None = None
     lc_lower: float | None = None
@@ -62,12 +62,14 @@ class Ratings:
     length_coef_interval: tuple[float, float] | None = None
 
     def describe(self) -> str:
-        text = (f"Bradley-Terry on the Elo scale (anchor: {'mean 1000' if self.anchor == 'mean' else self.anchor + ' = 1000'}); "
-                f"ties count as half a win; 95% intervals from {self.bootstrap} bootstrap resamples of games, seed {self.seed}")
+        anchor = "mean 1000" if self.anchor == "mean" else f"{self.anchor} = 1000"
+        text = f"Bradley-Terry on the Elo scale (anchor: {anchor}); ties count as half a win; "
+        text += (f"95% intervals from {self.bootstrap} bootstrap resamples of games, seed {self.seed}" if self.bootstrap
+                 else "no intervals (--bootstrap 0)")
         if self.length_coef is not None:
-            lo, hi = self.length_coef_interval or (math.nan, math.nan)
-            text += (f"; length term: {self.length_coef:+.1f} Elo per s.d. of relative answer length "
-                     f"[{lo:+.1f}, {hi:+.1f}]")
+            text += f"; length term: {self.length_coef:+.1f} Elo per s.d. of relative answer length"
+            if self.length_coef_interval:
+                text += " [{:+.1f}, {:+.1f}]".format(*self.length_coef_interval)
         return text
 
 
@@ -170,8 +172,8 @@ def rate(records: Iterable[dict[str, Any]], models: list[str] | None = None, bas
     played = np.bincount(games.first, minlength=k) + np.bincount(games.second, minlength=k)
     rows = []
     for i, m in enumerate(games.models):
-        lo, hi = np.percentile(raw[1:, i], [2.5, 97.5]) if bootstrap else (math.nan, math.nan)
-        row = Rating(m, float(raw[0, i]), float(lo), float(hi), int(played[i]))
+        lo, hi = (float(v) for v in np.percentile(raw[1:, i], [2.5, 97.5])) if bootstrap else (None, None)
+        row = Rating(m, float(raw[0, i]), lo, hi, int(played[i]))
         if lc is not None:
             row.lc_rating = float(lc[0, i])
             if bootstrap:

@@ -193,6 +193,8 @@ def bench_result(args: argparse.Namespace, bench_name: str, models: list[str] | 
         bench_name = bench.name
     categories = {q.question_id: q.category for q in bench.questions} if bench else None
     if mode == "single":
+        if args.ratings or args.length_control:
+            raise ConfigError(f"{path}: --ratings needs pairwise judgments; this file holds single scores")
         headline = {row.model: row.mean() for row in single_scores(records, models)}
         return BenchResult(bench_name, mode, single_tables(records, models, categories), headline, records,
                            models, None, categories)

@@ -40,6 +40,7 @@ def test_two_models_match_the_closed_form():
     assert r["a"].rating - r["b"].rating == pytest.approx(400 * math.log10(34 / 14), abs=0.5)
     assert (r["a"].rating + r["b"].rating) / 2 == pytest.approx(1000.0)
     assert r["a"].games == r["b"].games == 48
+    assert r["a"].lower is None and "no intervals" in rate(recs, bootstrap=0).describe()
 
 
 def test_ties_are_half_wins_and_failed_games_are_left_out():

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from llm_judge import gen_judgment, show_result
+from llm_judge.errors import ConfigError
 from llm_judge.results import position_consistency
 
 JP = ("jp_bench", "model_judgment", "fastchat_era_2023-08", "gpt-4_pair.jsonl")
@@ -96,3 +97,5 @@ def test_single_per_turn_and_category_by_hand(data_dir, capsys):
     assert per_cat["columns"] == ["model", "writing", "roleplay", "math"]  # the bench's order
     assert per_cat["rows"][0] == {"model": "m", "writing": pytest.approx((8 + 6 + 3 + 9) / 4), "roleplay": 7.0,
                                   "math": 2.0}
+    with pytest.raises(ConfigError, match="--ratings needs pairwise judgments"):
+        show_result.main(["--data-dir", str(data_dir), "--mode", "single", "--ratings"])
