@@ -10,16 +10,18 @@ our fields). Judgments already present are skipped; failed ones are retried on t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Iterator, Sequence
 
 from . import cli
 from .bench import Bench, load_bench, parse_model_list
 from .judges.matches import MODES, Match, MatchPlan, plan_matches
 from .judges.prompts import load_prompt_set
 from .judges.run import distribution_request, judgment_store, run_matches
+from .models.api import add_api_args, engine_for
 from .models.base import GenRequest
 
 log = logging.getLogger("llm_judge.gen_judgment")
@@ -48,7 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--parallel", type=cli.positive_int, default=16, help="requests in flight (API judges)")
     p.add_argument("--batch-size", type=cli.positive_int, default=8, help="prompts per batch (local judges)")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
-    p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
+    p.add_argument("--dry-run", action="store_true", help="print the plan (and, for API judges, the cost estimate) and stop")
+    p.add_argument("--price-table", default=None, metavar="FILE",
+                   help='JSON prices in USD per 1M tokens, e.g. {"gpt-4o": {"input": 2.5, "output": 10}}, '
+                        "over the built-in table (API judges)")
+    add_api_args(p)
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -76,7 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli.setup_logging(args.verbose)
     from .models import load_model, model_id_for, split_provider
 
-    provider, judge_name = split_provider(args.judge_model, args.judge_engine)
+    engine = engine_for(args.judge_model, args.judge_engine, args.api_base)
+    provider, judge_name = split_provider(args.judge_model, engine)
+    prices = _price_table(args, provider)
     judge_id = args.judge_model_id or model_id_for(judge_name)
     bench = load_bench(args.bench_name, args.data_dir)
     match_plan, out, pairwise = plan(args, bench, judge_id)  # validates every input before anything is written
@@ -88,21 +96,66 @@ def main(argv: Sequence[str] | None = None) -> int:
     if match_plan.skipped_missing_turn or match_plan.no_reference:
         print(f"note: {match_plan.skipped_missing_turn} turns skipped (answer has fewer turns than the question), "
               f"{match_plan.no_reference} questions needed a reference answer and had none", file=sys.stderr)
+    if prices is not None and todo:
+        from .costs import estimate
+
+        games = [g for m in todo for g in m.games()]
+        for line in estimate(provider, judge_name, games, args.judge_max_new_token, prices).lines():
+            print(line, file=sys.stderr)
     if args.dry_run or not todo:
         store.close()
         return 0
     options = _judge_options(args, provider)
-    judge = load_model(args.judge_model, name=judge_id, engine=args.judge_engine, **options)
+    judge = load_model(args.judge_model, name=judge_id, engine=engine, **options)
 
     def make_request(match: Match, messages: list[dict[str, str]]) -> GenRequest:
         if args.judge_method == "distribution":
             return distribution_request(match, messages, bench.language)
         return GenRequest(messages=messages, max_new_tokens=args.judge_max_new_token, temperature=0.0)
 
-    with judge, store:
-        summary = run_matches(judge, judge_id, bench.name, match_plan.matches, store, make_request)
-    print(f"{judge_id} on {bench.name}: {summary.line()} -> {out}", file=sys.stderr)
+    with judge, store, _progress(len(todo)) as on_record:
+        summary = run_matches(judge, judge_id, bench.name, match_plan.matches, store, make_request, on_record)
+    cost = ""
+    if prices is not None:
+        price = prices.lookup(judge_name)
+        cost = f", cost ${price.cost(summary.prompt_tokens, summary.completion_tokens):,.2f}" if price else ", cost unknown"
+    print(f"{judge_id} on {bench.name}: {summary.line()}{cost} -> {out}", file=sys.stderr)
     return 1 if summary.failed else 0
+
+
+def _price_table(args: argparse.Namespace, provider: str):
+    """The price table for an API judge (read now, so a bad --price-table fails before any call); else None."""
+    if provider not in ("openai", "anthropic"):
+        return None
+    from .costs import PriceTable
+
+    return PriceTable.load(args.price_table)
+
+
+@contextlib.contextmanager
+def _progress(total: int) -> Iterator[Callable[[dict], None]]:
+    """A tqdm bar (rate, ETA, failures so far) fed one record at a time; nothing if tqdm is missing."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        yield lambda rec: None
+        return
+    failed = 0
+    # Off a terminal (a log file, CI) redraw rarely, so the log gets a line now and then, not thousands.
+    bar = tqdm(total=total, unit="judgment", file=sys.stderr, dynamic_ncols=True,
+               mininterval=0.2 if sys.stderr.isatty() else 30.0)
+
+    def on_record(rec: dict) -> None:
+        nonlocal failed
+        if rec.get("error"):
+            failed += 1
+            bar.set_postfix(failed=failed, refresh=False)
+        bar.update(1)
+
+    try:
+        yield on_record
+    finally:
+        bar.close()
 
 
 def _judge_options(args: argparse.Namespace, provider: str) -> dict:

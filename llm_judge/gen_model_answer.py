@@ -16,6 +16,7 @@ from . import cli
 from .answering import AnswerSettings, answer_questions, answer_store
 from .bench import load_bench
 from .errors import ConfigError
+from .models.api import add_api_args, engine_for
 
 log = logging.getLogger("llm_judge.gen_model_answer")
 
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="prompt template for models without a chat template (alpaca, alpaca_jp, rinna, llm-jp, vicuna)")
     p.add_argument("--conv-template", default=None, help="a FastChat conversation template (needs fschat)")
     p.add_argument("--parallel", type=cli.positive_int, default=16, help="requests in flight (API engines)")
+    add_api_args(p)
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -68,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise ConfigError(f"--question-begin/--question-end select no question of {bench.name} ({len(bench.questions)} questions)")
     from .models import load_model, model_id_for, split_provider
 
+    args.engine = engine_for(args.model_path, args.engine, args.api_base)
     provider, _ = split_provider(args.model_path, args.engine)
     model_id = args.model_id or model_id_for(split_provider(args.model_path, args.engine)[1])
     answer_file = Path(args.answer_file) if args.answer_file else bench.answer_dir / f"{model_id}.jsonl"
@@ -75,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                               temperature=args.temperature, top_p=args.top_p,
                               repetition_penalty=args.repetition_penalty, seed=args.seed,
                               system_prompt=args.system_prompt)
+    if provider in ("openai", "anthropic"):  # one turn of a chunk is one batch: let it fill --parallel
+        settings.chunk_size = max(settings.chunk_size, args.parallel)
     store = answer_store(answer_file)
     todo = [q for q in questions if q.question_id not in store]
     log.info("%s: %d questions, %d already answered in %s", bench.name, len(questions), len(questions) - len(todo), answer_file)
