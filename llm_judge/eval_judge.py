@@ -35,6 +35,7 @@ from .metaeval.pairs import LabelledPair, LabelledSet
 from .metaeval.predictions import FORMATS as PRED_FORMATS
 from .metaeval.predictions import PredSpec, Predictions, load_predictions, read_llmbar
 from .metaeval.report import interannotator_table, metric_tables
+from .models.api import add_api_args
 from .tables import FORMATS, Table, render
 
 
@@ -44,7 +45,8 @@ def _set_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--annotators", nargs="+", default=["expert"],
                    help="MT-bench human judgments: judge-name prefixes counted as human votes (default: expert)")
     p.add_argument("--subset", nargs="+", default=None, help="only these subsets (e.g. Natural Adversarial/Neighbor)")
-    p.add_argument("--first-n", type=cli.positive_int, default=None, help="only the first n pairs (after --subset)")
+    p.add_argument("--ids", nargs="+", default=None, help="only the pairs with these ids (e.g. Natural/3 for LLMBar)")
+    p.add_argument("--first-n", type=cli.positive_int, default=None, help="only the first n pairs (after the filters)")
     p.add_argument("--pred", action="append", default=[], metavar="[NAME=]FILE[,SWAPPED]",
                    help="a judge's stored verdicts; repeat for several judges. FILE may be a quoted glob; the "
                         "file after a comma is the swapped-order run (Auto-J, JudgeLM)")
@@ -79,6 +81,7 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", default=None, help="judgment file (default: OUTPUT_DIR/<set>/<judge>_pair.jsonl)")
     p.add_argument("--output-dir", default="judge_eval", help="where judgment files go (default: ./judge_eval)")
     p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
+    add_api_args(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,7 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def select(items: list[LabelledPair], subsets: list[str] | None, first_n: int | None) -> list[LabelledPair]:
+def select(items: list[LabelledPair], subsets: list[str] | None, ids: list[str] | None,
+           first_n: int | None) -> list[LabelledPair]:
+    if ids:
+        known_ids = {p.id for p in items}
+        missing = [i for i in ids if i not in known_ids]
+        if missing:
+            raise ConfigError(f"no pair {', '.join(missing[:5])} in the set (ids look like {items[0].id!r})")
+        items = [p for p in items if p.id in set(ids)]
     if subsets:
         known = set(p.subset for p in items)
         unknown = [s for s in subsets if s not in known]
@@ -106,37 +116,49 @@ def select(items: list[LabelledPair], subsets: list[str] | None, first_n: int | 
 
 def run_judge(args: argparse.Namespace, labelled: LabelledSet, items: list[LabelledPair]) -> tuple[Predictions | None, int]:
     """Judge the selected pairs (skipping those already judged); the run's predictions and an exit code."""
-    from .gen_judgment import _judge_options
     from .judges.prompts import load_prompt_set
-    from .judges.run import distribution_request
-    from .metaeval.run import default_output, judge_set, plan, read_run
+    from .judges.run import distribution_request, judgment_store, run_matches
+    from .metaeval.run import default_output, plan, read_run
     from .models import load_model, model_id_for, split_provider
+    from .models.api import engine_for
     from .models.base import GenRequest
 
-    provider, judge_name = split_provider(args.judge_model, args.judge_engine)
+    engine = engine_for(args.judge_model, args.judge_engine, args.api_base)
+    provider, judge_name = split_provider(args.judge_model, engine)
     judge_id = args.judge_model_id or model_id_for(judge_name)
     out = Path(args.output) if args.output else default_output(args.output_dir, labelled.name, judge_id)
     matches = plan(items, load_prompt_set(args.judge_file, None, args.language))
-    before = read_run(out, labelled, judge_id)
-    todo = [m for m, p in zip(matches, items) if p.id not in before.verdicts or None in before.verdicts[p.id]]
-    print(f"{labelled.name}: {len(items)} pairs, {len(items) - len(todo)} already judged in {out}, "
-          f"{len(todo)} to do = {2 * len(todo)} judge calls to {judge_id}", file=sys.stderr)
     rc = 0
-    if todo and not args.dry_run:
-        judge = load_model(args.judge_model, name=judge_id, engine=args.judge_engine, **_judge_options(args, provider))
+    # Opening the store cuts a record torn by a kill and drops failed ones, so they are judged again.
+    with judgment_store(out, pairwise=True) as store:
+        todo = [m for m in matches if m.key(judge_id) not in store]
+        print(f"{labelled.name}: {len(items)} pairs, {len(items) - len(todo)} already judged in {out}, "
+              f"{len(todo)} to do = {2 * len(todo)} judge calls to {judge_id}", file=sys.stderr)
+        if args.dry_run:
+            return None, 0
+        if todo:
+            judge = load_model(args.judge_model, name=judge_id, engine=engine, **_engine_options(args, provider))
 
-        def make_request(match, messages) -> GenRequest:
-            if args.judge_method == "distribution":
-                return distribution_request(match, messages, args.language)
-            return GenRequest(messages=messages, max_new_tokens=args.judge_max_new_token, temperature=0.0)
+            def make_request(match, messages) -> GenRequest:
+                if args.judge_method == "distribution":
+                    return distribution_request(match, messages, args.language)
+                return GenRequest(messages=messages, max_new_tokens=args.judge_max_new_token, temperature=0.0)
 
-        with judge:
-            summary = judge_set(judge, judge_id, labelled.name, matches, out, make_request)
-        print(f"{judge_id} on {labelled.name}: {summary.line()} -> {out}", file=sys.stderr)
-        rc = 1 if summary.failed else 0
-    if args.dry_run:
-        return None, rc
+            with judge:
+                summary = run_matches(judge, judge_id, labelled.name, todo, store, make_request)
+            print(f"{judge_id} on {labelled.name}: {summary.line()} -> {out}", file=sys.stderr)
+            rc = 1 if summary.failed else 0
     return read_run(out, labelled, judge_id), rc
+
+
+def _engine_options(args: argparse.Namespace, provider: str) -> dict:
+    if provider in ("hf", "vllm"):
+        from .models.hf import HFOptions
+
+        return {"hf_options": HFOptions(dtype=args.dtype, batch_size=args.batch_size)}
+    from .models.api import APIOptions
+
+    return {"api_options": APIOptions.from_args(args)}
 
 
 def _coverage(preds: Predictions, items: list[LabelledPair]) -> str:
@@ -179,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     cli.setup_logging(args.verbose)
     labelled = load_set(args.set, args.set_format, tuple(args.annotators))
-    items = select(labelled.items, args.subset, args.first_n)
+    items = select(labelled.items, args.subset, args.ids, args.first_n)
     judges = [load_predictions(PredSpec.parse(spec), labelled, args.pred_format) for spec in args.pred]
     rc = 0
     if args.command == "run":

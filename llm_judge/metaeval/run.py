@@ -3,19 +3,18 @@
 Each labelled pair becomes a pairwise match of the harness (question = the pair's turns, "models" = the
 pair's two responses), so any judge the harness supports judges it exactly as ``gen_judgment`` would:
 the same prompts (rendered by judges/prompts.py), the same verdict parsers, the same engines (local
-transformers, vLLM, API), generation or score-distribution judging. Game 1 shows response 1 as assistant
-A (order 1), game 2 shows response 2 as A (order 2). Records go through a JsonlStore keyed like
-gen_judgment's, so a rerun skips judged pairs and retries failed ones.
+transformers, vLLM, API), generation or score-distribution judging, and judges/run.py's ``run_matches``
+writes the records. Game 1 shows response 1 as assistant A (order 1), game 2 shows response 2 as A
+(order 2). Records go through a JsonlStore keyed like gen_judgment's, so a rerun skips judged pairs and
+retries failed ones.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 from ..judges.matches import Match
 from ..judges.prompts import PromptSet
-from ..judges.run import RunSummary, judgment_store, run_matches
-from ..models.base import ChatModel, GenRequest
 from ..records import Answer, Question
 from .loaders import read_rows
 from .pairs import LabelledPair, LabelledSet
@@ -46,10 +45,3 @@ def read_run(path: Path, labelled: LabelledSet, name: str) -> Predictions:
     """A run's records (failed ones included, as pairs without a verdict) as predictions on the set."""
     rows = read_rows(path) if path.exists() else []
     return from_fastchat_records(((path, row, row.object()) for row in rows), labelled, name)
-
-
-def judge_set(judge: ChatModel, judge_id: str, set_name: str, matches: list[Match], out: Path,
-              make_request: Callable[[Match, list[dict[str, str]]], GenRequest]) -> RunSummary:
-    """Judge every match not yet in ``out``; each record is appended as soon as both orders are judged."""
-    with judgment_store(out, pairwise=True) as store:
-        return run_matches(judge, judge_id, set_name, matches, store, make_request)
