@@ -10,6 +10,7 @@ COMMANDS = {
     "gen_model_answer": "answer a bench's questions with a model (step 1)",
     "gen_judgment": "judge the answers (step 2)",
     "show_result": "tables of scores and win rates (step 3)",
+    "eval_judge": "how well a judge agrees with human labels (PandaLM, LLMBar, Auto-J, MT-bench, JudgeLM sets)",
     "demo": "the three steps offline on the demo bench with the bundled model",
 }
 
