@@ -148,7 +148,7 @@ def run_judge(args: argparse.Namespace, labelled: LabelledSet, items: list[Label
                 summary = run_matches(judge, judge_id, labelled.name, todo, store, make_request)
             print(f"{judge_id} on {labelled.name}: {summary.line()} -> {out}", file=sys.stderr)
             rc = 1 if summary.failed else 0
-    return read_run(out, labelled, judge_id), rc
+    return read_run(out, labelled, judge_id, {m.key(judge_id) for m in matches}), rc
 
 
 def _engine_options(args: argparse.Namespace, provider: str) -> dict:

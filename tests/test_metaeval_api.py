@@ -77,3 +77,29 @@ def test_api_judge_metrics_follow_from_its_rule(setup, capsys):
         assert len(records) == 12 and not any(r.get("error") for r in records)
         assert tables["agreement"]["agree %"] == pytest.approx(100 * sum(expected[p.id] == p.label for p in pairs) / 12)
         assert tables["both orders"]["consistency %"] == 100.0
+
+
+def test_two_turn_and_reference_pairs_use_those_prompts(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    rows = [
+        {"id": "chat", "question": ["Name a fruit.", "Now a red one."], "response_1": ["Pear.", "Cherry."],
+         "response_2": ["Banana.", "Lime."], "label": "1"},
+        {"id": "sum", "question": "What is 17 + 25?", "response_1": "42", "response_2": "43", "label": "1",
+         "reference": "17 + 25 = 42"},
+    ]
+    path = tmp_path / "mine.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    with FakeAPI(api_key=KEY) as api:
+        assert eval_judge.main(["run", str(path), "--judge-model", "gpt-4", "--api-base", api.openai_base,
+                                "--output-dir", str(tmp_path), "--format", "json"]) == 0
+    records = {r["question_id"]: r for r in read_jsonl(tmp_path / "mine" / "gpt-4_pair.jsonl")}
+    chat, math = records["chat"], records["sum"]
+    assert (chat["judge"], chat["turn"]) == (["gpt-4", "pair-v2-multi-turn"], 2)
+    for text in ("Name a fruit.", "Now a red one.", "Pear.", "Cherry.", "Banana.", "Lime."):
+        assert text in chat["g1_user_prompt"]
+    assert chat["g1_user_prompt"].index("Pear.") < chat["g1_user_prompt"].index("Banana.")  # response 1 is A
+    assert chat["g2_user_prompt"].index("Banana.") < chat["g2_user_prompt"].index("Pear.")
+    assert math["judge"] == ["gpt-4", "pair-math-v1"] and "17 + 25 = 42" in math["g1_user_prompt"]
+    tables = json.loads(capsys.readouterr().out)
+    assert tables[0]["rows"][-1]["n"] == 2

@@ -86,9 +86,13 @@ class Row(NamedTuple):
             return str(value)
         return self.text(key, allow_empty=True)
 
-    def choice(self, key: str, mapping: dict[Any, str]) -> str:
-        value = self.object().get(key)
-        if isinstance(value, bool) or value not in mapping:
+    def choice(self, key: str, mapping: dict[Any, Any]) -> Any:
+        """The value of field ``key`` translated by ``mapping``; anything else is an error naming the field."""
+        return self.pick(self.object().get(key), key, mapping)
+
+    def pick(self, value: Any, key: str, mapping: dict[Any, Any]) -> Any:
+        known = not isinstance(value, (bool, list, dict)) and value in mapping  # True == 1 must not pass
+        if not known:
             allowed = ", ".join(json.dumps(k) for k in mapping)
             raise self.error(f"must be one of {allowed}, got {json.dumps(value)}", key)
         return mapping[value]
@@ -307,7 +311,7 @@ def load_jsonl(path: str | Path) -> LabelledSet:
         if "votes" in obj:
             if not isinstance(obj["votes"], list):
                 raise row.error("must be a list of verdicts", "votes")
-            votes = tuple(Row(row.path, row.line, row.index, {"votes": v}).choice("votes", OUR_LABEL) for v in obj["votes"])
+            votes = tuple(row.pick(v, "votes", OUR_LABEL) for v in obj["votes"])
         elif obj.get("label") is not None:
             votes = (row.choice("label", OUR_LABEL),)
         else:

@@ -135,11 +135,8 @@ def read_llmbar(files: list[Path], labelled: LabelledSet, name: str) -> Predicti
             verdicts = []
             for swap in ("swap = False", "swap = True"):
                 game = last.get(swap)
-                winner = game.get("winner", "missing") if isinstance(game, dict) else "missing"
-                if winner not in LLMBAR_WINNER:
-                    raise row.error(f'[-1]["{swap}"]["winner"] must be "1", "2" or null, got {json.dumps(winner)}',
-                                    "results")
-                verdicts.append(LLMBAR_WINNER[winner])
+                winner = game.get("winner", "(missing)") if isinstance(game, dict) else "(missing)"
+                verdicts.append(row.pick(winner, f'results[-1]["{swap}"]["winner"]', LLMBAR_WINNER))
             key = (row.text("input"), row.response("output_1"), row.response("output_2"))
             candidates = [i for i in by_content.get(key, []) if i not in preds.verdicts]
             if not candidates:
@@ -266,8 +263,7 @@ def read_jsonl(files: list[Path], labelled: LabelledSet, name: str) -> Predictio
                 raw = obj["verdicts"]
                 if not isinstance(raw, list) or len(raw) not in (1, 2):
                     raise row.error("must be a list of one or two verdicts (order 1, order 2)", "verdicts")
-                verdicts = tuple(Row(row.path, row.line, row.index, {"verdicts": v}).choice("verdicts", OUR_VERDICT)
-                                 for v in raw)
+                verdicts = tuple(row.pick(v, "verdicts", OUR_VERDICT) for v in raw)
             else:
                 if "verdict" not in obj:
                     raise row.error("is missing (or give 'verdicts')", "verdict")

@@ -11,11 +11,11 @@ retries failed ones.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Collection, Sequence
 
 from ..judges.matches import Match
 from ..judges.prompts import PromptSet
-from ..records import Answer, Question
+from ..records import Answer, Question, pair_key
 from .loaders import read_rows
 from .pairs import LabelledPair, LabelledSet
 from .predictions import Predictions, from_fastchat_records
@@ -41,7 +41,21 @@ def default_output(out_dir: str | Path, set_name: str, judge_id: str) -> Path:
     return Path(out_dir) / set_name / f"{judge_id}_pair.jsonl"
 
 
-def read_run(path: Path, labelled: LabelledSet, name: str) -> Predictions:
-    """A run's records (failed ones included, as pairs without a verdict) as predictions on the set."""
+def read_run(path: Path, labelled: LabelledSet, name: str, keys: Collection[tuple] | None = None) -> Predictions:
+    """A run's records (failed ones included, as pairs without a verdict) as predictions on the set.
+
+    ``keys`` keeps only the records of these matches (``Match.key``): a file that also holds judgments
+    made with another prompt, by an earlier run, does not mix them in.
+    """
     rows = read_rows(path) if path.exists() else []
-    return from_fastchat_records(((path, row, row.object()) for row in rows), labelled, name)
+    records = ((path, row, row.object()) for row in rows)
+    if keys is not None:
+        records = (r for r in records if _key(r[2]) in keys)
+    return from_fastchat_records(records, labelled, name)
+
+
+def _key(record: dict) -> tuple | None:
+    try:
+        return pair_key(record)
+    except (KeyError, TypeError, ValueError):
+        return None  # from_fastchat_records reports it, if it is kept
