@@ -9,7 +9,7 @@ tie (what PandaLM's and JudgeLM's own scorers do).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from itertools import combinations
 from typing import Callable, Sequence
 
@@ -131,9 +131,6 @@ class Metrics:
     vote_agreement: float | None = None
     votes_no_tie: int = 0
     vote_agreement_no_tie: float | None = None
-
-    def as_dict(self) -> dict[str, float | int | None]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def _rate(hits: int, total: int) -> float | None:
