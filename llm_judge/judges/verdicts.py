@@ -53,8 +53,31 @@ def parse_two_scores(text: str) -> str:
     return "A" if a > b else "B" if b > a else "tie"
 
 
+_DIGIT = re.compile(r"\d")  # any Unicode decimal digit: Japanese judges often write full-width "１"
+_LAST_LINE_VERDICTS = {1: "A", 2: "B", 3: "tie"}
+
+
+def parse_last_line(text: str) -> str:
+    """Rakuda's ``last`` format: 1 (assistant 1 = A), 2 (B) or 3 (tie), the last digit on the last line.
+
+    The prompt asks for the number on the final line; digits earlier in the explanation (scores, years,
+    list numbers) are never read, so a final line without 1, 2 or 3 is unparseable rather than guessed.
+    """
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise VerdictError("empty judge output; expected 1, 2 or 3 on the last line")
+    digits = _DIGIT.findall(lines[-1])
+    if not digits:
+        raise VerdictError(f"no 1, 2 or 3 on the last line {lines[-1].strip()[:60]!r}")
+    value = int(digits[-1])  # int() reads full-width and other Unicode decimal digits
+    if value not in _LAST_LINE_VERDICTS:
+        raise VerdictError(f"last-line verdict {digits[-1]!r} is not 1, 2 or 3")
+    return _LAST_LINE_VERDICTS[value]
+
+
 SINGLE_FORMATS: dict[str, Callable[[str], float]] = {"[[rating]]": parse_rating, "[[評価]]": parse_rating}
-PAIR_FORMATS: dict[str, Callable[[str], str]] = {"[[A]]": parse_pair, "[[rating_a,rating_b]]": parse_two_scores}
+PAIR_FORMATS: dict[str, Callable[[str], str]] = {"[[A]]": parse_pair, "[[rating_a,rating_b]]": parse_two_scores,
+                                                 "last": parse_last_line}
 
 
 def single_parser(output_format: str) -> Callable[[str], float]:
