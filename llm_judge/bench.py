@@ -12,7 +12,6 @@ Loading validates everything and raises InputError naming file, line and field.
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any, Iterable
 
 from .errors import ConfigError, InputError
 from .records import Answer, Question, QuestionId
-from .store import iter_jsonl
+from .store import iter_jsonl, read_json_object
 
 # FastChat's defaults (fastchat/llm_judge/common.py): categories judged against a reference answer, and
 # sampling temperature per MT-bench category.
@@ -47,15 +46,12 @@ class BenchConfig:
     reference_model: str = "gpt-4"  # reads reference_answer/<reference_model>.jsonl
     baseline_model: str = "gpt-3.5-turbo"
     description: str = ""
+    # Turns judged per question (FastChat judges 2). 1 where a bench's published prompts grade turn 1 only.
+    judge_turns: int = 2
 
     @classmethod
     def load(cls, path: Path) -> "BenchConfig":
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise InputError(path, f"invalid JSON ({exc.msg})", exc.lineno) from None
-        if not isinstance(raw, dict):
-            raise InputError(path, "expected a JSON object")
+        raw = read_json_object(path)
         known = {f.name for f in fields(cls)}
         for key in raw:
             if key not in known:
@@ -63,11 +59,13 @@ class BenchConfig:
         checks = {
             "language": str, "reference_categories": list, "temperature": dict, "default_temperature": (int, float),
             "judge_prompts": str, "prompt_names": dict, "reference_model": str, "baseline_model": str,
-            "description": str,
+            "description": str, "judge_turns": int,
         }
         for key, typ in checks.items():
             if key in raw and raw[key] is not None and not isinstance(raw[key], typ):
                 raise InputError(path, f"has the wrong type ({type(raw[key]).__name__})", field=key)
+        if isinstance(raw.get("judge_turns"), int) and raw["judge_turns"] < 1:
+            raise InputError(path, "must be 1 or more", field="judge_turns")
         for cat, temp in raw.get("temperature", {}).items():
             if not isinstance(temp, (int, float)) or temp < 0:
                 raise InputError(path, f"temperature for {cat!r} must be a number >= 0", field="temperature")

@@ -44,6 +44,18 @@ def read_jsonl(path: str | Path) -> list[Any]:
     return [obj for _, obj in iter_jsonl(path)]
 
 
+def read_json_object(path: str | Path) -> dict[str, Any]:
+    """A JSON file holding one object (a config); bad JSON or another type is an InputError."""
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"invalid JSON ({exc.msg})", exc.lineno) from None
+    if not isinstance(raw, dict):
+        raise InputError(path, "expected a JSON object")
+    return raw
+
+
 def write_jsonl_atomic(path: str | Path, records: Iterable[dict[str, Any]]) -> None:
     """Replace ``path`` with ``records`` in one rename: readers see the old file or the new one."""
     write_text_atomic(path, (dumps(record) + "\n" for record in records))

@@ -75,9 +75,9 @@ class MatchPlan:
     no_reference: int = 0  # needed a reference, had none: judged with the general prompt
 
 
-def _turns_to_judge(question: Question, answers: Iterable[Answer]) -> list[int]:
+def _turns_to_judge(question: Question, answers: Iterable[Answer], limit: int = 2) -> list[int]:
     n = min([len(question.turns)] + [len(a.turns) for a in answers])
-    return list(range(1, min(n, 2) + 1))
+    return list(range(1, min(n, limit) + 1))
 
 
 def plan_matches(bench: Bench, mode: str, models: list[str], answers: dict[str, dict[QuestionId, Answer]],
@@ -99,7 +99,8 @@ def plan_matches(bench: Bench, mode: str, models: list[str], answers: dict[str, 
         groups = list(itertools.combinations(models, 2))
     references = references if references is not None else bench.reference_answers()
     questions = bench.questions[:first_n] if first_n else bench.questions
-    multi = any(len(q.turns) > 1 for q in questions)
+    limit = min(2, bench.config.judge_turns)  # FastChat's prompts cover two turns at most
+    multi = limit > 1 and any(len(q.turns) > 1 for q in questions)
     need_ref = any(bench.needs_reference(q) for q in questions)
     prompts.check(pairwise, need_ref, multi)
     plan = MatchPlan()
@@ -112,8 +113,8 @@ def plan_matches(bench: Bench, mode: str, models: list[str], answers: dict[str, 
             if any(a is None for a in group_answers):
                 plan.skipped_missing_answer += 1
                 continue
-            turns = _turns_to_judge(q, group_answers)
-            plan.skipped_missing_turn += min(len(q.turns), 2) - len(turns)
+            turns = _turns_to_judge(q, group_answers, limit)
+            plan.skipped_missing_turn += min(len(q.turns), limit) - len(turns)
             for turn in turns:
                 prompt = prompts.get(pairwise, ref is not None, turn > 1)
                 plan.matches.append(Match(q, turn, tuple(group), tuple(group_answers), prompt, ref))
