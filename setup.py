@@ -26,7 +26,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["llm_judge", "llm_judge.*"]) + ["llm_judge.bundled_data"],
     package_dir={"llm_judge.bundled_data": "data"},
-    package_data={"llm_judge": ["prompts/*.jsonl", "prompts/**/*", "web/*"],
+    package_data={"llm_judge": ["prompts/*.jsonl", "prompts/**/*", "web/*", "registry/*.json"],
                   "llm_judge.bundled_data": ["*/question.jsonl", "*/bench.json", "*/reference_answer/*.jsonl"]},
     install_requires=[],
     extras_require=extras,

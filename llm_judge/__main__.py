@@ -12,6 +12,7 @@ COMMANDS = {
     "show_result": "tables of scores and win rates (step 3)",
     "eval_judge": "how well a judge agrees with human labels (PandaLM, LLMBar, Auto-J, MT-bench, JudgeLM sets)",
     "demo": "the three steps offline on the demo bench with the bundled model",
+    "download": "fetch a public bench (mt_bench, jp_bench, ...), checksums verified",
 }
 
 

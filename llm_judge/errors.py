@@ -3,6 +3,8 @@
     LlmJudgeError            anything the CLI reports as one ``error: ...`` line and exit code 2
      ├── InputError          a file the user gave is malformed (names file, line and field)
      ├── ConfigError         flags or configuration that cannot work together
+     ├── DownloadError       a public bench file could not be fetched (rerun to resume)
+     │    └── ChecksumError  a fetched file's sha256 differs from the registry's (the file is discarded)
      └── MissingDependency   an optional engine is not installed (names the pip extra)
 
 Errors of a single model call are *not* exceptions that stop a run: they become records
@@ -26,6 +28,14 @@ class InputError(LlmJudgeError):
 
 
 class ConfigError(LlmJudgeError):
+    pass
+
+
+class DownloadError(LlmJudgeError):
+    pass
+
+
+class ChecksumError(DownloadError):
     pass
 
 
