@@ -397,3 +397,15 @@ def test_three_steps_on_downloaded_jp_bench(downloaded, default_model_path, caps
     assert {row["model"] for row in per_model["rows"]} == {"smol", "rinna-3.6b-ppo"}
     smol = next(row for row in per_model["rows"] if row["model"] == "smol")
     assert smol["win"] + smol["loss"] + smol["tie"] == 1  # the two orders make one combined verdict
+
+
+def test_jp_bench_earlier_prompt_file_works_beside_its_renamed_prompts(downloaded):
+    bench = load_bench("jp_bench", downloaded)
+    models = ["rinna-3.6b", "rinna-3.6b-ppo"]
+    for judge_file, general, math in ((None, "pair", "pair-math"),
+                                      (bench.path / "judge_prompts_jp2.jsonl", "pair-v2", "pair-math-v1")):
+        prompts = load_prompt_set(judge_file, bench.config.judge_prompts, bench.language, bench.path,
+                                  bench.config.prompt_names)
+        plan = plan_matches(bench, "pairwise-all", models, bench.load_answers(models), prompts)
+        names = {m.question.category: m.prompt.name for m in plan.matches}
+        assert names["generic"] == general and names["math"] == math and names["coding"] == math

@@ -104,6 +104,9 @@ class PromptSet:
     def get(self, pairwise: bool, reference: bool, multi_turn: bool) -> JudgePrompt:
         role = ("pair" if pairwise else "single") + ("-math" if reference else "") + ("-multi-turn" if multi_turn else "")
         name = self.names.get(role, DEFAULT_NAMES[role])
+        if name not in self.prompts and DEFAULT_NAMES[role] in self.prompts:
+            # a --judge-file with FastChat's names on a bench whose own file renames them (jp_bench's two sets)
+            name = DEFAULT_NAMES[role]
         prompt = self.prompts.get(name)
         if prompt is None:
             raise ConfigError(f"{self.source} has no judge prompt named {name!r} (needed for {role}); "
