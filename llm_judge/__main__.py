@@ -12,6 +12,7 @@ COMMANDS = {
     "show_result": "tables of scores and win rates (step 3)",
     "eval_judge": "how well a judge agrees with human labels (PandaLM, LLMBar, Auto-J, MT-bench, JudgeLM sets)",
     "demo": "the three steps offline on the demo bench with the bundled model",
+    "make_traindata": "judge-training data for LLaMA-Factory from published judgment sets and our judgments",
     "download": "fetch a public bench (mt_bench, jp_bench, ...), checksums verified",
 }
 

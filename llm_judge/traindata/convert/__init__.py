@@ -48,7 +48,7 @@ class SourceSpec:
         kind = kind.strip().lower().replace("-", "_")
         if not sep or not rest:
             raise ConfigError(f"--source {text!r}: expected KIND=PATH (kinds: {', '.join(KINDS)})")
-        if kind in ("mtbench", "mt_bench", "fastchat"):
+        if kind in ("mtbench", "mt_bench", "fastchat", "ours"):
             kind = "judgments"
         if kind not in KINDS:
             raise ConfigError(f"--source {text!r}: unknown kind {kind!r} (kinds: {', '.join(KINDS)})")
