@@ -202,13 +202,14 @@ class ScriptedJudge(ChatModel):
     def stream(self, requests):
         for i, req in enumerate(requests):
             user = req.messages[-1]["content"]
+            dist = None
             if "Rating" in req.messages[0]["content"] or "評価" in req.messages[0]["content"]:
-                text = "The reply is short and only partly answers.\nRating: [[4]]"
+                text, dist = "The reply is short and only partly answers.\nRating: [[4]]", {"4": 0.75, "5": 0.25}
             elif user.index("In short:") < user.index("I think"):
                 text = "Assistant A answers directly; Assistant B hedges.\n\n[[A]]"
             else:
                 text = "Assistant B answers directly; Assistant A hedges.\n\n[[B]]"
-            yield i, GenResult(text=text) if i != 1 else GenResult(error="rate limited")
+            yield i, GenResult(text=text, distribution=dist) if i != 1 else GenResult(error="rate limited")
 
 
 def test_own_judgment_files_single_and_pair(tmp_path: Path, data_dir: Path):
@@ -251,6 +252,7 @@ def test_own_judgment_files_single_and_pair(tmp_path: Path, data_dir: Path):
                    (row["question_id"], [row["model"]], row["turn"]))
         assert rec.score == row["score"] == 4 and rec.responses[0] in row["user_prompt"]
         assert rec.rationale == "The reply is short and only partly answers."
+        assert rec.meta["score_distribution"] == {"4": 0.75, "5": 0.25}  # kept for distribution training
         assert (rec.reference is not None) == ("math" in row["judge"][1])
         if row["turn"] == 2:
             assert rec.history and rec.history[0].question in row["user_prompt"]
@@ -277,3 +279,13 @@ def test_format_hook_registered_family(tmp_path: Path, shared):
     assert all(ex["messages"][-1]["content"] == f"Verdict: {r.label}" for r, ex in result.train)
     with pytest.raises(ConfigError, match="nosuchfamily"):
         formats.get_format("nosuchfamily")
+
+
+def test_records_file_rebuilds_the_same_examples(tmp_path: Path, shared):
+    first = build([SourceSpec.parse(f"judgments={shared('jp_bench', 'model_judgment', 'fastchat_era_2023-08', 'gpt-4_pair.jsonl')}")],
+                  tmp_path / "a", BuildOptions(test_ratio=0.0, swap=False))
+    again = build([SourceSpec.parse(f"records={first.files['train'].with_suffix('.records.jsonl')}")],
+                  tmp_path / "b", BuildOptions(test_ratio=0.0, swap=False))
+    as_set = lambda result: sorted(json.dumps(ex, ensure_ascii=False) for _, ex in result.train)  # noqa: E731
+    assert len(first.train) == 480 and as_set(first) == as_set(again)
+    assert {s["source"]: s["converted"] for s in again.stats} == {"judgments": 480}

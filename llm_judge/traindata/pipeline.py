@@ -111,12 +111,9 @@ def build(specs: list[SourceSpec], out_dir: str | Path, opts: BuildOptions) -> B
     for spec in specs:
         notes: Counter = Counter()
         got = _sample(read_source(spec, notes), opts.max_per_source, opts.seed)
-        for rec in got:
-            stats.setdefault(rec.source, SourceStats(rec.source))
-        source_stats = stats.setdefault(spec.kind, SourceStats(spec.kind))
-        source_stats.notes.update(notes)
-        for rec in got:
-            stats[rec.source].converted += 1
+        stats.setdefault(spec.kind, SourceStats(spec.kind)).notes.update(notes)
+        for rec in got:  # "records" files hold records of other sources: count them under theirs
+            stats.setdefault(rec.source, SourceStats(rec.source)).converted += 1
         records += got
 
     dropped: Counter = Counter()

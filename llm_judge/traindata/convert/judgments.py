@@ -1,9 +1,9 @@
 """FastChat judgment files (MT-bench's GPT-4 judgments, jp_bench's, and this harness's own).
 
 A judgment record names the question and model(s), not their text, so it is joined with its bench:
-``question.jsonl``, ``model_answer/<model>.jsonl`` and, for prompts that use one ("math" in the prompt
-name, as in FastChat), ``reference_answer/``. The bench is the folder above ``model_judgment/`` unless
-option ``bench=`` names it.
+``question.jsonl``, ``model_answer/<model>.jsonl`` and ``reference_answer/``; a record gets the
+reference only when the judge was shown it (its text is in the judge's prompt), whatever the prompt is
+called. The bench is the folder above ``model_judgment/`` unless option ``bench=`` names it.
 
 - pair files (``model_1, model_2, g1_winner, g2_winner, g1_judgment, g2_judgment``): each of the two
   games is one record, responses in the order the judge saw them (g1: model_1 first; g2: model_2 first).
@@ -97,8 +97,11 @@ def read(path: Path, options: dict[str, str], skipped: Counter) -> list[JudgeRec
         if question is None:
             raise row.error(f"question {qid!r} is not in {bench.bench.question_file}", "question_id")
         judge, prompt_name = judge_name(obj)
-        refs = bench.references().get(qid) if "math" in prompt_name else None
         turn = int(row.get("turn", int, required=False) or 1)
+        refs = bench.references().get(qid)
+        shown_prompt = str(obj.get("g1_user_prompt") or obj.get("user_prompt") or "")
+        if refs and not all(ref.strip() in shown_prompt for ref in refs[:turn]):
+            refs = None  # judged without the reference (a general prompt)
         meta = {"question_id": qid, "judge": judge, "prompt": prompt_name, "turn": turn,
                 "bench": bench.bench.name}
         if "g1_winner" in obj:
@@ -110,6 +113,7 @@ def read(path: Path, options: dict[str, str], skipped: Counter) -> list[JudgeRec
             games = (("g1", answers, {"model_1": "A", "model_2": "B", "tie": "tie"}, models),
                      ("g2", answers[::-1], {"model_2": "A", "model_1": "B", "tie": "tie"}, models[::-1]))
             for game, shown, labels, order in games:
+                dist = {"distribution": obj[f"{game}_distribution"]} if obj.get(f"{game}_distribution") else {}
                 winner = obj[f"{game}_winner"]
                 if winner not in labels:
                     raise row.error(f"must be model_1, model_2 or tie, got {winner!r}", f"{game}_winner")
@@ -121,7 +125,7 @@ def read(path: Path, options: dict[str, str], skipped: Counter) -> list[JudgeRec
                     source="judgments", instruction=instruction, responses=responses, reference=ref,
                     label=labels[winner], rationale=rationale or None, names=(words[0], words[1]),
                     scenario=question.category, history=history,
-                    meta={**meta, "game": game, "models": list(order)})))
+                    meta={**meta, "game": game, "models": list(order), **dist})))
         else:
             model = row.get("model")
             score = row.get("score", (int, float))
@@ -131,5 +135,6 @@ def read(path: Path, options: dict[str, str], skipped: Counter) -> list[JudgeRec
             records.append(row.checked(JudgeRecord(
                 source="judgments", instruction=instruction, responses=responses, reference=ref,
                 score=float(score), rationale=rationale or None, scenario=question.category, history=history,
-                meta={**meta, "models": [model]})))
+                meta={**meta, "models": [model],
+                      **{k: obj[k] for k in ("score_distribution", "expected_score") if obj.get(k) is not None}})))
     return records
