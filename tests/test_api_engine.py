@@ -61,6 +61,18 @@ def test_results_usage_and_parallelism(provider):
         assert model.describe() == {"engine": provider, "model": "judge-x", "api_base": base_for(api, provider)}
 
 
+def test_512_calls_in_flight_from_one_thread():
+    import threading
+
+    with FakeAPI(latency=0.2, keep_prompts=False) as api, engine(api, "openai", parallel=512) as model:
+        before = threading.active_count()
+        got = model.generate(requests(520))
+        assert all(r.ok for r in got)
+        assert api.stats.max_in_flight == 512
+        # the calls are coroutines: one loop thread and asyncio's few name-lookup workers, not 512 threads
+        assert threading.active_count() - before < 12
+
+
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_retry_after_is_honoured(provider):
     with FakeAPI(faults=fails_first("429"), retry_after=0.4) as api, engine(api, provider, parallel=4) as model:

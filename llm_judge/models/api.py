@@ -34,6 +34,7 @@ __all__ = ["APIOptions", "APIModel", "APIFatalError", "add_api_args", "engine_fo
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 300.0
+_timeout = getattr(asyncio, "timeout", None)  # Python >= 3.11; cheaper than wait_for (no task per call)
 
 
 @dataclass
@@ -270,12 +271,23 @@ class APIModel(ChatModel):
         finally:
             for h in timers:
                 h.cancel()
-            for t in workers + [waiter]:
-                t.cancel()
-            await asyncio.gather(*workers, waiter, return_exceptions=True)
+            # Cancel until every worker has ended: a cancellation that arrives just as a call completes
+            # can be swallowed on the way (asyncio.wait_for on Python < 3.12), and a worker that missed it
+            # would wait on the empty queue forever.
+            pending = set(workers) | {waiter}
+            while pending:
+                for t in pending:
+                    t.cancel()
+                _, pending = await asyncio.wait(pending, timeout=1.0)
+            for t in workers:  # more than one may have failed (every call in flight gets the same 401)
+                if not t.cancelled():
+                    t.exception()
 
     async def _attempt(self, request: GenRequest) -> GenResult | Outcome:
         try:
+            if _timeout is not None:
+                async with _timeout(self.options.request_timeout):
+                    return await self._call(self._client, request)
             return await asyncio.wait_for(self._call(self._client, request), self.options.request_timeout)
         except asyncio.TimeoutError:
             return Outcome(RETRY, f"timeout: no answer within {self.options.request_timeout:g}s")
