@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from llm_judge import make_traindata
 from llm_judge.traindata.finetune import IGNORE, encode
 
@@ -35,3 +37,17 @@ def test_cli_builds_data_and_a_short_lora_run_lowers_the_loss(tmp_path: Path, sh
     assert losses[-1] < losses[0] * 0.6, losses
     trainable = int(re.search(r"(\d+) trainable", line).group(1))
     assert 0 < trainable < 5_000_000  # LoRA adapters only, not the 135M base weights
+
+
+def test_a_family_wrapper_replaces_the_chat_template(default_model_path):
+    families = pytest.importorskip("llm_judge.judges.families", reason="judge families are not in this tree")
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(default_model_path)
+    template = families.load_family("autoj").chat_template()
+    messages = [{"role": "user", "content": "Compare them."}, {"role": "assistant", "content": "So, the final decision is Tie"}]
+    ids, labels = encode(tok, messages, max_len=1000, chat_template=template)
+    prompt = tok.decode([t for t, y in zip(ids, labels) if y == IGNORE])
+    assert prompt.endswith("[INST] Compare them. [/INST]") and "<|im_start|>user" not in prompt
+    learned = tok.decode([t for t, y in zip(ids, labels) if y != IGNORE])
+    assert learned == "So, the final decision is Tie" + tok.eos_token
