@@ -80,6 +80,108 @@ PAIR_FORMATS: dict[str, Callable[[str], str]] = {"[[A]]": parse_pair, "[[rating_
                                                  "last": parse_last_line}
 
 
+# -- open judges' formats (judges/families.py) ------------------------------------------------------
+# Each family puts its verdict at a fixed place: JudgeLM and PandaLM alone on the first line, Auto-J and
+# Prometheus at the very end. Only that place is read, so text the judge quotes from an answer elsewhere
+# ("[[10]]", "[RESULT] 5", "the final decision is Response 1") never decides, and an output cut off
+# before its verdict is unparseable instead of being scored from a quote.
+
+_SCORE = r"(\d+(?:\.\d+)?)"
+_FIRST_LINE_LABELS = re.compile(r"(?:assistant\s*[12]|scores?)\s*[:：]?", re.IGNORECASE)
+_ONE_SCORE = re.compile(_SCORE)
+_TWO_SCORES_LINE = re.compile(_SCORE + r"\s*(?:[,;/]\s*|\s+)" + _SCORE)
+_AUTOJ_RATING = re.compile(r"Rating\s*[:：]\s*\[\[\s*" + _SCORE + r"\s*\]\]\W{0,2}$", re.IGNORECASE)
+# The decision opens its own line ("So, the final decision is ..."), so a quote cut off mid-sentence is no verdict.
+_AUTOJ_DECISION = re.compile(r"^\W{0,2}(?:(?:so|therefore|thus|hence)\s*,?\s*)?the\s+final\s+decision\s+is\s*[:：]?"
+                             r"\W{0,3}(response\s*1|response\s*2|tie)\W{0,3}\Z", re.IGNORECASE | re.MULTILINE)
+_PANDALM = re.compile(r"(?:#+\s*)?(?:result\s*[:：]\s*)?(1|2|tie)\s*[.。]?", re.IGNORECASE)
+_PROMETHEUS = re.compile(r"\[RESULT\]\s*[:：]?\s*(?:score\s*[:：]?\s*)?\(?\s*([A-Za-z0-9]+)\s*\)?\W{0,2}$", re.IGNORECASE)
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    raise VerdictError("empty judge output")
+
+
+def _in_range(value: str, low: float, high: float, what: str) -> float:
+    v = float(value)
+    if not low <= v <= high:
+        raise VerdictError(f"{what} {value} is outside {low:g}..{high:g}")
+    return v
+
+
+def _first_line_scores(text: str, pattern: re.Pattern[str], what: str) -> list[float]:
+    line = _first_line(text)
+    m = pattern.fullmatch(_FIRST_LINE_LABELS.sub(" ", line).strip())
+    if not m:
+        raise VerdictError(f"the first line {line[:60]!r} is not {what}")
+    return [_in_range(x, 1, 10, "score") for x in m.groups()]
+
+
+def parse_judgelm_pair(text: str) -> str:
+    """JudgeLM: the first line holds only two scores 1-10, assistant 1's then 2's ("8 6"); equal is a tie."""
+    a, b = _first_line_scores(text, _TWO_SCORES_LINE, "two scores such as '8 6'")
+    return "A" if a > b else "B" if b > a else "tie"
+
+
+def parse_judgelm_single(text: str) -> float:
+    """JudgeLM grading one answer: the first line holds only its score 1-10."""
+    return _first_line_scores(text, _ONE_SCORE, "one score such as '7'")[0]
+
+
+def _ending(text: str, pattern: re.Pattern[str], what: str) -> str:
+    text = text.strip()
+    m = pattern.search(text)
+    if not m:
+        tail = text[-60:] if text else ""
+        raise VerdictError(f"the output does not end with {what} (it ends {tail!r})")
+    return m.group(1)
+
+
+def parse_autoj_rating(text: str) -> float:
+    """Auto-J single-response critique: it ends with ``Rating: [[N]]`` (1-10, halves allowed)."""
+    return _in_range(_ending(text, _AUTOJ_RATING, "'Rating: [[N]]'"), 1, 10, "rating")
+
+
+def parse_autoj_decision(text: str) -> str:
+    """Auto-J pairwise: it ends with "So, the final decision is Response 1" (or Response 2, or Tie)."""
+    decision = _ending(text, _AUTOJ_DECISION, "'the final decision is Response 1/Response 2/Tie'")
+    return {"response1": "A", "response2": "B", "tie": "tie"}[re.sub(r"\s+", "", decision.lower())]
+
+
+def parse_pandalm(text: str) -> str:
+    """PandaLM: the first line is only 1, 2 or Tie; the reason and a reference answer follow."""
+    line = _first_line(text)
+    m = _PANDALM.fullmatch(line)
+    if not m:
+        raise VerdictError(f"the first line {line[:60]!r} is not 1, 2 or Tie")
+    return {"1": "A", "2": "B", "tie": "tie"}[m.group(1).lower()]
+
+
+def parse_prometheus_absolute(text: str) -> float:
+    """Prometheus absolute grading: ``Feedback: ... [RESULT] N``, ending with an integer N from 1 to 5."""
+    value = _ending(text, _PROMETHEUS, "'[RESULT] N'")
+    if not value.isdigit():
+        raise VerdictError(f"[RESULT] {value!r} is not an integer score")
+    return _in_range(value, 1, 5, "score")
+
+
+def parse_prometheus_relative(text: str) -> str:
+    """Prometheus relative grading: ``Feedback: ... [RESULT] A`` (or B) at the end; there are no ties."""
+    value = _ending(text, _PROMETHEUS, "'[RESULT] A' or '[RESULT] B'").upper()
+    if value not in ("A", "B"):
+        raise VerdictError(f"[RESULT] {value!r} is not A or B")
+    return value
+
+
+SINGLE_FORMATS.update({"judgelm-score": parse_judgelm_single, "autoj-rating": parse_autoj_rating,
+                       "prometheus-absolute": parse_prometheus_absolute})
+PAIR_FORMATS.update({"judgelm-scores": parse_judgelm_pair, "autoj-decision": parse_autoj_decision,
+                     "pandalm": parse_pandalm, "prometheus-relative": parse_prometheus_relative})
+
+
 def single_parser(output_format: str) -> Callable[[str], float]:
     try:
         return SINGLE_FORMATS[output_format]
