@@ -11,10 +11,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from ..errors import ConfigError
 from ..models.base import ChatModel, GenRequest, GenResult
 from ..records import pair_key, single_key
 from ..store import JsonlStore
+from .families import JudgeFamily, load_family
 from .matches import Match
 from .verdicts import VerdictError, pair_parser, single_parser
 
@@ -37,22 +37,15 @@ class RunSummary:
                 f"tokens in {self.prompt_tokens}, out {self.completion_tokens}")
 
 
-def distribution_request(match: Match, messages: list[dict[str, str]], language: str) -> GenRequest:
+def distribution_request(match: Match, messages: list[dict[str, str]], language: str,
+                         family: JudgeFamily | None = None) -> GenRequest:
     """A request that reads the verdict's probability distribution instead of generating an explanation.
 
-    The assistant turn is prefilled up to the verdict marker ("Rating: [[" or "[["), and the judge's
-    probabilities for each rating 1-10 (or A / B / C) followed by "]]" are read in one forward pass.
+    The assistant turn is prefilled up to the verdict (ours: "Rating: [[" or "[["; each family says its
+    own in prompts/families/), and the judge's probability of each label, followed by the family's
+    suffix ("]]" after 1..10, so "10" competes fairly with "1"), is read in one forward pass.
     """
-    fmt = match.prompt.output_format
-    if match.pairwise:
-        if fmt != "[[A]]":
-            raise ConfigError(f"distribution judging needs a [[A]]-style pairwise prompt, not {fmt!r}")
-        return GenRequest(messages, max_new_tokens=1, prefill="[[", score_choices=["A", "B", "C"], score_suffix="]]")
-    if fmt not in ("[[rating]]", "[[評価]]"):
-        raise ConfigError(f"distribution judging needs a [[rating]]-style single prompt, not {fmt!r}")
-    prefill = "評価：[[" if language == "ja" else "Rating: [["
-    return GenRequest(messages, max_new_tokens=1, prefill=prefill, score_choices=[str(i) for i in range(1, 11)],
-                      score_suffix="]]")
+    return (family or load_family(None)).distribution_request(match.prompt, match.pairwise, messages, language)
 
 
 def judgment_store(path, pairwise: bool) -> JsonlStore:
@@ -67,16 +60,46 @@ def _usage(results: Iterable[GenResult]) -> dict[str, int]:
     return total
 
 
-def _distribution_fields(result: GenResult, pairwise: bool) -> dict[str, Any]:
+def _label_values(request: GenRequest | None, labels: Iterable[str], parse: Callable[[str], Any]) -> dict[str, Any]:
+    """What the verdict parser reads from each label as the judge would write it (prefill + label + suffix)."""
+    if request is None:
+        return {}
+    values = {}
+    for label in labels:
+        try:
+            values[label] = parse(request.prefill + label + request.score_suffix)
+        except VerdictError:
+            continue  # a label outside the parser's scale carries no verdict
+    return values
+
+
+def _single_distribution(result: GenResult, request: GenRequest | None, parse: Callable[[str], float]) -> dict[str, Any]:
     if result.distribution is None:
         return {}
-    if pairwise:
-        return {"distribution": result.distribution}
-    expected = sum(float(k) * p for k, p in result.distribution.items())
-    return {"score_distribution": result.distribution, "expected_score": round(expected, 4)}
+    out: dict[str, Any] = {"score_distribution": result.distribution}
+    values = _label_values(request, result.distribution, parse)
+    mass = sum(result.distribution[k] for k in values)
+    if mass > 0:
+        out["expected_score"] = round(sum(v * result.distribution[k] for k, v in values.items()) / mass, 4)
+    return out
 
 
-def single_record(match: Match, judge_model: str, bench: str, result: GenResult, user_prompt: str) -> dict[str, Any]:
+def _verdict_probs(result: GenResult, request: GenRequest | None, parse: Callable[[str], str]) -> dict[str, float] | None:
+    """Probabilities of A, B and tie in one game, summed over the labels that mean each."""
+    if result.distribution is None:
+        return None
+    values = _label_values(request, result.distribution, parse)
+    if not values:
+        return None
+    probs = {"A": 0.0, "B": 0.0, "tie": 0.0}
+    for label, verdict in values.items():
+        probs[verdict] += result.distribution[label]
+    mass = sum(probs.values())
+    return {k: v / mass for k, v in probs.items()}
+
+
+def single_record(match: Match, judge_model: str, bench: str, result: GenResult, user_prompt: str,
+                  request: GenRequest | None = None) -> dict[str, Any]:
     rec: dict[str, Any] = {
         "question_id": match.question.question_id, "model": match.models[0],
         "judge": [judge_model, match.prompt.name], "user_prompt": user_prompt,
@@ -85,19 +108,20 @@ def single_record(match: Match, judge_model: str, bench: str, result: GenResult,
     }
     if result.usage():
         rec["usage"] = result.usage()
-    rec.update(_distribution_fields(result, pairwise=False))
+    parse = single_parser(match.prompt.output_format)
+    rec.update(_single_distribution(result, request, parse))
     if result.error:
         rec["error"] = result.error
         return rec
     try:
-        rec["score"] = single_parser(match.prompt.output_format)(result.text or "")
+        rec["score"] = parse(result.text or "")
     except VerdictError as exc:
         rec["error"] = f"unparseable judgment: {exc}"
     return rec
 
 
 def pair_record(match: Match, judge_model: str, bench: str, g1: GenResult, g2: GenResult,
-                prompts: tuple[str, str]) -> dict[str, Any]:
+                prompts: tuple[str, str], requests: tuple[GenRequest, GenRequest] | None = None) -> dict[str, Any]:
     rec: dict[str, Any] = {
         "question_id": match.question.question_id, "model_1": match.models[0], "model_2": match.models[1],
         "g1_winner": None, "g2_winner": None, "judge": [judge_model, match.prompt.name],
@@ -108,14 +132,23 @@ def pair_record(match: Match, judge_model: str, bench: str, g1: GenResult, g2: G
     usage = _usage([g1, g2])
     if usage:
         rec["usage"] = usage
-    for name, r in (("g1", g1), ("g2", g2)):
+    parse = pair_parser(match.prompt.output_format)
+    probs = []
+    for gi, (name, r) in enumerate((("g1", g1), ("g2", g2))):
         if r.distribution is not None:
             rec[f"{name}_distribution"] = r.distribution
+            p = _verdict_probs(r, requests[gi] if requests else None, parse)
+            if p is not None:
+                rec[f"{name}_verdict_probs"] = p
+                probs.append(p)
+    if len(probs) == 2:  # in model terms, averaged over both orders: position bias cancels out
+        g1p, g2p = probs
+        rec["win_probs"] = {"model_1": (g1p["A"] + g2p["B"]) / 2, "model_2": (g1p["B"] + g2p["A"]) / 2,
+                            "tie": (g1p["tie"] + g2p["tie"]) / 2}
     errors = [f"{name}: {r.error}" for name, r in (("g1", g1), ("g2", g2)) if r.error]
     if errors:
         rec["error"] = "; ".join(errors)
         return rec
-    parse = pair_parser(match.prompt.output_format)
     try:
         rec["g1_winner"] = G1_MAP[parse(g1.text or "")]
     except VerdictError as exc:
@@ -140,11 +173,14 @@ def run_matches(judge: ChatModel, judge_model: str, bench: str, matches: list[Ma
     requests: list[GenRequest] = []
     owners: list[tuple[int, int]] = []  # request index -> (match index, game index)
     user_prompts: list[list[str]] = []
+    match_requests: list[list[GenRequest]] = []
     for mi, match in enumerate(todo):
         games = match.games()
         user_prompts.append([g[-1]["content"] for g in games])
+        match_requests.append([])
         for gi, messages in enumerate(games):
             requests.append(make_request(match, messages))
+            match_requests[mi].append(requests[-1])
             owners.append((mi, gi))
     pending: dict[int, dict[int, GenResult]] = {}
     for ri, result in judge.stream(requests):
@@ -157,9 +193,10 @@ def run_matches(judge: ChatModel, judge_model: str, bench: str, matches: list[Ma
         del pending[mi]
         shown = user_prompts[mi]
         if match.pairwise:
-            rec = pair_record(match, judge_model, bench, got[0], got[1], (shown[0], shown[1]))
+            rec = pair_record(match, judge_model, bench, got[0], got[1], (shown[0], shown[1]),
+                              (match_requests[mi][0], match_requests[mi][1]))
         else:
-            rec = single_record(match, judge_model, bench, got[0], shown[0])
+            rec = single_record(match, judge_model, bench, got[0], shown[0], match_requests[mi][0])
         store.append(rec)
         usage = rec.get("usage", {})
         summary.prompt_tokens += usage.get("prompt_tokens", 0)

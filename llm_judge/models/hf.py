@@ -6,7 +6,6 @@ padding) and generated ``batch_size`` at a time. Greedy below temperature 1e-4, 
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
@@ -28,6 +27,15 @@ class HFOptions:
     trust_remote_code: bool = False
     lora_path: str | None = None
     chat_template: str | None = None  # a Jinja chat template overriding the tokenizer's
+    prompt_format: str | None = None  # where chat_template came from ("with-prompt:rinna"), stored with answers
+    threads: int | None = None  # torch CPU threads (None: torch's default)
+
+    @property
+    def newline(self) -> str | None:
+        """What the model writes for a newline under this prompt format (rinna: "<NL>"), or None."""
+        from ..templates import newline_marker
+
+        return newline_marker(self.chat_template)
 
 
 def _torch():
@@ -47,13 +55,43 @@ def _dtype(torch: Any, name: str, device: str) -> Any:
         raise ConfigError(f"--dtype must be auto, float32, float16 or bfloat16, not {name!r}") from None
 
 
+def load_tokenizer(path: str, opts: HFOptions) -> Any:
+    """The tokenizer for prompts: left padding, a pad token, and the chat template override if any."""
+    try:
+        from transformers import AutoTokenizer
+    except ImportError:
+        raise MissingDependency("transformers", "hf") from None
+    tokenizer = AutoTokenizer.from_pretrained(path, revision=opts.revision, trust_remote_code=opts.trust_remote_code)
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    if opts.chat_template:
+        tokenizer.chat_template = opts.chat_template
+    return tokenizer
+
+
+def render_chat(tokenizer: Any, request: GenRequest, name: str) -> str:
+    """The prompt text for a request: the chat template, then any assistant prefill."""
+    if not tokenizer.chat_template:
+        raise ConfigError(f"{name}: the tokenizer has no chat template; give one with --with-prompt or --conv-template")
+    text = tokenizer.apply_chat_template(request.messages, tokenize=False, add_generation_prompt=True)
+    return text + request.prefill
+
+
+def clean_answer(text: str, newline: str | None) -> str:
+    """Decoded model output as stored: the format's newline marker turned back into newlines, trimmed."""
+    if newline:
+        text = text.replace(newline, "\n")
+    return text.strip()
+
+
 class HFModel(ChatModel):
     engine = "hf"
 
     def __init__(self, model_path: str | None, name: str, options: HFOptions | None = None):
         torch = _torch()
         try:
-            from transformers import AutoModelForCausalLM, AutoTokenizer
+            from transformers import AutoModelForCausalLM
         except ImportError:
             raise MissingDependency("transformers", "hf") from None
         self.options = opts = options or HFOptions()
@@ -67,13 +105,9 @@ class HFModel(ChatModel):
             kwargs["device_map"] = "auto"
             if opts.max_gpu_memory:
                 kwargs["max_memory"] = {i: opts.max_gpu_memory for i in range(opts.num_gpus)}
-        self.tokenizer = AutoTokenizer.from_pretrained(self.path, revision=opts.revision,
-                                                       trust_remote_code=opts.trust_remote_code)
-        self.tokenizer.padding_side = "left"
-        if self.tokenizer.pad_token is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
-        if opts.chat_template:
-            self.tokenizer.chat_template = opts.chat_template
+        if opts.threads:
+            torch.set_num_threads(opts.threads)
+        self.tokenizer = load_tokenizer(self.path, opts)
         model = AutoModelForCausalLM.from_pretrained(self.path, **kwargs)
         if opts.lora_path:
             try:
@@ -92,19 +126,16 @@ class HFModel(ChatModel):
              "dtype": self.options.dtype, "batch_size": self.options.batch_size}
         if self.options.lora_path:
             d["lora_path"] = self.options.lora_path
-        if self.options.revision:
-            d["revision"] = self.options.revision
+        for key in ("revision", "prompt_format"):
+            if getattr(self.options, key):
+                d[key] = getattr(self.options, key)
         return d
 
     # -- prompts -----------------------------------------------------------------------------------
 
     def render(self, request: GenRequest) -> str:
         """The prompt text for a request: the chat template, then any assistant prefill."""
-        if not self.tokenizer.chat_template:
-            raise ConfigError(f"{self.name}: the tokenizer has no chat template; give one with "
-                              "--with-prompt or --conv-template")
-        text = self.tokenizer.apply_chat_template(request.messages, tokenize=False, add_generation_prompt=True)
-        return text + request.prefill
+        return render_chat(self.tokenizer, request, self.name)
 
     def _encode(self, texts: list[str]) -> Any:
         # Chat templates already hold the special tokens; do not add a second BOS.
@@ -130,16 +161,16 @@ class HFModel(ChatModel):
                         r.repetition_penalty, r.max_new_tokens, r.score_choices is not None)
             groups.setdefault(sampling, []).append(i)
         for key, idxs in groups.items():
+            if key[-1]:  # scoring batches by itself, sharing each group's common prompt opening
+                for k, result in self._score_batch([prompts[i] for i in idxs], [requests[i] for i in idxs]):
+                    yield idxs[k], result
+                continue
             idxs.sort(key=lambda i: -lengths[i])  # longest first: a memory error shows up at once
             for start in range(0, len(idxs), self.options.batch_size):
                 batch = idxs[start:start + self.options.batch_size]
                 texts = [prompts[i] for i in batch]
                 reqs = [requests[i] for i in batch]
-                if key[-1]:
-                    results = self._score_batch(texts, reqs)
-                else:
-                    results = self._generate_batch(texts, reqs)
-                yield from zip(batch, results)
+                yield from zip(batch, self._generate_batch(texts, reqs))
 
     def _generate_batch(self, texts: list[str], reqs: list[GenRequest]) -> list[GenResult]:
         torch = self._torch
@@ -171,7 +202,7 @@ class HFModel(ChatModel):
                     n = j
                     break
             finish = "stop" if n < len(new) else "length"
-            text = self.tokenizer.decode(new[:n], skip_special_tokens=True).strip()
+            text = clean_answer(self.tokenizer.decode(new[:n], skip_special_tokens=True), self.options.newline)
             results.append(GenResult(text=text, prompt_tokens=int(attn.sum()), completion_tokens=n,
                                      finish_reason=finish))
         return results
@@ -188,53 +219,44 @@ class HFModel(ChatModel):
             ids.add(self.tokenizer.eos_token_id)
         return ids
 
-    def _score_batch(self, texts: list[str], reqs: list[GenRequest]) -> list[GenResult]:
-        """Probability of each label in ``score_choices`` as the continuation of the prompt.
+    def _score_batch(self, texts: list[str], reqs: list[GenRequest]) -> Iterator[tuple[int, GenResult]]:
+        """(index, result) with the probability of each label in ``score_choices`` after each prompt.
 
-        A label may take several tokens ("10" can be "1" then "0"), so each candidate is scored as the
-        whole sequence label + suffix ("10]]" against "1]]"): the sum of its tokens' log-probabilities,
-        from one batched forward pass over prompt + candidate. Prompt and candidate are tokenized apart
-        and joined as ids, so the candidate's tokens never merge with the prompt's.
+        See scoring.py: one forward pass per prompt whatever the number of labels, labels tokenized with
+        the prompt (so "10" followed by "]]" is scored as the model would write it), and prompts with a
+        common opening share its KV cache.
         """
-        torch = self._torch
+        from . import scoring
+
         tok = self.tokenizer
-        seqs: list[list[int]] = []
-        spans: list[tuple[int, int]] = []  # (start of candidate, end) within each sequence
-        for text, req in zip(texts, reqs):
-            prompt_ids = tok(text, add_special_tokens=False)["input_ids"]
-            for label in req.score_choices or []:
-                cand = tok(label + req.score_suffix, add_special_tokens=False)["input_ids"]
-                seqs.append(prompt_ids + cand)
-                spans.append((len(prompt_ids), len(prompt_ids) + len(cand)))
-        width = max(len(s) for s in seqs)
-        pad = tok.pad_token_id
-        input_ids = torch.tensor([[pad] * (width - len(s)) + s for s in seqs], device=self.model.device)
-        mask = torch.tensor([[0] * (width - len(s)) + [1] * len(s) for s in seqs], device=self.model.device)
-        totals: list[float] = []
-        step = max(1, self.options.batch_size)
-        with torch.inference_mode():
-            for b in range(0, len(seqs), step):
-                logits = self.model(input_ids=input_ids[b:b + step], attention_mask=mask[b:b + step]).logits
-                logprobs = torch.log_softmax(logits.float(), dim=-1)
-                for k in range(logprobs.shape[0]):
-                    n = b + k
-                    offset = width - len(seqs[n])
-                    start, end = spans[n]
-                    totals.append(sum(float(logprobs[k, offset + pos - 1, seqs[n][pos]]) for pos in range(start, end)))
-        results = []
-        at = 0
+        items: list[scoring.ScoreItem | None] = []
+        prompt_tokens: list[int] = []
         for text, req in zip(texts, reqs):
             labels = req.score_choices or []
-            scores = dict(zip(labels, totals[at:at + len(labels)]))
-            at += len(labels)
-            top = max(scores.values())
-            z = sum(math.exp(v - top) for v in scores.values())
-            dist = {c: math.exp(v - top) / z for c, v in scores.items()}
-            best = max(dist, key=dist.get)
-            results.append(GenResult(text=req.prefill + best + req.score_suffix, distribution=dist,
-                                     prompt_tokens=len(tok(text, add_special_tokens=False)["input_ids"]),
-                                     completion_tokens=0, finish_reason="score"))
-        return results
+            # One call tokenizes the prompt and every prompt + candidate (fast tokenizers batch it).
+            enc = tok([text] + [text + label + req.score_suffix for label in labels], add_special_tokens=False)
+            prompt_tokens.append(len(enc["input_ids"][0]))
+            try:
+                items.append(scoring.build_item(enc["input_ids"][1:]))
+            except ValueError as exc:
+                items.append(None)
+                yield len(items) - 1, GenResult(error=f"cannot score these labels: {exc}")
+        ready = [i for i, item in enumerate(items) if item is not None]
+        finished: set[int] = set()
+        try:
+            for k, logprobs in scoring.score_items(self.model, [items[i] for i in ready], self.options.batch_size,
+                                                   tok.pad_token_id, self._torch):
+                i, req = ready[k], reqs[ready[k]]
+                finished.add(i)
+                dist = dict(zip(req.score_choices or [], scoring.normalise(logprobs)))
+                best = max(dist, key=dist.get)
+                yield i, GenResult(text=req.prefill + best + req.score_suffix, distribution=dist,
+                                   prompt_tokens=prompt_tokens[i], completion_tokens=0, finish_reason="score")
+        except Exception as exc:  # e.g. out of memory: fail the requests not scored yet, keep the run going
+            log.exception("scoring failed for %d requests", len(ready) - len(finished))
+            for i in ready:
+                if i not in finished:
+                    yield i, GenResult(error=f"scoring failed: {type(exc).__name__}: {exc}")
 
     def close(self) -> None:
         self.model = None
