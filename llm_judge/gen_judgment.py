@@ -18,8 +18,8 @@ from typing import Callable, Iterator, Sequence
 
 from . import cli
 from .bench import Bench, load_bench, parse_model_list
+from .judges.families import load_family
 from .judges.matches import MODES, Match, MatchPlan, plan_matches
-from .judges.prompts import load_prompt_set
 from .judges.run import distribution_request, judgment_store, run_matches
 from .models.api import add_api_args, engine_for
 from .models.base import GenRequest
@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     cli.add_data_args(p)
     p.add_argument("--judge-file", default=None,
                    help="judge prompts in FastChat's judge_prompts.jsonl format (default: the bench's, else built-in)")
+    p.add_argument("--judge-family", default=None, metavar="NAME|FILE",
+                   help="judge family: its prompt layout, verdict parser and settings: ours (default), judgelm, "
+                        "autoj, pandalm, prometheus, or a family .json file (see README)")
     p.add_argument("--judge-model", default="gpt-4",
                    help="judge: API model name (gpt-4, claude-..., openai:NAME), local path, hub id or 'default'")
     p.add_argument("--judge-engine", choices=["hf", "vllm", "api", "openai", "anthropic"], default=None)
@@ -46,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--judge-method", choices=["generate", "distribution"], default="generate",
                    help="generate: the judge writes an explanation and a verdict (default); distribution: read the "
                         "judge's probabilities for each verdict directly (local judges; fast, never unparseable)")
-    p.add_argument("--judge-max-new-token", type=cli.positive_int, default=2048, help="most tokens a judgment may take")
+    p.add_argument("--judge-max-new-token", type=cli.positive_int, default=None,
+                   help="most tokens a judgment may take (default: the judge family's; ours: 2048)")
     p.add_argument("--parallel", type=cli.positive_int, default=16, help="requests in flight (API judges)")
     p.add_argument("--batch-size", type=cli.positive_int, default=8, help="prompts per batch (local judges)")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
@@ -68,12 +72,13 @@ def plan(args: argparse.Namespace, bench: Bench, judge_id: str) -> tuple[MatchPl
         answers = bench.load_answers(models + [baseline])
     else:
         answers = bench.load_answers(models)
-    prompts = load_prompt_set(args.judge_file, bench.config.judge_prompts, bench.language, bench.path,
-                              bench.config.prompt_names)
+    family = load_family(getattr(args, "judge_family", None))
+    family.check_mode(args.mode)
+    prompts = family.prompt_set(args.judge_file, bench.config.judge_prompts, bench.language, bench.path,
+                                bench.config.prompt_names)
     match_plan = plan_matches(bench, args.mode, models, answers, prompts, baseline=baseline, first_n=args.first_n,
                               references=bench.reference_answers(args.reference_model))
-    suffix = "pair" if pairwise else "single"
-    out = Path(args.output_file) if args.output_file else bench.judgment_dir / f"{judge_id}_{suffix}.jsonl"
+    out = Path(args.output_file) if args.output_file else bench.judgment_dir / family.output_name(judge_id, pairwise)
     return match_plan, out, pairwise
 
 
@@ -81,6 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cli.setup_logging(args.verbose)
     from .models import load_model, model_id_for, split_provider
+
+    family = load_family(args.judge_family)
+    args.judge_max_new_token = args.judge_max_new_token or family.request([]).max_new_tokens
 
     engine = engine_for(args.judge_model, args.judge_engine, args.api_base)
     provider, judge_name = split_provider(args.judge_model, engine)
@@ -110,8 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def make_request(match: Match, messages: list[dict[str, str]]) -> GenRequest:
         if args.judge_method == "distribution":
-            return distribution_request(match, messages, bench.language)
-        return GenRequest(messages=messages, max_new_tokens=args.judge_max_new_token, temperature=0.0)
+            return distribution_request(match, messages, bench.language, family)
+        return family.request(messages, args.judge_max_new_token)
 
     with judge, store, _progress(len(todo)) as on_record:
         summary = run_matches(judge, judge_id, bench.name, match_plan.matches, store, make_request, on_record)
@@ -162,7 +170,12 @@ def _judge_options(args: argparse.Namespace, provider: str) -> dict:
     if provider in ("hf", "vllm"):
         from .models.hf import HFOptions
 
-        return {"hf_options": HFOptions(dtype=args.dtype, batch_size=args.batch_size)}
+        # A family's instruction wrapper (Auto-J's [INST] ... [/INST]) replaces the model's chat template.
+        template = load_family(args.judge_family).chat_template()
+        return {"hf_options": HFOptions(dtype=args.dtype, batch_size=args.batch_size, chat_template=template)}
+    if load_family(args.judge_family).wrapper:
+        log.warning("judge family %s: its instruction wrapper is not applied to API judges; the server's chat "
+                    "template formats the prompt", args.judge_family)
     from .models.api import APIOptions
 
     return {"api_options": APIOptions.from_args(args)}

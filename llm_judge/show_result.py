@@ -17,6 +17,7 @@ from . import cli
 from .bench import Bench, BenchConfig, parse_model_list
 from .errors import ConfigError, InputError
 from .judges.matches import MODES
+from .judges.position import position_table
 from .ratings import Ratings
 from .results import (Consistency, PairTally, is_failed, pair_tallies, pairwise_tallies, position_consistency, single_by_category,
                       single_scores)
@@ -133,6 +134,7 @@ def pairwise_tables(records: list[dict[str, Any]], models: list[str] | None, bas
             pairs.rows.append([m1, m2, _pct(t, "win"), _pct(t, "tie"), _pct(t, "loss"), t.n, t.failed])
         tables.append(pairs)
     tables.append(consistency_table(records, models, baseline))
+    tables.append(position_table(records))
     return tables
 
 
