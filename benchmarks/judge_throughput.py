@@ -22,6 +22,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -75,8 +76,10 @@ def run_once(data: Path, models: list[str], n: int, parallel: int, latency: floa
            "--output-file", str(out), "--model-list", *models]
     launched = time.time()
     t0 = time.perf_counter()
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO)
     wall = time.perf_counter() - t0
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     server.send_signal(signal.SIGTERM)
     server.wait(30)
     if proc.returncode != 0:
@@ -92,7 +95,8 @@ def run_once(data: Path, models: list[str], n: int, parallel: int, latency: floa
             "startup": stats["first_request"] - launched, "waves": waves,
             "span": stats["last_response"] - stats["first_request"],
             "bound": waves + (retry_after + latency if faults else 0.0),
-            "requests": stats["requests"], "429": stats["by_status"].get("429", 0),
+            "client_cpu": cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime,
+            "server_cpu": stats["cpu_seconds"], "requests": stats["requests"], "429": stats["by_status"].get("429", 0),
             "500": stats["by_status"].get("500", 0), "max_in_flight": stats["max_in_flight"]}
 
 
@@ -113,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
         print(f"{'P':>4} {'faults':>6} {'wall s':>7} {'floor s':>7} {'wall/floor':>10} {'target':>6} "
               f"{'start-up s':>10} {'span s':>6} {'span/floor':>10} {'waves s':>7} {'bound s':>7} {'calls':>6} "
-              f"{'429':>4} {'500':>4} {'in flight':>9}")
+              f"{'429':>4} {'500':>4} {'in flight':>9} {'client cpu s':>12} {'server cpu s':>12}")
         for faults in ([False] if args.no_faults else [False, True]):
             for parallel in args.parallel:
                 r = run_once(data, models, n, parallel, args.latency, faults, args.retry_after)
@@ -121,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{r['P']:>4} {'yes' if faults else 'no':>6} {r['wall']:7.2f} {r['floor']:7.2f} "
                       f"{r['ratio']:9.3f}x {target:5.2f}x {r['startup']:10.2f} {r['span']:6.2f} "
                       f"{r['span'] / r['floor']:9.3f}x {r['waves']:7.2f} {r['bound']:7.2f} "
-                      f"{r['requests']:>6} {r['429']:>4} {r['500']:>4} {r['max_in_flight']:>9}", flush=True)
+                      f"{r['requests']:>6} {r['429']:>4} {r['500']:>4} {r['max_in_flight']:>9} "
+                      f"{r['client_cpu']:12.2f} {r['server_cpu']:12.2f}", flush=True)
     return 0
 
 

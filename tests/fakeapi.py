@@ -316,7 +316,8 @@ def main(argv: list[str] | None = None) -> int:
         s = api.stats
         with open(args.stats_file, "w") as fh:
             json.dump({"requests": s.requests, "by_status": s.by_status, "max_in_flight": s.max_in_flight,
-                       "first_request": s.first_request, "last_response": s.last_response}, fh)
+                       "first_request": s.first_request, "last_response": s.last_response,
+                       "cpu_seconds": time.process_time()}, fh)
     return 0
 
 

@@ -151,6 +151,11 @@ def test_keys_come_from_the_environment_only(monkeypatch):
             assert model.generate(requests(1))[0].ok
 
 
+def test_credentials_in_a_base_url_are_never_shown():
+    model = load_api_model("openai", "m", "m", APIOptions(api_base="https://user:pa55@proxy.example/v1"))
+    assert model.describe()["api_base"] == "https://proxy.example/v1" and "pa55" not in model.where()
+
+
 def test_provider_rule_and_base_url_from_the_sdk_environment(monkeypatch):
     assert split_provider("gpt-4")[0] == "openai"
     assert split_provider("claude-3-5-sonnet-20241022")[0] == "anthropic"

@@ -21,6 +21,7 @@ import logging
 import os
 import queue
 import random
+import re
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
@@ -112,6 +113,8 @@ class APIModel(ChatModel):
         if self.options.parallel < 1:
             raise ConfigError(f"--parallel must be >= 1, got {self.options.parallel}")
         self.base_url = self.options.api_base or os.environ.get(self.base_env) or None
+        # what is shown and stored: never a user:password that a base URL may carry
+        self.shown_url = re.sub(r"//[^/@]*@", "//", self.base_url) if self.base_url else None
         self._key_env = self.options.api_key_env or self.key_env
         self._key = self._read_key()
         self.policy = RetryPolicy(max_retries=self.options.max_retries)
@@ -164,12 +167,12 @@ class APIModel(ChatModel):
         return text
 
     def where(self) -> str:
-        return f"{self.provider_label} model {self.model!r}" + (f" at {self.base_url}" if self.base_url else "")
+        return f"{self.provider_label} model {self.model!r}" + (f" at {self.shown_url}" if self.base_url else "")
 
     def describe(self) -> dict[str, Any]:
         d = {"engine": self.engine, "model": self.model}
         if self.base_url:
-            d["api_base"] = self.base_url
+            d["api_base"] = self.shown_url
         return d
 
     # -- running -----------------------------------------------------------------------------------
