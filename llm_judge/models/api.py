@@ -251,7 +251,7 @@ class APIModel(ChatModel):
                 elif outcome.action == FATAL:
                     raise APIFatalError(self.scrub(
                         f"{self.where()}: {outcome.message}. Stopped at once: every other call would fail the same "
-                        f"way. Judgments finished so far are saved; fix the cause and rerun the same command."))
+                        f"way. Results finished so far are saved; fix the cause and rerun the same command."))
                 elif outcome.action == RETRY and attempts[i] <= self.policy.max_retries:
                     reason = outcome.message.split(":")[0]
                     self.retries[reason] = self.retries.get(reason, 0) + 1
