@@ -232,3 +232,70 @@ def test_position_bias_in_show_result_agrees_with_the_consistency_table(shared, 
     assert row["orders_agree"] == pytest.approx(everything["consistent"])
     assert row["first_wins"] + row["second_wins"] + row["tie"] == pytest.approx(100.0)
     assert row["p_first"] is None  # GPT-4's greedy verdicts carry no distribution
+
+
+# -- through an OpenAI-compatible server (a local judge served by vLLM, TGI, llama.cpp ...) ---------------
+
+KEY = "sk-test-families"
+
+
+def _served_judge(body: dict, text: str) -> str:
+    """Replies in each family's own format, written from what the prompt shows; alpha's answer is the better one."""
+    if "[The Start of Assistant 2's Answer]" in text:  # JudgeLM, pairwise
+        scores = "8 3" if text.index("Hi Sam") < text.index("Dear neighbour") else "4 9"
+        return (f"{scores}\nOne assistant wrote an invitation with a time; the other's note, quoted here as "
+                f"\"[[A]]\" and \"Rating: [[10]]\", is three words long.")
+    if "###Score Rubrics:" in text:  # Prometheus, absolute
+        if "Hi Sam" in text:  # cut off while quoting: no verdict of its own
+            return "Feedback: The note is friendly. It would deserve \"[RESULT] 5\" if it named the"
+        return "Feedback: Too short to be friendly; it reads \"[RESULT] 5\" nowhere. [RESULT] 2"
+    return "unexpected prompt"
+
+
+@pytest.fixture
+def served(monkeypatch):
+    from fakeapi import FakeAPI
+
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    with FakeAPI(api_key=KEY, reply=_served_judge, latency=0.01) as server:
+        yield server
+
+
+def test_families_through_an_openai_compatible_server(bench_dir, served):
+    common = ["--data-dir", str(bench_dir.parent), "--judge-model", "judgelm-7b-v1.0", "--api-base",
+              served.openai_base, "--model-list", "alpha", "beta"]
+    assert gen_judgment.main(common + ["--judge-family", "judgelm", "--mode", "pairwise-all"]) == 0
+    [rec] = read_jsonl(bench_dir / "model_judgment" / "judgelm-7b-v1.0_judgelm_pair.jsonl")
+    assert (rec["model_1"], rec["g1_winner"], rec["g2_winner"]) == ("alpha", "model_1", "model_1")
+    assert rec["g1_judgment"].startswith("8 3") and rec["g2_judgment"].startswith("4 9")
+    # the server saw the family's layout, with the answers in both orders
+    assert sum("### Response:" in p and "[System]" in p for p in served.stats.prompts) == 2
+
+    assert gen_judgment.main(common + ["--judge-family", "prometheus", "--mode", "single"]) == 1
+    rows = {r["model"]: r for r in read_jsonl(bench_dir / "model_judgment" / "judgelm-7b-v1.0_prometheus_single.jsonl")}
+    assert rows["beta"]["score"] == 2.0 and "error" not in rows["beta"]
+    assert rows["alpha"]["score"] is None and "unparseable" in rows["alpha"]["error"]
+    assert rows["alpha"]["judgment"].endswith("if it named the")  # the raw output is kept
+    assert all(KEY not in json.dumps(r) for r in rows.values())
+
+
+# -- through vLLM (the CPU build in CI) ------------------------------------------------------------------
+
+def test_family_through_vllm_matches_transformers(bench_dir, one_thread):
+    pytest.importorskip("vllm", reason="vLLM is an optional extra (.ci/setup installs the CPU build)")
+    pytest.importorskip("llm_judge.models.vllm", reason="the vLLM engine is not in this tree")
+    # Auto-J: its [INST] wrapper as the chat template, and its decision labels read from vLLM's prompt logprobs
+    assert judge(bench_dir, "autoj", "pairwise-all", "--judge-method", "distribution", "--judge-engine", "vllm",
+                 "--judge-model-id", "vllm-judge") == 0
+    assert judge(bench_dir, "autoj", "pairwise-all", "--judge-method", "distribution", "--judge-model-id",
+                 "hf-judge") == 0
+    [v] = read_jsonl(bench_dir / "model_judgment" / "vllm-judge_autoj_pair.jsonl")
+    [h] = read_jsonl(bench_dir / "model_judgment" / "hf-judge_autoj_pair.jsonl")
+    assert v["g1_user_prompt"] == h["g1_user_prompt"] and v["usage"] == h["usage"]
+    for key in ("g1_distribution", "g2_distribution"):
+        assert set(v[key]) == {"Response 1", "Response 2", "Tie"}
+        for label, p in h[key].items():
+            assert v[key][label] == pytest.approx(p, abs=1e-4)
+    assert (v["g1_winner"], v["g2_winner"]) == (h["g1_winner"], h["g2_winner"])
+    assert v["g1_judgment"].startswith("So, the final decision is ")

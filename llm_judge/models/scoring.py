@@ -19,6 +19,8 @@ from typing import Any, Iterator, Sequence
 GROUP_KEY = 16
 # Most positions whose logits one forward pass may keep (each costs a vocabulary-sized row of floats).
 LOGIT_BUDGET = 2048
+# Most padding a forward pass may carry, as a share of its real prompt tokens.
+MAX_PADDING = 0.15
 
 
 @dataclass
@@ -97,18 +99,25 @@ def shared_prefix_len(items: Sequence[ScoreItem]) -> int:
     return max(0, min(n, min(len(it.base) for it in items) - 1))
 
 
-def chunks(order: Sequence[int], items: Sequence[ScoreItem], batch_size: int,
-           budget: int = LOGIT_BUDGET) -> Iterator[list[int]]:
-    """Consecutive runs of ``order`` holding at most batch_size items and budget kept-logit positions."""
+def chunks(order: Sequence[int], items: Sequence[ScoreItem], batch_size: int, prefix_len: int = 0,
+           budget: int = LOGIT_BUDGET, max_padding: float = MAX_PADDING) -> Iterator[list[int]]:
+    """Consecutive runs of ``order`` (longest prompt first) for one forward pass each.
+
+    A run holds at most batch_size items and ``budget`` kept-logit positions, and stops before padding
+    would exceed ``max_padding`` of its real tokens: on a CPU a padded token costs as much as a real one,
+    and a bigger batch buys little, so similar lengths go together and outliers start a new run.
+    """
     run: list[int] = []
-    width = 0
+    width = real = longest = 0
     for i in order:
         w = len(items[i].nodes) + 1
-        if run and (len(run) >= batch_size or (len(run) + 1) * max(width, w) > budget):
+        own = len(items[i].base) - prefix_len
+        if run and (len(run) >= batch_size or (len(run) + 1) * max(width, w) > budget
+                    or (len(run) + 1) * max(longest, own) > (1 + max_padding) * (real + own)):
             yield run
-            run, width = [], 0
+            run, width, real, longest = [], 0, 0, 0
         run.append(i)
-        width = max(width, w)
+        width, real, longest = max(width, w), real + own, max(longest, own)
     if run:
         yield run
 
@@ -191,7 +200,7 @@ def score_items(model: Any, items: Sequence[ScoreItem], batch_size: int, pad_id:
                             **_keep_kwargs(model, 1))
             prefix = _cache_tensors(out.past_key_values)
         order = sorted(group, key=lambda i: -len(items[i].base))  # similar lengths together: little padding
-        for run in chunks(order, items, batch_size):
+        for run in chunks(order, items, batch_size, plen):
             batch = [items[i] for i in run]
             ids, pos, mask, T = pack(batch, plen, pad_id, torch, device, dtype)
             kwargs = _keep_kwargs(model, T + 1)

@@ -1,0 +1,109 @@
+"""Judgments per second of a local judge on the default model: batched vs one at a time, in one run.
+
+    python benchmarks/local_judge_throughput.py                       # ours, single, distribution, 24 judgments
+    python benchmarks/local_judge_throughput.py --family prometheus --mode pairwise-all --n 12
+    python benchmarks/local_judge_throughput.py --method generate --max-new-tokens 32 --n 8
+
+The judge is the bundled default model (SmolLM2-135M-Instruct) through the transformers engine; the
+judgments are the first ``--n`` matches of the demo bench (its two answer files, the bench's prompts or
+the family's). "batched" hands every request to the engine at once (``--batch-size`` per forward pass,
+and for score distributions one shared KV prefix per prompt group); "one at a time" calls the engine
+once per request, as a loop over judgments would. Both runs use the same loaded model, one after the
+other, and the verdicts are compared. A pairwise judgment is two judge calls (both orders).
+
+Also printed: prompt tokens per judgment and tokens/s, torch threads and the load average, since on a
+shared machine other processes' CPU use shows up as time here.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from llm_judge.bench import load_bench  # noqa: E402
+from llm_judge.judges.families import load_family  # noqa: E402
+from llm_judge.judges.matches import plan_matches  # noqa: E402
+from llm_judge.judges.run import distribution_request  # noqa: E402
+from llm_judge.models.base import GenRequest, GenResult  # noqa: E402
+
+
+def build_requests(args: argparse.Namespace) -> tuple[list[GenRequest], int]:
+    bench = load_bench("demo_bench", str(REPO / "data"))
+    family = load_family(args.family)
+    family.check_mode(args.mode)
+    models = sorted(bench.answer_files())
+    answers = bench.load_answers(models)
+    prompts = family.prompt_set(None, bench.config.judge_prompts, bench.language, bench.path,
+                                bench.config.prompt_names)
+    matches = plan_matches(bench, args.mode, models, answers, prompts, baseline=models[0]).matches[:args.n]
+    requests = []
+    for m in matches:
+        for messages in m.games():
+            if args.method == "distribution":
+                requests.append(distribution_request(m, messages, bench.language, family))
+            else:
+                requests.append(family.request(messages, args.max_new_tokens))
+    return requests, len(matches)
+
+
+def timed(judge, batches: list[list[GenRequest]]) -> tuple[float, list[GenResult]]:
+    start = time.perf_counter()
+    results: list[GenResult] = []
+    for batch in batches:
+        results += judge.generate(batch)
+    return time.perf_counter() - start, results
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--family", default="ours")
+    p.add_argument("--mode", default="single", choices=["single", "pairwise-baseline", "pairwise-all"])
+    p.add_argument("--method", default="distribution", choices=["distribution", "generate"])
+    p.add_argument("--n", type=int, default=24, help="judgments (matches) to time")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--max-new-tokens", type=int, default=32, help="generate only")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    args = p.parse_args(argv)
+
+    import torch
+
+    from llm_judge.models.hf import HFModel, HFOptions
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    requests, n = build_requests(args)
+    family = load_family(args.family)
+    judge = HFModel(None, "default", HFOptions(batch_size=args.batch_size, chat_template=family.chat_template()))
+    judge.generate(requests[:1])  # warm-up: first-call allocations are not throughput
+    tokens = sum(len(judge.tokenizer(judge.render(r), add_special_tokens=False)["input_ids"]) for r in requests)
+    print(f"{n} judgments ({len(requests)} judge calls): family {args.family}, {args.mode}, {args.method}; "
+          f"{tokens / n:.0f} prompt tokens per judgment; torch threads {torch.get_num_threads()}, "
+          f"load average {os.getloadavg()[0]:.2f}", flush=True)
+
+    batched_s, batched = timed(judge, [requests])
+    print(f"batched (batch size {args.batch_size}): {batched_s:7.1f} s  {n / batched_s:6.2f} judgments/s  "
+          f"{tokens / batched_s:7.0f} prompt tokens/s", flush=True)
+    single_s, single = timed(judge, [[r] for r in requests])
+    print(f"one at a time:            {single_s:7.1f} s  {n / single_s:6.2f} judgments/s  "
+          f"{tokens / single_s:7.0f} prompt tokens/s", flush=True)
+    print(f"batched / one at a time: {single_s / batched_s:.2f}x; load average now {os.getloadavg()[0]:.2f}")
+
+    errors = sum(1 for r in batched + single if r.error)
+    same = sum(a.text == b.text for a, b in zip(batched, single))
+    line = f"same verdict text in both runs: {same}/{len(requests)}; errors: {errors}"
+    if args.method == "distribution":
+        diff = max(abs(a.distribution[k] - b.distribution[k]) for a, b in zip(batched, single) if a.distribution
+                   and b.distribution for k in a.distribution)
+        line += f"; largest probability difference {diff:.1e}"
+    print(line)
+    judge.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
