@@ -100,6 +100,7 @@ def test_trie_shares_the_common_start_of_labels():
     assert item.base == [1, 2, 3]
     assert item.nodes == [(7, -1), (9, 0), (8, 0), (9, 2), (6, -1), (9, 4)]
     assert item.paths == [[0, 1], [0, 2, 3], [4, 5]]
+    assert item.inner == [0, 2, 4]  # the "]]" leaves are read from their parents' logits, never fed
     with pytest.raises(ValueError):
         scoring.build_item([[1, 2, 7], [1, 2, 7, 8]])
 
@@ -107,15 +108,16 @@ def test_trie_shares_the_common_start_of_labels():
 def test_pack_mask_lets_each_trie_node_see_the_prompt_and_its_ancestors_only():
     import torch
 
-    a = scoring.build_item([[5, 1, 2, 7, 9], [5, 1, 2, 8]])  # own prompt 1 2 after the shared prefix 5
+    # after the shared prefix 5: own prompt 1 2, then the trie above; a second row with one own token
+    a = scoring.build_item([[5, 1, 2, 7, 9], [5, 1, 2, 7, 8, 9], [5, 1, 2, 6, 9]])
     b = scoring.build_item([[5, 3, 7], [5, 3, 6]])
     ids, pos, mask, T = scoring.pack([a, b], 1, 0, torch, "cpu", torch.float32)
-    assert T == 3 and ids.shape == (2, 5)  # V = 2 own tokens, then 3 trie columns
-    assert ids[0].tolist() == [1, 2, 7, 9, 8] and ids[1].tolist() == [0, 3, 7, 6, 0]
-    assert pos[0].tolist() == [1, 2, 3, 4, 3]  # "9" follows "7"; "8" is a first label token like "7"
+    assert T == 3 and ids.shape == (2, 5)  # V = 2 own tokens, then the 3 inner nodes 7, 8, 6
+    assert ids[0].tolist() == [1, 2, 7, 8, 6] and ids[1].tolist() == [0, 3, 0, 0, 0]
+    assert pos[0].tolist() == [1, 2, 3, 4, 3]  # "8" follows "7"; "6" is a first label token like "7"
     seen = mask[0, 0] == 0  # columns: the cached prefix, then the 5 packed ones
-    assert seen[3].tolist() == [True, True, True, True, True, False]  # "9" sees its parent "7"
-    assert seen[4].tolist() == [True, True, True, False, False, True]  # "8" does not see "7" or "9"
+    assert seen[3].tolist() == [True, True, True, True, True, False]  # "8" sees its parent "7" and itself
+    assert seen[4].tolist() == [True, True, True, False, False, True]  # "6" sees neither "7" nor "8"
     # row b has one own token: no real token sees its left padding column
     assert not (mask[1, 0, 1:, 1] == 0).any()
 

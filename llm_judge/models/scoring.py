@@ -30,6 +30,9 @@ class ScoreItem:
     base: list[int]  # tokens shared by every candidate (the prompt, minus any token a label merges into)
     nodes: list[tuple[int, int]] = field(default_factory=list)  # (token, parent node or -1 for the base)
     paths: list[list[int]] = field(default_factory=list)  # per candidate, its trie nodes from root to leaf
+    # Nodes with children, in trie order: only they are fed to the model, since a node's probability is
+    # read from its parent's logits (a leaf such as the "]]" closing each label never needs a position).
+    inner: list[int] = field(default_factory=list)
 
     def depth(self, node: int) -> int:
         d = 0
@@ -78,6 +81,7 @@ def build_item(candidate_ids: Sequence[Sequence[int]]) -> ScoreItem:
     parents = {parent for _, parent in item.nodes}
     if any(path[-1] in parents for path in item.paths):
         raise ValueError("a score label is a prefix of another; give the labels a suffix such as ']]'")
+    item.inner = [n for n in range(len(item.nodes)) if n in parents]
     return item
 
 
@@ -110,7 +114,7 @@ def chunks(order: Sequence[int], items: Sequence[ScoreItem], batch_size: int, pr
     run: list[int] = []
     width = real = longest = 0
     for i in order:
-        w = len(items[i].nodes) + 1
+        w = len(items[i].inner) + 1
         own = len(items[i].base) - prefix_len
         if run and (len(run) >= batch_size or (len(run) + 1) * max(width, w) > budget
                     or (len(run) + 1) * max(longest, own) > (1 + max_padding) * (real + own)):
@@ -126,13 +130,13 @@ def pack(items: Sequence[ScoreItem], prefix_len: int, pad_id: int, torch: Any, d
          dtype: Any) -> tuple[Any, Any, Any, int]:
     """input_ids, position_ids and an additive 4-D mask for one forward pass after a shared prefix.
 
-    Row layout: [left padding][the item's own prompt tokens][trie nodes][right padding]. Own prompt
-    tokens end at the same column V in every row, so the kept logits are the last T + 1 columns
-    (the prompt's last token, then the trie nodes). The mask covers the cached prefix columns too.
+    Row layout: [left padding][the item's own prompt tokens][inner trie nodes][right padding]. Own
+    prompt tokens end at the same column V in every row, so the kept logits are the last T + 1 columns
+    (the prompt's last token, then the inner nodes). The mask covers the cached prefix columns too.
     """
     own = [it.base[prefix_len:] for it in items]
     V = max(len(o) for o in own)
-    T = max(len(it.nodes) for it in items)
+    T = max(len(it.inner) for it in items)
     q = V + T
     B = len(items)
     ids = torch.full((B, q), pad_id, dtype=torch.long)
@@ -147,14 +151,14 @@ def pack(items: Sequence[ScoreItem], prefix_len: int, pad_id: int, torch: Any, d
         real = (cols >= start) & (cols < V)
         # own prompt tokens: causal among themselves
         allowed[r, start:V, prefix_len:] = real & (cols[None, :] <= cols[start:V, None])
-        for n, (tok, parent) in enumerate(item.nodes):
-            col = V + n
-            ids[r, col] = tok
+        column = {n: V + k for k, n in enumerate(item.inner)}
+        for n, col in column.items():
+            ids[r, col] = item.nodes[n][0]
             pos[r, col] = prefix_len + len(toks) + item.depth(n) - 1
             allowed[r, col, prefix_len:] = real
             a = n
-            while a != -1:  # the node itself and its ancestors
-                allowed[r, col, prefix_len + V + a] = True
+            while a != -1:  # the node itself and its ancestors (all inner nodes)
+                allowed[r, col, prefix_len + column[a]] = True
                 a = item.nodes[a][1]
     # Padding rows attend to themselves only, so no softmax row is empty (an empty row gives NaN).
     diag = torch.arange(q)
@@ -171,7 +175,8 @@ def candidate_logprobs(items: Sequence[ScoreItem], logits: Any, torch: Any) -> l
         if not item.nodes:
             out.append([])
             continue
-        rows = torch.tensor([0 if parent == -1 else parent + 1 for _, parent in item.nodes], device=logits.device)
+        kept = {n: k + 1 for k, n in enumerate(item.inner)}  # kept row 0: the prompt's last token
+        rows = torch.tensor([0 if parent == -1 else kept[parent] for _, parent in item.nodes], device=logits.device)
         toks = torch.tensor([tok for tok, _ in item.nodes], device=logits.device)
         node_lp = (logits[r, rows, toks].float() - lse[r, rows]).tolist()
         out.append([sum(node_lp[n] for n in path) for path in item.paths])
