@@ -54,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--parallel", type=cli.positive_int, default=16, help="requests in flight (API judges)")
     p.add_argument("--batch-size", type=cli.positive_int, default=8, help="prompts per batch (local judges)")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
+    p.add_argument("--num-gpus-per-model", type=cli.positive_int, default=1, help="GPUs per local judge copy")
+    p.add_argument("--num-gpus-total", type=cli.positive_int, default=1,
+                   help="GPUs in all: total / per-model local judge copies work at once through Ray")
+    p.add_argument("--num-workers", type=cli.positive_int, default=None,
+                   help="local judge copies through Ray (CPU workers on a machine without GPUs)")
+    p.add_argument("--ray-address", default=None, help="join an existing Ray cluster (e.g. auto or host:6379)")
     p.add_argument("--dry-run", action="store_true", help="print the plan (and, for API judges, the cost estimate) and stop")
     p.add_argument("--price-table", default=None, metavar="FILE",
                    help='JSON prices in USD per 1M tokens, e.g. {"gpt-4o": {"input": 2.5, "output": 10}}, '
@@ -85,7 +91,7 @@ def plan(args: argparse.Namespace, bench: Bench, judge_id: str) -> tuple[MatchPl
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cli.setup_logging(args.verbose)
-    from .models import load_model, model_id_for, split_provider
+    from .models import model_id_for, split_provider
 
     family = load_family(args.judge_family)
     args.judge_max_new_token = args.judge_max_new_token or family.request([]).max_new_tokens
@@ -113,8 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.dry_run or not todo:
         store.close()
         return 0
-    options = _judge_options(args, provider)
-    judge = load_model(args.judge_model, name=judge_id, engine=engine, **options)
+    from .parallel import EngineSpec, open_engine, pool_options
+
+    spec = EngineSpec(args.judge_model, judge_id, engine, _judge_options(args, provider))
+    judge = open_engine(spec, pool_options(args, provider))
 
     def make_request(match: Match, messages: list[dict[str, str]]) -> GenRequest:
         if args.judge_method == "distribution":
@@ -172,7 +180,13 @@ def _judge_options(args: argparse.Namespace, provider: str) -> dict:
 
         # A family's instruction wrapper (Auto-J's [INST] ... [/INST]) replaces the model's chat template.
         template = load_family(args.judge_family).chat_template()
-        return {"hf_options": HFOptions(dtype=args.dtype, batch_size=args.batch_size, chat_template=template)}
+        hf = HFOptions(dtype=args.dtype, batch_size=args.batch_size, chat_template=template,
+                       num_gpus=args.num_gpus_per_model)
+        if provider == "vllm":
+            from .models.vllm import VLLMOptions
+
+            return {"hf_options": hf, "vllm_options": VLLMOptions(tensor_parallel_size=args.num_gpus_per_model)}
+        return {"hf_options": hf}
     if load_family(args.judge_family).wrapper:
         log.warning("judge family %s: its instruction wrapper is not applied to API judges; the server's chat "
                     "template formats the prompt", args.judge_family)

@@ -46,9 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=cli.positive_int, default=16, help="prompts per batch (local engines)")
     p.add_argument("--num-gpus-per-model", type=cli.positive_int, default=1)
     p.add_argument("--num-gpus-total", "--gpus", dest="num_gpus_total", type=cli.positive_int, default=1)
-    p.add_argument("--num-workers", type=cli.positive_int, default=None, help="CPU workers through Ray (no GPUs)")
-    p.add_argument("--ray-address", default=None, help="join an existing Ray cluster")
+    p.add_argument("--num-workers", type=cli.positive_int, default=None,
+                   help="engine copies working at once through Ray (CPU workers on a machine without GPUs)")
+    p.add_argument("--ray-address", default=None, help="join an existing Ray cluster (e.g. auto or host:6379)")
     p.add_argument("--max-gpu-memory", default=None, help="per-GPU memory cap, e.g. 20GiB")
+    p.add_argument("--enforce-eager", action=argparse.BooleanOptionalAction, default=None,
+                   help="vLLM: skip graph compilation (default: on CPU yes, on GPU vLLM's default)")
     p.add_argument("--revision", default=None, help="model revision (branch, tag or commit)")
     p.add_argument("--trust-remote-code", action="store_true", help="allow model code from the hub (off by default)")
     p.add_argument("--lora-model", "--lora_model", dest="lora_model", default=None, help="a LoRA adapter to apply")
@@ -68,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     questions = bench.question_slice(args.question_begin, args.question_end)
     if not questions:
         raise ConfigError(f"--question-begin/--question-end select no question of {bench.name} ({len(bench.questions)} questions)")
-    from .models import load_model, model_id_for, split_provider
+    from .models import model_id_for, split_provider
 
     args.engine = engine_for(args.model_path, args.engine, args.api_base)
     provider, _ = split_provider(args.model_path, args.engine)
@@ -84,14 +87,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     todo = [q for q in questions if q.question_id not in store]
     log.info("%s: %d questions, %d already answered in %s", bench.name, len(questions), len(questions) - len(todo), answer_file)
     if todo:
-        workers = _workers(args)
-        if workers > 1 and provider in ("hf", "vllm"):
-            from .parallel import answer_with_ray
-            summary = answer_with_ray(args, bench, todo, model_id, store, settings, workers)
-        else:
-            model = load_model(args.model_path, name=model_id, engine=args.engine, **_engine_options(args, provider))
-            with model:
-                summary = answer_questions(model, bench, todo, model_id, store, settings)
+        from .parallel import EngineSpec, open_engine, pool_options
+
+        pool = pool_options(args, provider)
+        if pool:  # every turn of a chunk is one batch spread over the workers: give each a full share
+            settings.chunk_size = max(settings.chunk_size, 64 * pool.workers)
+        spec = EngineSpec(args.model_path, model_id, args.engine, engine_options(args, provider))
+        with open_engine(spec, pool) as model:
+            summary = answer_questions(model, bench, todo, model_id, store, settings)
         order = {q.question_id: i for i, q in enumerate(bench.questions)}
         store.sort(lambda r: order.get(r["question_id"], len(order)))
         print(f"{model_id}: {summary.written} answered, {summary.skipped + len(questions) - len(todo)} already done, "
@@ -102,23 +105,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _workers(args: argparse.Namespace) -> int:
-    if args.num_workers:
-        return args.num_workers
-    return max(1, args.num_gpus_total // args.num_gpus_per_model)
-
-
-def _engine_options(args: argparse.Namespace, provider: str) -> dict:
+def engine_options(args: argparse.Namespace, provider: str) -> dict:
     """Keyword arguments for load_model built from the flags, for the chosen provider."""
     if provider in ("hf", "vllm"):
         from .models.hf import HFOptions
         from .templates import chat_template_for
 
-        template = chat_template_for(args.with_prompt, args.conv_template)
+        with_prompt, conv = getattr(args, "with_prompt", None), getattr(args, "conv_template", None)
+        template = chat_template_for(with_prompt, conv)
+        prompt_format = f"with-prompt:{with_prompt}" if with_prompt else f"conv-template:{conv}" if conv else None
+        lora = getattr(args, "lora_model", None)
+        if lora and not Path(lora).expanduser().is_dir():
+            raise ConfigError(f"--lora-model {lora}: not a folder (give the folder holding adapter_config.json)")
         hf = HFOptions(dtype=args.dtype, batch_size=args.batch_size, num_gpus=args.num_gpus_per_model,
                        max_gpu_memory=args.max_gpu_memory, revision=args.revision,
-                       trust_remote_code=args.trust_remote_code, lora_path=args.lora_model, chat_template=template)
-        return {"hf_options": hf}
+                       trust_remote_code=args.trust_remote_code, lora_path=lora, chat_template=template,
+                       prompt_format=prompt_format)
+        out: dict = {"hf_options": hf}
+        if provider == "vllm":
+            from .models.vllm import VLLMOptions
+
+            out["vllm_options"] = VLLMOptions(tensor_parallel_size=args.num_gpus_per_model,
+                                              enforce_eager=getattr(args, "enforce_eager", None),
+                                              seed=getattr(args, "seed", None) or 0)
+        return out
     from .models.api import APIOptions
 
     return {"api_options": APIOptions.from_args(args)}
