@@ -14,6 +14,7 @@ COMMANDS = {
     "demo": "the three steps offline on the demo bench with the bundled model",
     "make_traindata": "judge-training data for LLaMA-Factory from published judgment sets and our judgments",
     "download": "fetch a public bench (mt_bench, jp_bench, ...), checksums verified",
+    "browser": "a local web page to read questions, answers and judgments side by side",
 }
 
 
