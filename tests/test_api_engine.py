@@ -64,7 +64,8 @@ def test_results_usage_and_parallelism(provider):
 def test_512_calls_in_flight_from_one_thread():
     import threading
 
-    with FakeAPI(latency=0.2, keep_prompts=False) as api, engine(api, "openai", parallel=512) as model:
+    # Each call takes 3 s, long enough for one thread to open all 512 even on a loaded machine.
+    with FakeAPI(latency=3.0, keep_prompts=False) as api, engine(api, "openai", parallel=512) as model:
         before = threading.active_count()
         got = model.generate(requests(520))
         assert all(r.ok for r in got)
