@@ -70,15 +70,21 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--judge-engine", choices=["hf", "vllm", "api", "openai", "anthropic"], default=None)
     p.add_argument("--judge-model-id", default=None, help="judge name in records and file names")
     p.add_argument("--judge-file", default=None, help="judge prompts in FastChat's judge_prompts.jsonl format")
+    p.add_argument("--judge-family", default=None, metavar="NAME|FILE",
+                   help="the judge's prompt layout and verdict format: ours (default), judgelm, autoj, pandalm, "
+                        "prometheus, or a family file (as gen_judgment)")
     p.add_argument("--language", default="en", choices=["en", "ja"], help="built-in judge prompts to use (default: en)")
     p.add_argument("--judge-method", choices=["generate", "distribution"], default="generate",
                    help="generate: explanation then verdict (default); distribution: read the probabilities of "
                         "[[A]]/[[B]]/[[C]] directly (local judges)")
-    p.add_argument("--judge-max-new-token", type=cli.positive_int, default=2048)
+    p.add_argument("--judge-max-new-token", type=cli.positive_int, default=None,
+                   help="most tokens per judgment (default: the judge family's, 2048 for ours)")
     p.add_argument("--parallel", type=cli.positive_int, default=16, help="requests in flight (API judges)")
     p.add_argument("--batch-size", type=cli.positive_int, default=8, help="prompts per batch (local judges)")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
-    p.add_argument("--output", default=None, help="judgment file (default: OUTPUT_DIR/<set>/<judge>_pair.jsonl)")
+    p.add_argument("--output", default=None,
+                   help="judgment file (default: OUTPUT_DIR/<set>/<judge>_pair.jsonl; <judge>_<family>_pair.jsonl "
+                        "with --judge-family)")
     p.add_argument("--output-dir", default="judge_eval", help="where judgment files go (default: ./judge_eval)")
     p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
     add_api_args(p)
@@ -116,18 +122,22 @@ def select(items: list[LabelledPair], subsets: list[str] | None, ids: list[str] 
 
 def run_judge(args: argparse.Namespace, labelled: LabelledSet, items: list[LabelledPair]) -> tuple[Predictions | None, int]:
     """Judge the selected pairs (skipping those already judged); the run's predictions and an exit code."""
-    from .judges.prompts import load_prompt_set
+    from .judges.families import load_family
     from .judges.run import distribution_request, judgment_store, run_matches
-    from .metaeval.run import default_output, plan, read_run
+    from .metaeval.run import plan, read_run
     from .models import load_model, model_id_for, split_provider
     from .models.api import engine_for
     from .models.base import GenRequest
 
+    family = load_family(args.judge_family)
+    family.check_mode("pairwise-all")
+    max_new_tokens = args.judge_max_new_token or family.request([]).max_new_tokens
     engine = engine_for(args.judge_model, args.judge_engine, args.api_base)
     provider, judge_name = split_provider(args.judge_model, engine)
     judge_id = args.judge_model_id or model_id_for(judge_name)
-    out = Path(args.output) if args.output else default_output(args.output_dir, labelled.name, judge_id)
-    matches = plan(items, load_prompt_set(args.judge_file, None, args.language))
+    out = (Path(args.output) if args.output
+           else Path(args.output_dir) / labelled.name / family.output_name(judge_id, pairwise=True))
+    matches = plan(items, family.prompt_set(args.judge_file, None, args.language, None, None))
     rc = 0
     # Opening the store cuts a record torn by a kill and drops failed ones, so they are judged again.
     with judgment_store(out, pairwise=True) as store:
@@ -137,12 +147,13 @@ def run_judge(args: argparse.Namespace, labelled: LabelledSet, items: list[Label
         if args.dry_run:
             return None, 0
         if todo:
-            judge = load_model(args.judge_model, name=judge_id, engine=engine, **_engine_options(args, provider))
+            judge = load_model(args.judge_model, name=judge_id, engine=engine,
+                               **_engine_options(args, provider, family.chat_template()))
 
             def make_request(match, messages) -> GenRequest:
                 if args.judge_method == "distribution":
-                    return distribution_request(match, messages, args.language)
-                return GenRequest(messages=messages, max_new_tokens=args.judge_max_new_token, temperature=0.0)
+                    return distribution_request(match, messages, args.language, family)
+                return family.request(messages, max_new_tokens)
 
             with judge:
                 summary = run_matches(judge, judge_id, labelled.name, todo, store, make_request)
@@ -151,11 +162,12 @@ def run_judge(args: argparse.Namespace, labelled: LabelledSet, items: list[Label
     return read_run(out, labelled, judge_id, {m.key(judge_id) for m in matches}), rc
 
 
-def _engine_options(args: argparse.Namespace, provider: str) -> dict:
+def _engine_options(args: argparse.Namespace, provider: str, chat_template: str | None) -> dict:
     if provider in ("hf", "vllm"):
         from .models.hf import HFOptions
 
-        return {"hf_options": HFOptions(dtype=args.dtype, batch_size=args.batch_size)}
+        # A family's instruction wrapper (Auto-J's [INST] ... [/INST]) replaces the model's chat template.
+        return {"hf_options": HFOptions(dtype=args.dtype, batch_size=args.batch_size, chat_template=chat_template)}
     from .models.api import APIOptions
 
     return {"api_options": APIOptions.from_args(args)}

@@ -108,3 +108,30 @@ def test_rerun_skips_and_a_lost_record_is_judged_again(ran, first_run, capsys):
     lost = json.loads(lines[-1])
     again = next(r for r in after if r["question_id"] == lost["question_id"])
     assert (again["g1_winner"], again["g2_winner"]) == (lost["g1_winner"], lost["g2_winner"])
+
+
+def test_a_judge_family_runs_in_its_own_layout(ran, tmp_path):
+    """--judge-family pandalm: PandaLM's prompt layout without a chat template, its 1/2/Tie labels read from
+    the judge's distribution, its own file name; the verdicts are scored like any other run's."""
+    root = ran[0]
+    argv = ["run", str(root), "--ids", *IDS[:2], "--judge-model", "default", "--judge-method", "distribution",
+            "--judge-family", "pandalm", "--output-dir", str(tmp_path), "--format", "json"]
+    assert eval_judge.main(argv) == 0
+    out = tmp_path / "llmbar" / f"{JUDGE}_pandalm_pair.jsonl"
+    records = read_jsonl(out)
+    assert sorted(r["question_id"] for r in records) == sorted(IDS[:2])
+    items = load_set(root).by_id()
+    for r in records:
+        assert r["judge"] == [JUDGE, "pandalm-pair"] and "error" not in r
+        prompt = r["g1_user_prompt"]
+        assert prompt.endswith("### Evaluation:\n")
+        assert prompt.split("### Response 1:\n", 1)[1].startswith(items[r["question_id"]].answers_1[0])
+        for game in ("g1", "g2"):
+            dist = r[f"{game}_distribution"]
+            assert set(dist) == {"1", "2", "Tie"} and sum(dist.values()) == pytest.approx(1.0)
+            best = max(dist, key=dist.get)
+            assert r[f"{game}_judgment"] == best + "\n"
+            # game 1 shows model_1 as response 1; game 2 shows model_2 as response 1
+            shown_first, shown_second = ("model_1", "model_2") if game == "g1" else ("model_2", "model_1")
+            assert r[f"{game}_winner"] == {"1": shown_first, "2": shown_second, "Tie": "tie"}[best]
+    assert read_run(out, load_set(root), JUDGE).orders == 2

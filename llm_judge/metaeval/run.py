@@ -37,10 +37,6 @@ def plan(items: Sequence[LabelledPair], prompts: PromptSet) -> list[Match]:
     return [pair_match(p, prompts) for p in items]
 
 
-def default_output(out_dir: str | Path, set_name: str, judge_id: str) -> Path:
-    return Path(out_dir) / set_name / f"{judge_id}_pair.jsonl"
-
-
 def read_run(path: Path, labelled: LabelledSet, name: str, keys: Collection[tuple] | None = None) -> Predictions:
     """A run's records (failed ones included, as pairs without a verdict) as predictions on the set.
 
