@@ -132,3 +132,16 @@ def test_with_prompt_end_to_end_records_the_format(data_dir):
     assert rec["generation"]["prompt_format"] == "with-prompt:alpaca_jp"
     assert rec["generation"]["engine"] == "hf" and rec["generation"]["max_new_tokens"] == 4
     assert all(turn for turn in rec["choices"][0]["turns"])
+
+
+def test_an_answer_cut_inside_a_character_drops_the_broken_end(tok):
+    # The default tokenizer is byte-level: a Japanese character spans several tokens, so a token budget
+    # can end inside one, and decoding that prefix ends in U+FFFD.
+    ids = tok("東京は日本の首都です。", add_special_tokens=False)["input_ids"]
+    cut = [tok.decode(ids[:k]) for k in range(1, len(ids) + 1)]
+    broken = [text for text in cut if text.endswith("\ufffd")]
+    assert broken, "the tokenizer no longer splits these characters; choose another text"
+    for text in broken:
+        kept = clean_answer(text, None, truncated=True)
+        assert "\ufffd" not in kept and "東京は日本の首都です。".startswith(kept)
+        assert clean_answer(text, None) == text.strip()  # an answer that ended by itself is kept as written

@@ -78,8 +78,14 @@ def render_chat(tokenizer: Any, request: GenRequest, name: str) -> str:
     return text + request.prefill
 
 
-def clean_answer(text: str, newline: str | None) -> str:
-    """Decoded model output as stored: the format's newline marker turned back into newlines, trimmed."""
+def clean_answer(text: str, newline: str | None, truncated: bool = False) -> str:
+    """Decoded model output as stored: the format's newline marker turned back into newlines, trimmed.
+
+    An answer cut by the token budget may end inside a character: byte-level tokenizers split a Japanese
+    character over several tokens, and decoding only the first of them gives U+FFFD. Those are dropped.
+    """
+    if truncated:
+        text = text.rstrip("\ufffd")
     if newline:
         text = text.replace(newline, "\n")
     return text.strip()
@@ -202,7 +208,8 @@ class HFModel(ChatModel):
                     n = j
                     break
             finish = "stop" if n < len(new) else "length"
-            text = clean_answer(self.tokenizer.decode(new[:n], skip_special_tokens=True), self.options.newline)
+            text = clean_answer(self.tokenizer.decode(new[:n], skip_special_tokens=True), self.options.newline,
+                                truncated=finish == "length")
             results.append(GenResult(text=text, prompt_tokens=int(attn.sum()), completion_tokens=n,
                                      finish_reason=finish))
         return results

@@ -197,7 +197,8 @@ class VLLMModel(ChatModel):
             if tokens and out.finish_reason == "stop" and out.stop_reason is None:
                 tokens = tokens[:-1]  # stopped by EOS: count like the transformers engine, the tokens before it
             finish = "length" if out.finish_reason == "length" else "stop"
-            yield i, GenResult(text=clean_answer(out.text, newline), prompt_tokens=len(ids),
+            text = clean_answer(out.text, newline, truncated=finish == "length")
+            yield i, GenResult(text=text, prompt_tokens=len(ids),
                                completion_tokens=len(tokens), finish_reason=finish)
 
     def _score(self, requests: Sequence[GenRequest], inputs: list[tuple[int, int, list[int], int]],
