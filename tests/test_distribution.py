@@ -1,6 +1,7 @@
 """Score-distribution judging: the packed trie scorer against a plain per-label computation, and the records."""
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -180,3 +181,50 @@ def test_ours_keeps_fastchat_labels_and_refuses_other_formats():
                       "pair-v1", "pairwise", "", "{question}{answer_a}{answer_b}", "[[rating_a,rating_b]]"))
     with pytest.raises(ConfigError, match=r"\[\[A\]\]"):
         distribution_request(other, other.games()[0], "en")
+
+
+def test_ours_reads_rakudas_last_line_verdict_as_1_2_3():
+    """Rakuda's prompts ask for 1, 2 or 3 (tie) on the last line: distribution judging reads those labels."""
+    q = Question("q1", "general", ["日本の首都はどこですか?"])
+    answers = tuple(Answer("q1", m, [{"index": 0, "turns": [t]}]) for m, t in (("a", "東京です。"), ("b", "大阪です。")))
+    prompt = load_prompt_file(BUILTIN_SETS["en"])["pair-v2"].__class__(
+        "rakuda_v1", "pairwise", "", "{question}\n1: {answer_a}\n2: {answer_b}\nReply 1, 2 or 3 (tie) last.", "last")
+    match = Match(q, 1, ("a", "b"), answers, prompt)
+    req = distribution_request(match, match.games()[0], "ja")
+    assert (req.prefill, req.score_choices, req.score_suffix) == ("", ["1", "2", "3"], "")
+    g1, g2 = {"1": 0.7, "2": 0.2, "3": 0.1}, {"1": 0.3, "2": 0.6, "3": 0.1}
+    rec = pair_record(match, "judge", "rakuda", GenResult(text="1", distribution=g1),
+                      GenResult(text="2", distribution=g2), ("p1", "p2"), (req, req))
+    assert rec["g1_verdict_probs"] == pytest.approx({"A": 0.7, "B": 0.2, "tie": 0.1})
+    assert (rec["g1_winner"], rec["g2_winner"]) == ("model_1", "model_1")  # game 2 shows b first: its 2 is a
+
+
+def test_rakuda_style_bench_judged_by_distribution_end_to_end(tmp_path, default_model_path):
+    from llm_judge import gen_judgment
+
+    bench = tmp_path / "data" / "mini_rakuda"
+    (bench / "model_answer").mkdir(parents=True)
+    (bench / "question.jsonl").write_text(json.dumps(
+        {"question_id": "r1", "category": "general", "turns": ["日本の首都はどこですか?"]}, ensure_ascii=False) + "\n",
+        encoding="utf-8")
+    for model, text in (("a", "東京です。"), ("b", "わかりません。")):
+        (bench / "model_answer" / f"{model}.jsonl").write_text(json.dumps(
+            {"question_id": "r1", "model_id": model, "choices": [{"index": 0, "turns": [text]}]},
+            ensure_ascii=False) + "\n", encoding="utf-8")
+    (bench / "judge_prompts.jsonl").write_text(json.dumps(
+        {"name": "rakuda_v1", "type": "pairwise", "system_prompt": "二つの回答を比べてください。",
+         "prompt_template": "質問: {question}\n回答1: {answer_a}\n回答2: {answer_b}\n最後の行に 1、2、引き分けなら 3 と書いてください。",
+         "description": "ours, rakuda layout", "category": "general", "output_format": "last"},
+        ensure_ascii=False) + "\n", encoding="utf-8")
+    (bench / "bench.json").write_text(json.dumps(
+        {"language": "ja", "judge_prompts": "judge_prompts.jsonl", "reference_categories": [],
+         "prompt_names": {"pair": "rakuda_v1", "pair-math": "rakuda_v1"}}), encoding="utf-8")
+    assert gen_judgment.main(["--data-dir", str(tmp_path / "data"), "--bench-name", "mini_rakuda",
+                              "--judge-model", "default", "--mode", "pairwise-all", "--judge-method",
+                              "distribution"]) == 0
+    [rec] = [json.loads(line) for line in (bench / "model_judgment" / "smollm2-135m-instruct_pair.jsonl").open()]
+    for game in ("g1", "g2"):
+        dist = rec[f"{game}_distribution"]
+        assert set(dist) == {"1", "2", "3"} and sum(dist.values()) == pytest.approx(1.0)
+        assert rec[f"{game}_judgment"] == max(dist, key=dist.get)
+    assert "error" not in rec and rec["g1_winner"] in ("model_1", "model_2", "tie")

@@ -61,7 +61,7 @@ class JudgeFamily:
     prompt_file: Path | None  # None: our prompts (the bench's judge_prompts, else built-in per language)
     roles: Mapping[str, str]
     generation: Mapping[str, Any]
-    distribution: Mapping[str, DistributionSpec]
+    distribution: Mapping[str, tuple[DistributionSpec, ...]]  # per mode, one spec per verdict format
     wrapper: str | None = None
     source: str = ""
     prompts: Mapping[str, JudgePrompt] = field(default_factory=dict)
@@ -90,12 +90,14 @@ class JudgeFamily:
     def distribution_request(self, prompt: JudgePrompt, pairwise: bool, messages: list[dict[str, str]],
                              language: str) -> GenRequest:
         kind = "pairwise" if pairwise else "single"
-        spec = self.distribution.get(kind)
-        if spec is None:
+        specs = self.distribution.get(kind, ())
+        if not specs:
             raise ConfigError(f"judge family {self.name!r} has no score-distribution settings for {kind} judging")
-        if spec.formats is not None and prompt.output_format not in spec.formats:
+        spec = next((s for s in specs if s.formats is None or prompt.output_format in s.formats), None)
+        if spec is None:
+            known = [f for s in specs for f in s.formats or ()]
             raise ConfigError(f"distribution judging with family {self.name!r} needs a {kind} prompt with output "
-                              f"format {' or '.join(spec.formats)}; {prompt.name!r} has {prompt.output_format!r}")
+                              f"format {' or '.join(known)}; {prompt.name!r} has {prompt.output_format!r}")
         return GenRequest(messages, max_new_tokens=1, prefill=spec.prefill_for(language),
                           score_choices=list(spec.labels), score_suffix=spec.suffix)
 
@@ -174,7 +176,10 @@ def _load(path_text: str, mtime_ns: int, size: int) -> JudgeFamily:
     for kind, spec in dist_obj.items():
         if kind not in modes:
             raise InputError(path, f"names mode {kind!r}, which the family does not judge", field="distribution")
-        distribution[kind] = _spec(path, f"distribution.{kind}", spec)
+        # One spec, or a list of specs for different verdict formats (ours: [[A]] and rakuda's last line).
+        items = spec if isinstance(spec, list) else [spec]
+        where = [f"distribution.{kind}" + (f"[{i}]" if isinstance(spec, list) else "") for i in range(len(items))]
+        distribution[kind] = tuple(_spec(path, w, item) for w, item in zip(where, items))
     family = JudgeFamily(name=name, description=str(obj.get("description", "")), modes=modes,
                          prompt_file=prompt_file, roles=roles, generation=generation, distribution=distribution,
                          wrapper=wrapper, source=str(path), prompts=prompts)
@@ -238,16 +243,20 @@ def _spec(path: Path, where: str, obj: Any) -> DistributionSpec:
 
 def _check_labels(path: Path, family: JudgeFamily) -> None:
     """Every label must parse, with the parser of every prompt it may be used with, to a verdict."""
-    for kind, spec in family.distribution.items():
-        formats = set(spec.formats or ())
-        formats |= {p.output_format for p in family.prompts.values() if p.type == kind}
-        for fmt in formats:
-            parse = pair_parser(fmt) if kind == "pairwise" else single_parser(fmt)
-            for language in (spec.prefill if isinstance(spec.prefill, Mapping) else ["en"]):
-                for label, text in spec.texts(language).items():
-                    try:
-                        parse(text)
-                    except VerdictError as exc:
-                        raise InputError(path, f"label {label!r} written out as {text!r} does not parse with the "
-                                               f"{fmt!r} parser: {exc}", field=f"distribution.{kind}") from None
+    for kind, specs in family.distribution.items():
+        for spec in specs:
+            _check_spec_labels(path, family, kind, spec)
 
+
+def _check_spec_labels(path: Path, family: JudgeFamily, kind: str, spec: DistributionSpec) -> None:
+    formats = set(spec.formats) if spec.formats is not None else \
+        {p.output_format for p in family.prompts.values() if p.type == kind}
+    for fmt in formats:
+        parse = pair_parser(fmt) if kind == "pairwise" else single_parser(fmt)
+        for language in (spec.prefill if isinstance(spec.prefill, Mapping) else ["en"]):
+            for label, text in spec.texts(language).items():
+                try:
+                    parse(text)
+                except VerdictError as exc:
+                    raise InputError(path, f"label {label!r} written out as {text!r} does not parse with the "
+                                           f"{fmt!r} parser: {exc}", field=f"distribution.{kind}") from None
