@@ -92,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         pool = pool_options(args, provider)
         if pool:  # every turn of a chunk is one batch spread over the workers: give each a full share
             settings.chunk_size = max(settings.chunk_size, 64 * pool.workers)
-        spec = EngineSpec(args.model_path, model_id, args.engine, engine_options(args, provider))
+        spec = EngineSpec(args.model_path, model_id, args.engine, _engine_options(args, provider))
         with open_engine(spec, pool) as model:
             summary = answer_questions(model, bench, todo, model_id, store, settings)
         order = {q.question_id: i for i, q in enumerate(bench.questions)}
@@ -105,16 +105,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def engine_options(args: argparse.Namespace, provider: str) -> dict:
+def _engine_options(args: argparse.Namespace, provider: str) -> dict:
     """Keyword arguments for load_model built from the flags, for the chosen provider."""
     if provider in ("hf", "vllm"):
         from .models.hf import HFOptions
         from .templates import chat_template_for
 
-        with_prompt, conv = getattr(args, "with_prompt", None), getattr(args, "conv_template", None)
+        with_prompt, conv = args.with_prompt, args.conv_template
         template = chat_template_for(with_prompt, conv)
         prompt_format = f"with-prompt:{with_prompt}" if with_prompt else f"conv-template:{conv}" if conv else None
-        lora = getattr(args, "lora_model", None)
+        lora = args.lora_model
         if lora and not Path(lora).expanduser().is_dir():
             raise ConfigError(f"--lora-model {lora}: not a folder (give the folder holding adapter_config.json)")
         hf = HFOptions(dtype=args.dtype, batch_size=args.batch_size, num_gpus=args.num_gpus_per_model,
@@ -126,8 +126,7 @@ def engine_options(args: argparse.Namespace, provider: str) -> dict:
             from .models.vllm import VLLMOptions
 
             out["vllm_options"] = VLLMOptions(tensor_parallel_size=args.num_gpus_per_model,
-                                              enforce_eager=getattr(args, "enforce_eager", None),
-                                              seed=getattr(args, "seed", None) or 0)
+                                              enforce_eager=args.enforce_eager, seed=args.seed or 0)
         return out
     from .models.api import APIOptions
 
