@@ -42,9 +42,19 @@ def bundled_gguf() -> Path:
     return files[0]
 
 
-def _fingerprint(path: Path) -> str:
-    st = path.stat()
-    return hashlib.sha256(f"{path.resolve()}:{st.st_size}:{int(st.st_mtime)}".encode()).hexdigest()[:12]
+def _fingerprint(path: Path, sample: int = 1 << 20) -> str:
+    """A short id of a GGUF file's contents: its size and its first, middle and last MiB.
+
+    Content, not path or mtime, so every install of the same file (a fresh virtual environment, another
+    checkout) finds the folder converted once; reading 3 MiB keeps it cheap on every start.
+    """
+    size = path.stat().st_size
+    digest = hashlib.sha256(str(size).encode())
+    with path.open("rb") as fh:
+        for offset in sorted({0, max(0, size // 2 - sample // 2), max(0, size - sample)}):
+            fh.seek(offset)
+            digest.update(fh.read(sample))
+    return digest.hexdigest()[:12]
 
 
 def convert_gguf(gguf: Path, out_dir: Path | None = None) -> Path:
