@@ -122,6 +122,7 @@ def select(items: list[LabelledPair], subsets: list[str] | None, ids: list[str] 
 
 def run_judge(args: argparse.Namespace, labelled: LabelledSet, items: list[LabelledPair]) -> tuple[Predictions | None, int]:
     """Judge the selected pairs (skipping those already judged); the run's predictions and an exit code."""
+    from .gen_judgment import judge_engine_options
     from .judges.families import load_family
     from .judges.run import distribution_request, judgment_store, run_matches
     from .metaeval.run import plan, read_run
@@ -148,7 +149,7 @@ def run_judge(args: argparse.Namespace, labelled: LabelledSet, items: list[Label
             return None, 0
         if todo:
             judge = load_model(args.judge_model, name=judge_id, engine=engine,
-                               **_engine_options(args, provider, family.chat_template()))
+                               **judge_engine_options(args, provider, family))
 
             def make_request(match, messages) -> GenRequest:
                 if args.judge_method == "distribution":
@@ -160,17 +161,6 @@ def run_judge(args: argparse.Namespace, labelled: LabelledSet, items: list[Label
             print(f"{judge_id} on {labelled.name}: {summary.line()} -> {out}", file=sys.stderr)
             rc = 1 if summary.failed else 0
     return read_run(out, labelled, judge_id, {m.key(judge_id) for m in matches}), rc
-
-
-def _engine_options(args: argparse.Namespace, provider: str, chat_template: str | None) -> dict:
-    if provider in ("hf", "vllm"):
-        from .models.hf import HFOptions
-
-        # A family's instruction wrapper (Auto-J's [INST] ... [/INST]) replaces the model's chat template.
-        return {"hf_options": HFOptions(dtype=args.dtype, batch_size=args.batch_size, chat_template=chat_template)}
-    from .models.api import APIOptions
-
-    return {"api_options": APIOptions.from_args(args)}
 
 
 def _coverage(preds: Predictions, items: list[LabelledPair]) -> str:

@@ -18,7 +18,7 @@ from typing import Callable, Iterator, Sequence
 
 from . import cli
 from .bench import Bench, load_bench, parse_model_list
-from .judges.families import load_family
+from .judges.families import JudgeFamily, load_family
 from .judges.matches import MODES, Match, MatchPlan, plan_matches
 from .judges.run import distribution_request, judgment_store, run_matches
 from .models.api import add_api_args, engine_for
@@ -121,7 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from .parallel import EngineSpec, open_engine, pool_options
 
-    spec = EngineSpec(args.judge_model, judge_id, engine, _judge_options(args, provider))
+    spec = EngineSpec(args.judge_model, judge_id, engine,
+                      judge_engine_options(args, provider, family, args.num_gpus_per_model))
     judge = open_engine(spec, pool_options(args, provider))
 
     def make_request(match: Match, messages: list[dict[str, str]]) -> GenRequest:
@@ -174,22 +175,22 @@ def _progress(total: int) -> Iterator[Callable[[dict], None]]:
         bar.close()
 
 
-def _judge_options(args: argparse.Namespace, provider: str) -> dict:
+def judge_engine_options(args: argparse.Namespace, provider: str, family: JudgeFamily, num_gpus: int = 1) -> dict:
+    """Keyword arguments for load_model for a judge (gen_judgment and eval_judge run): engine flags + family."""
     if provider in ("hf", "vllm"):
         from .models.hf import HFOptions
 
         # A family's instruction wrapper (Auto-J's [INST] ... [/INST]) replaces the model's chat template.
-        template = load_family(args.judge_family).chat_template()
-        hf = HFOptions(dtype=args.dtype, batch_size=args.batch_size, chat_template=template,
-                       num_gpus=args.num_gpus_per_model)
+        hf = HFOptions(dtype=args.dtype, batch_size=args.batch_size, chat_template=family.chat_template(),
+                       num_gpus=num_gpus)
         if provider == "vllm":
             from .models.vllm import VLLMOptions
 
-            return {"hf_options": hf, "vllm_options": VLLMOptions(tensor_parallel_size=args.num_gpus_per_model)}
+            return {"hf_options": hf, "vllm_options": VLLMOptions(tensor_parallel_size=num_gpus)}
         return {"hf_options": hf}
-    if load_family(args.judge_family).wrapper:
+    if family.wrapper:
         log.warning("judge family %s: its instruction wrapper is not applied to API judges; the server's chat "
-                    "template formats the prompt", args.judge_family)
+                    "template formats the prompt", family.name)
     from .models.api import APIOptions
 
     return {"api_options": APIOptions.from_args(args)}

@@ -46,7 +46,6 @@ class EngineSpec:
 class PoolOptions:
     workers: int = 1
     gpus_per_worker: float = 0  # 0: CPU workers
-    cpus_per_worker: int | None = None  # None: this machine's cores shared out among CPU workers
     address: str | None = None  # an existing Ray cluster ("auto" or host:port); None: start one here
     max_retries: int = 2  # fresh workers started for a shard whose worker died
 
@@ -137,7 +136,7 @@ class RayPool(ChatModel):
             self._actor_opts: dict[str, Any] = {"num_gpus": opts.gpus_per_worker, "num_cpus": 1}
             self._threads = None
         else:
-            per = opts.cpus_per_worker or max(1, local_cores() // opts.workers)
+            per = self._cpus_per_worker()
             self._actor_opts = {"num_cpus": per}
             self._threads = per
         self._actor_cls = ray.remote(_Worker)
@@ -155,15 +154,18 @@ class RayPool(ChatModel):
         if opts.address:
             kwargs["address"] = opts.address
         else:
-            cores = local_cores()
-            per = opts.cpus_per_worker or (1 if opts.gpus_per_worker else max(1, cores // opts.workers))
-            kwargs["num_cpus"] = max(cores, opts.workers * per)
+            per = 1 if opts.gpus_per_worker else self._cpus_per_worker()
+            kwargs["num_cpus"] = max(local_cores(), opts.workers * per)
         log.info("starting Ray%s", f" (joining {opts.address})" if opts.address else "")
         try:
             ray.init(**kwargs)
         except Exception as exc:
             raise ConfigError(f"could not start Ray{' at ' + opts.address if opts.address else ''}: {exc}") from None
         self._started_ray = True
+
+    def _cpus_per_worker(self) -> int:
+        """CPU workers share this machine's cores out evenly (each runs that many torch threads)."""
+        return max(1, local_cores() // self.options.workers)
 
     def _check_resources(self) -> None:
         have = self.ray.cluster_resources()

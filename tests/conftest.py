@@ -23,14 +23,19 @@ def shared():
     return shared_path
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    """A data dir holding a fresh copy of the demo bench (questions and config only)."""
-    dst = tmp_path / "data" / "demo_bench"
+def copy_demo_bench(root: Path) -> Path:
+    """A data dir under ``root`` holding a fresh copy of the demo bench (questions and config only)."""
+    dst = root / "data" / "demo_bench"
     dst.mkdir(parents=True)
     for name in ("question.jsonl", "bench.json"):
         shutil.copy(REPO / "data" / "demo_bench" / name, dst / name)
-    return tmp_path / "data"
+    return root / "data"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A data dir holding a fresh copy of the demo bench (questions and config only)."""
+    return copy_demo_bench(tmp_path)
 
 
 @pytest.fixture(scope="session")

@@ -24,14 +24,9 @@ def answers(path: Path) -> list[dict]:
 @pytest.fixture(scope="module")
 def both(tmp_path_factory):
     """The first three demo questions (question 2 has two turns) answered greedily by each engine."""
-    import shutil
+    from conftest import copy_demo_bench
 
-    from conftest import REPO
-
-    data = tmp_path_factory.mktemp("vllm") / "data"
-    (data / "demo_bench").mkdir(parents=True)
-    for name in ("question.jsonl", "bench.json"):
-        shutil.copy(REPO / "data" / "demo_bench" / name, data / "demo_bench" / name)
+    data = copy_demo_bench(tmp_path_factory.mktemp("vllm"))
     common = ["--data-dir", str(data), "--question-end", "3", "--max-new-token", "12", "--temperature", "0",
               "--dtype", "float32"]
     assert gen_model_answer.main(common + ["--model-id", "smol-hf", "--engine", "hf"]) == 0
@@ -65,21 +60,15 @@ def test_vllm_greedy_answers_agree_with_transformers(both):
         assert a[:3] == b[:3], (h["question_id"], a, b)
 
 
-def test_vllm_applies_a_lora_adapter_like_transformers(both, tmp_path, default_model_path):
+def test_vllm_applies_a_lora_adapter_like_transformers(both, data_dir, tmp_path, default_model_path):
     from test_lora import make_adapter
 
-    from conftest import REPO
-
     adapter = make_adapter(default_model_path, tmp_path / "adapter")
-    data = tmp_path / "data"
-    (data / "demo_bench").mkdir(parents=True)
-    for name in ("question.jsonl", "bench.json"):
-        (data / "demo_bench" / name).write_bytes((REPO / "data" / "demo_bench" / name).read_bytes())
-    common = ["--data-dir", str(data), "--question-end", "1", "--max-new-token", "12", "--temperature", "0",
+    common = ["--data-dir", str(data_dir), "--question-end", "1", "--max-new-token", "12", "--temperature", "0",
               "--dtype", "float32", "--lora-model", str(adapter)]
     assert gen_model_answer.main(common + ["--model-id", "lora-hf", "--engine", "hf"]) == 0
     assert gen_model_answer.main(common + ["--model-id", "lora-vllm", "--engine", "vllm"]) == 0
-    out = data / "demo_bench" / "model_answer"
+    out = data_dir / "demo_bench" / "model_answer"
     [h], [v] = answers(out / "lora-hf.jsonl"), answers(out / "lora-vllm.jsonl")
     assert v["generation"]["lora_path"] == str(adapter)
     assert v["choices"][0]["turns"][0].split()[:3] == h["choices"][0]["turns"][0].split()[:3]
