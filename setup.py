@@ -26,14 +26,14 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["llm_judge", "llm_judge.*"]) + ["llm_judge.bundled_data"],
     package_dir={"llm_judge.bundled_data": "data"},
-    package_data={"llm_judge": ["prompts/*.jsonl", "prompts/**/*", "web/*", "registry/*.json"],
+    package_data={"llm_judge": ["prompts/*.jsonl", "prompts/**/*", "results/web/*", "benches/published/*.json"],
                   "llm_judge.bundled_data": ["*/question.jsonl", "*/bench.json", "*/reference_answer/*.jsonl"]},
     install_requires=[],
     extras_require=extras,
     entry_points={"console_scripts": [
-        "gen_model_answer=llm_judge.gen_model_answer:cli_main",
-        "gen_judgment=llm_judge.gen_judgment:cli_main",
-        "show_result=llm_judge.show_result:cli_main",
+        "gen_model_answer=llm_judge.cli.gen_model_answer:cli_main",
+        "gen_judgment=llm_judge.cli.gen_judgment:cli_main",
+        "show_result=llm_judge.cli.show_result:cli_main",
         "llm_judge=llm_judge.__main__:cli_main",
     ]},
 )

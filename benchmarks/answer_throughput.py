@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from llm_judge.bench import load_bench  # noqa: E402
-from llm_judge.models.base import GenRequest, GenResult  # noqa: E402
+from llm_judge.engines.base import GenRequest, GenResult  # noqa: E402
 
 
 def build_requests(n: int, max_new_tokens: int) -> list[GenRequest]:
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[tuple[str, int, float, float, int]] = []
     reference = None
 
-    from llm_judge.models.hf import HFModel, HFOptions
+    from llm_judge.engines.hf import HFModel, HFOptions
 
     import torch
 
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         model.close()
         del model
     if "vllm" in engines:
-        from llm_judge.models.vllm import VLLMModel, VLLMOptions
+        from llm_judge.engines.vllm import VLLMModel, VLLMOptions
 
         with VLLMModel(None, "default", VLLMOptions(), HFOptions(dtype="float32")) as model:
             model.generate(requests[:2])  # the first call sets up vLLM's sampler and caches: not timed

@@ -26,10 +26,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from llm_judge.bench import load_bench  # noqa: E402
-from llm_judge.judges.families import load_family  # noqa: E402
-from llm_judge.judges.matches import plan_matches  # noqa: E402
-from llm_judge.judges.run import distribution_request  # noqa: E402
-from llm_judge.models.base import GenRequest, GenResult  # noqa: E402
+from llm_judge.judging.families import load_family  # noqa: E402
+from llm_judge.judging.matches import plan_matches  # noqa: E402
+from llm_judge.judging.run import distribution_request  # noqa: E402
+from llm_judge.engines.base import GenRequest, GenResult  # noqa: E402
 
 
 def build_requests(args: argparse.Namespace) -> tuple[list[GenRequest], int]:
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from llm_judge.models.hf import HFModel, HFOptions
+    from llm_judge.engines.hf import HFModel, HFOptions
 
     if args.threads:
         torch.set_num_threads(args.threads)

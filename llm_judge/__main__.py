@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, what in COMMANDS.items():
             print(f"  {name:18s} {what}")
         return 0 if not argv or argv[0] in ("-h", "--help") else 2
-    module = importlib.import_module(f"llm_judge.{argv[0].replace('-', '_')}")
+    module = importlib.import_module(f"llm_judge.cli.{argv[0].replace('-', '_')}")
     return cli.run(module.main, argv[1:])
 
 

@@ -19,7 +19,7 @@ from typing import Any, Iterable
 
 from .errors import ConfigError, InputError
 from .records import Answer, Question, QuestionId
-from .store import iter_jsonl, read_json_object
+from .jsonl import iter_jsonl, read_json_object
 
 # FastChat's defaults (fastchat/llm_judge/common.py): categories judged against a reference answer, and
 # sampling temperature per MT-bench category.

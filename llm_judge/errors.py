@@ -8,7 +8,7 @@
      └── MissingDependency   an optional engine is not installed (names the pip extra)
 
 Errors of a single model call are *not* exceptions that stop a run: they become records
-with an ``error`` field (see :mod:`llm_judge.models.base`).
+with an ``error`` field (see :mod:`llm_judge.engines.base`).
 """
 from __future__ import annotations
 

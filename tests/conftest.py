@@ -40,6 +40,6 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def default_model_path() -> str:
-    from llm_judge.models.weights import resolve_model_path
+    from llm_judge.engines.weights import resolve_model_path
 
     return resolve_model_path(None)

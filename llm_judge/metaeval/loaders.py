@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
 from ..errors import ConfigError, InputError
-from ..store import iter_jsonl
+from ..jsonl import iter_jsonl
 from .pairs import ONE, TIE, TWO, LabelledPair, LabelledSet
 
 FORMATS = ("pandalm", "llmbar", "autoj", "mtbench-human", "judgelm", "jsonl")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..tables import Table
+from ..results.tables import Table
 from .metrics import Interannotator, Metrics
 
 

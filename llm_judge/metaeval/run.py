@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Collection, Sequence
 
-from ..judges.matches import Match
-from ..judges.prompts import PromptSet
+from ..judging.matches import Match
+from ..judging.prompts import PromptSet
 from ..records import Answer, Question, pair_key
 from .loaders import read_rows
 from .pairs import LabelledPair, LabelledSet

@@ -5,7 +5,7 @@ returning the system / user messages of a judge prompt followed by the assistant
 :class:`Unrenderable` for a record it cannot express (a tie for a judge that has no ties), which the
 pipeline skips and counts.
 
-The built-in formats are the judge families of :mod:`llm_judge.judges.families` (``ours``, ``autoj``,
+The built-in formats are the judge families of :mod:`llm_judge.judging.families` (``ours``, ``autoj``,
 ``judgelm``, ``pandalm``, ``prometheus``, or a family file's path): the family's prompts are filled
 exactly as ``gen_judgment --judge-family`` fills them, so a judge trained on this data is prompted at
 test time as it was in training. ``ours`` (alias ``fastchat``) uses our prompts, or ``--judge-file``,
@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 from ..errors import ConfigError
-from ..judges.prompts import BUILTIN_SETS, JudgePrompt, PromptSet, load_prompt_file, load_prompt_set
-from ..judges.verdicts import VerdictError, pair_parser, single_parser
+from ..judging.prompts import BUILTIN_SETS, JudgePrompt, PromptSet, load_prompt_file, load_prompt_set
+from ..judging.verdicts import VerdictError, pair_parser, single_parser
 from .rationale import is_japanese, rename
 from .record import JudgeRecord
 
@@ -229,12 +229,8 @@ def _language_sets(language: str, load: Callable[[str], PromptSet]) -> dict[str,
 
 
 def _family_format(name: str, language: str, judge_file: str | Path | None) -> PromptFormat | None:
-    try:
-        from ..judges import families
-    except ModuleNotFoundError as exc:  # a tree without judge families: only our prompts
-        if exc.name != "llm_judge.judges.families":
-            raise
-        return None
+    from ..judging import families
+
     family = families.load_family(name)
     jf = str(judge_file) if judge_file else None
     if family.prompt_file is None and not jf:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, LlmJudgeError
-from ..store import dumps
+from ..jsonl import dumps
 from . import augment, llamafactory
 from .convert import SourceSpec, read_source
 from .formats import TrainingFormat, Unrenderable, get_format

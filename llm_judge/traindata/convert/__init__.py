@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ...errors import ConfigError, InputError
-from ...store import iter_jsonl
+from ...jsonl import iter_jsonl
 from ..record import JudgeRecord
 
 Reader = Callable[[Path, dict[str, str], Counter], list[JudgeRecord]]

@@ -21,7 +21,7 @@ from pathlib import Path
 from ...bench import Bench, load_answer_file, load_bench
 from ...errors import ConfigError
 from ...records import Answer, judge_name
-from ...results import is_failed
+from ...results.aggregate import is_failed
 from ..rationale import is_japanese, strip_final_verdict
 from ..record import JudgeRecord, Turn
 from . import Row, iter_rows

@@ -1,0 +1,105 @@
+"""Step 1's library: answer a bench's questions with any engine, turn by turn, resumably.
+
+All (question, choice) conversations of a chunk advance one turn at a time, so every turn is one batch
+for the engine and turn 2 sees the model's own turn-1 answer. A question's answer is written when all
+its turns are done; on a rerun, questions already in the answer file are skipped.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..bench import Bench
+from ..engines.base import ChatModel, GenRequest, request_params
+from ..records import Answer, Question
+from ..jsonl import JsonlStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AnswerSettings:
+    max_new_tokens: int = 1024
+    num_choices: int = 1
+    temperature: float | None = None  # None: per category from the bench config / FastChat defaults
+    top_p: float = 1.0
+    repetition_penalty: float = 1.0
+    seed: int | None = None
+    system_prompt: str | None = None
+    chunk_size: int = 64  # questions per chunk: a crash loses at most one chunk's work
+
+
+@dataclass
+class AnswerSummary:
+    planned: int = 0
+    skipped: int = 0
+    written: int = 0
+    failed: int = 0
+    completion_tokens: int = 0
+
+
+def answer_store(path) -> JsonlStore:
+    return JsonlStore(path, lambda r: r["question_id"])
+
+
+def answer_questions(model: ChatModel, bench: Bench, questions: list[Question], model_id: str, store: JsonlStore,
+                     settings: AnswerSettings, on_answer: Callable[[dict[str, Any]], None] | None = None) -> AnswerSummary:
+    summary = AnswerSummary(planned=len(questions))
+    todo = [q for q in questions if q.question_id not in store]
+    summary.skipped = len(questions) - len(todo)
+    for start in range(0, len(todo), settings.chunk_size):
+        chunk = todo[start:start + settings.chunk_size]
+        for record in _answer_chunk(model, bench, chunk, model_id, settings, summary):
+            store.append(record)
+            if on_answer:
+                on_answer(record)
+    return summary
+
+
+def _answer_chunk(model: ChatModel, bench: Bench, chunk: list[Question], model_id: str,
+                  settings: AnswerSettings, summary: AnswerSummary) -> list[dict[str, Any]]:
+    convs: list[tuple[int, int, list[dict[str, str]]]] = []  # (question index, choice, messages so far)
+    for qi in range(len(chunk)):
+        for c in range(settings.num_choices):
+            msgs = [{"role": "system", "content": settings.system_prompt}] if settings.system_prompt else []
+            convs.append((qi, c, msgs))
+    replies: dict[tuple[int, int], list[str]] = {(qi, c): [] for qi in range(len(chunk)) for c in range(settings.num_choices)}
+    errors: dict[int, str] = {}
+    tokens: dict[int, int] = {}
+    params: dict[int, dict[str, Any]] = {}
+    max_turns = max(len(q.turns) for q in chunk)
+    for turn in range(max_turns):
+        active = [i for i, (qi, _, _) in enumerate(convs) if turn < len(chunk[qi].turns) and qi not in errors]
+        requests = []
+        for i in active:
+            qi, c, msgs = convs[i]
+            q = chunk[qi]
+            msgs.append({"role": "user", "content": q.turns[turn]})
+            temp = settings.temperature if settings.temperature is not None else bench.temperature_for(q.category)
+            seed = None if settings.seed is None else settings.seed + 7919 * c + turn
+            requests.append(GenRequest(messages=list(msgs), max_new_tokens=settings.max_new_tokens, temperature=temp,
+                                       top_p=settings.top_p, repetition_penalty=settings.repetition_penalty, seed=seed))
+        for ri, result in model.stream(requests):
+            qi, c, msgs = convs[active[ri]]
+            params.setdefault(qi, request_params(requests[ri]))
+            if not result.ok:
+                errors[qi] = f"turn {turn + 1}: {result.error}"
+                continue
+            msgs.append({"role": "assistant", "content": result.text or ""})
+            replies[(qi, c)].append(result.text or "")
+            tokens[qi] = tokens.get(qi, 0) + (result.completion_tokens or 0)
+    out = []
+    for qi, q in enumerate(chunk):
+        choices = [{"index": c, "turns": replies[(qi, c)]} for c in range(settings.num_choices)]
+        gen = dict(model.describe())
+        gen.update(params.get(qi, {}))
+        extra: dict[str, Any] = {"generation": gen}
+        if qi in errors:
+            extra["error"] = errors[qi]
+            summary.failed += 1
+        else:
+            summary.written += 1
+            summary.completion_tokens += tokens.get(qi, 0)
+        out.append(Answer(question_id=q.question_id, model_id=model_id, choices=choices, extra=extra).to_json())
+    return out

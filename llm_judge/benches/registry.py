@@ -1,0 +1,169 @@
+"""The registry of public benches: one JSON file per bench in ``llm_judge/benches/published/``, read and checked here.
+
+A registry file names the upstream sources (repository, pinned commit, raw-file base URL), the bench config
+written as ``bench.json``, and every file: where it lives upstream (``source`` + ``path``) and in a mirror
+(``mirror``), where it goes in the bench folder (``dest``), its size and sha256, and an optional conversion
+(then ``dest_sha256`` is the sha256 of the converted file). ``part`` says when a file is fetched: ``core``
+always, ``answers`` with --with-answers, ``judgments`` with --with-judgments. ``kind`` says how it is
+checked once fetched. Adding a public bench is adding a file; see the README's "Public benches".
+"""
+from __future__ import annotations
+
+import re
+import urllib.parse
+from dataclasses import dataclass, fields
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ..bench import BenchConfig
+from ..errors import ConfigError, InputError
+from ..jsonl import read_json_object
+
+REGISTRY_DIR = Path(__file__).resolve().parent / "published"
+PARTS = ("core", "answers", "judgments")
+KINDS = ("questions", "answers", "judge_prompts", "judgments")
+CONVERSIONS = ("int_question_ids",)
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+@dataclass(frozen=True)
+class Source:
+    repo: str
+    commit: str
+    url: str  # raw-file base URL at the pinned commit, ending in "/"
+
+
+@dataclass(frozen=True)
+class RegistryFile:
+    part: str
+    kind: str
+    source: str
+    path: str  # upstream path inside the source repository
+    mirror: str  # path inside a mirror (the layout of ../shared/data)
+    dest: str  # path inside data/<bench>/
+    size: int
+    sha256: str  # of the upstream bytes
+    convert: str | None = None
+    dest_sha256: str | None = None  # of the converted file, when ``convert`` is set
+
+    @property
+    def final_sha256(self) -> str:
+        return self.dest_sha256 or self.sha256
+
+
+@dataclass
+class RegistryEntry:
+    name: str
+    description: str
+    license: str
+    notes: str
+    sources: dict[str, Source]
+    bench: dict[str, Any]
+    files: list[RegistryFile]
+    path: Path
+
+    def upstream_url(self, f: RegistryFile) -> str:
+        return self.sources[f.source].url + urllib.parse.quote(f.path)
+
+    def select(self, answers: bool = False, judgments: bool = False) -> list[RegistryFile]:
+        wanted = {"core"} | ({"answers"} if answers else set()) | ({"judgments"} if judgments else set())
+        return [f for f in self.files if f.part in wanted]
+
+    def count(self, part: str) -> int:
+        return sum(1 for f in self.files if f.part == part)
+
+
+def registry_names() -> list[str]:
+    return sorted(p.stem for p in REGISTRY_DIR.glob("*.json"))
+
+
+def _relative(value: Any, path: Path, where: str) -> str:
+    """A relative POSIX path that stays inside its folder (registry files may come from users)."""
+    if not isinstance(value, str) or not value:
+        raise InputError(path, "must be a non-empty string", field=where)
+    pure = PurePosixPath(value)
+    if pure.is_absolute() or ".." in pure.parts or "\\" in value:
+        raise InputError(path, f"must be a relative path inside the folder, not {value!r}", field=where)
+    return value
+
+
+def _file(raw: Any, i: int, path: Path, sources: dict[str, Source]) -> RegistryFile:
+    where = f"files[{i}]"
+    if not isinstance(raw, dict):
+        raise InputError(path, "must be an object", field=where)
+    known = {f.name for f in fields(RegistryFile)}
+    for key in raw:
+        if key not in known:
+            raise InputError(path, f"unknown key {key!r} (known: {', '.join(sorted(known))})", field=where)
+    for key in ("part", "kind", "source", "path", "mirror", "dest", "size", "sha256"):
+        if key not in raw:
+            raise InputError(path, "is missing", field=f"{where}.{key}")
+    if raw["part"] not in PARTS:
+        raise InputError(path, f"must be one of {', '.join(PARTS)}", field=f"{where}.part")
+    if raw["kind"] not in KINDS:
+        raise InputError(path, f"must be one of {', '.join(KINDS)}", field=f"{where}.kind")
+    if raw["source"] not in sources:
+        raise InputError(path, f"names no entry of 'sources' ({', '.join(sources)})", field=f"{where}.source")
+    if not isinstance(raw["size"], int) or isinstance(raw["size"], bool) or raw["size"] < 0:
+        raise InputError(path, "must be a byte count", field=f"{where}.size")
+    for key in ("sha256", "dest_sha256"):
+        if key in raw and not (isinstance(raw[key], str) and _SHA256.match(raw[key])):
+            raise InputError(path, "must be 64 lowercase hex digits", field=f"{where}.{key}")
+    convert = raw.get("convert")
+    if convert is not None and convert not in CONVERSIONS:
+        raise InputError(path, f"unknown conversion (known: {', '.join(CONVERSIONS)})", field=f"{where}.convert")
+    if (convert is None) != ("dest_sha256" not in raw):
+        raise InputError(path, "a converted file needs dest_sha256, and only a converted one",
+                         field=f"{where}.dest_sha256")
+    return RegistryFile(part=raw["part"], kind=raw["kind"], source=raw["source"],
+                        path=_relative(raw["path"], path, f"{where}.path"),
+                        mirror=_relative(raw["mirror"], path, f"{where}.mirror"),
+                        dest=_relative(raw["dest"], path, f"{where}.dest"), size=raw["size"], sha256=raw["sha256"],
+                        convert=convert, dest_sha256=raw.get("dest_sha256"))
+
+
+def parse_registry(path: Path) -> RegistryEntry:
+    raw = read_json_object(path)
+    if raw.get("format") != 1:
+        raise InputError(path, "must be 1 (the only registry format this version reads)", field="format")
+    name = raw.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise InputError(path, "must be a bench folder name (letters, digits, _ . -)", field="name")
+    sources: dict[str, Source] = {}
+    for key, src in (raw.get("sources") or {}).items():
+        if not isinstance(src, dict) or not all(isinstance(src.get(k), str) for k in ("repo", "commit", "url")):
+            raise InputError(path, "needs string repo, commit and url", field=f"sources.{key}")
+        if not src["url"].endswith("/"):
+            raise InputError(path, "must end with '/'", field=f"sources.{key}.url")
+        sources[key] = Source(src["repo"], src["commit"], src["url"])
+    bench = raw.get("bench")
+    if not isinstance(bench, dict):
+        raise InputError(path, "must be an object (the bench.json to write)", field="bench")
+    known = {f.name for f in fields(BenchConfig)}
+    for key in bench:
+        if key not in known:
+            raise InputError(path, f"unknown bench setting (known: {', '.join(sorted(known))})", field=f"bench.{key}")
+    files_raw = raw.get("files")
+    if not isinstance(files_raw, list) or not files_raw:
+        raise InputError(path, "must be a non-empty list", field="files")
+    files = [_file(f, i, path, sources) for i, f in enumerate(files_raw)]
+    seen: set[str] = set()
+    for i, f in enumerate(files):
+        if f.dest in seen:
+            raise InputError(path, f"dest {f.dest!r} appears twice", field=f"files[{i}].dest")
+        seen.add(f.dest)
+    if "question.jsonl" not in seen:
+        raise InputError(path, "no file has dest 'question.jsonl'", field="files")
+    return RegistryEntry(name=name, description=str(raw.get("description", "")), license=str(raw.get("license", "")),
+                         notes=str(raw.get("notes", "")), sources=sources, bench=bench, files=files, path=path)
+
+
+def load_registry(name: str) -> RegistryEntry:
+    """A bench of the registry by name, or a registry file given by path (for benches not shipped here)."""
+    path = Path(name)
+    if not (name.endswith(".json") and path.is_file()):
+        path = REGISTRY_DIR / f"{name}.json"
+        if not path.is_file():
+            raise ConfigError(f"no public bench {name!r} in the registry (known: {', '.join(registry_names())})")
+    return parse_registry(path)

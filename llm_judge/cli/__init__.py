@@ -1,0 +1,46 @@
+"""What every command shares: logging set-up and turning LlmJudgeError into one line and exit code 2."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Callable, Sequence
+
+from ..errors import LlmJudgeError
+
+
+def setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr, force=True)
+    for noisy in ("httpx", "httpcore", "urllib3", "filelock", "transformers", "accelerate"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def run(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
+    try:
+        return main(argv)
+    except LlmJudgeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+def add_data_args(parser: argparse.ArgumentParser, several_benches: bool = False) -> None:
+    """--bench-name and --data-dir; with ``several_benches`` (show_result) bench_name is a list."""
+    if several_benches:
+        parser.add_argument("--bench-name", "--benchmark", dest="bench_name", nargs="+", default=["demo_bench"],
+                            help="bench folder(s) under --data-dir, shown side by side (default: demo_bench)")
+    else:
+        parser.add_argument("--bench-name", "--benchmark", dest="bench_name", default="demo_bench",
+                            help="bench folder under --data-dir (default: demo_bench)")
+    parser.add_argument("--data-dir", default=None,
+                        help="where benches live (default: ./data when present, else the bundled benches)")
+
+
+def positive_int(value: str) -> int:
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {n}")
+    return n

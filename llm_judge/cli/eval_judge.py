@@ -1,0 +1,224 @@
+"""Judge meta-evaluation: how well does a judge agree with human labels (or with another judge)?
+
+    python -m llm_judge.eval_judge score SET --pred [NAME=]FILE[,SWAPPED_FILE] ... [--against NAME]
+    python -m llm_judge.eval_judge run SET --judge-model MODEL [--judge-method distribution] [--first-n 8]
+    python -m llm_judge.eval_judge llmbar-stats RESULT_JSON
+
+SET is a labelled pairwise set in its published format (PandaLM testset-v1.json, an LLMBar folder or
+dataset.json, Auto-J testdata_pairwise.jsonl, MT-bench human judgments, JudgeLM val, or our JSONL).
+``score`` reads stored predictions (PandaLM/LLMBar/Auto-J/JudgeLM output files, FastChat pairwise
+judgments); ``run`` judges the set in both orders with any judge the harness supports, resumably, then
+scores it (with any --pred beside it). ``llmbar-stats`` prints LLMBar's statistics.json for a result.json.
+
+Examples:
+    eval_judge score ../shared/data/pandalm/testset-v1.json --invalid-as tie \\
+        --pred gpt-3.5=../shared/data/pandalm/gpt-3.5-turbo-testset-v1.json \\
+        --pred pandalm-7b=../shared/data/pandalm/pandalm-7b-testset-v1.json
+    eval_judge score ../shared/data/llmbar --pred 'gpt-4-cot=../shared/data/llmbar/**/GPT-4/CoT/result.json'
+    eval_judge score testdata_pairwise.jsonl --pred autoj=pred.jsonl,pred_exchange.jsonl --group-by subset
+    eval_judge run ../shared/data/llmbar --subset Natural --first-n 4 --judge-model default --judge-method distribution
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .. import cli
+from ..errors import ConfigError
+from ..metaeval.loaders import FORMATS as SET_FORMATS
+from ..metaeval.loaders import load_set
+from ..metaeval.metrics import group_key, interannotator, llmbar_statistics, relabel, score_groups
+from ..metaeval.pairs import LabelledPair, LabelledSet
+from ..metaeval.predictions import FORMATS as PRED_FORMATS
+from ..metaeval.predictions import PredSpec, Predictions, load_predictions, read_llmbar
+from ..metaeval.report import interannotator_table, metric_tables
+from ..engines.api.base import add_api_args
+from ..results.tables import FORMATS, Table, render
+
+
+def _set_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("set", help="labelled pairwise set: a file, or a folder of LLMBar dataset.json files")
+    p.add_argument("--set-format", default="auto", choices=("auto",) + SET_FORMATS)
+    p.add_argument("--annotators", nargs="+", default=["expert"],
+                   help="MT-bench human judgments: judge-name prefixes counted as human votes (default: expert)")
+    p.add_argument("--subset", nargs="+", default=None, help="only these subsets (e.g. Natural Adversarial/Neighbor)")
+    p.add_argument("--ids", nargs="+", default=None, help="only the pairs with these ids (e.g. Natural/3 for LLMBar)")
+    p.add_argument("--first-n", type=cli.positive_int, default=None, help="only the first n pairs (after the filters)")
+    p.add_argument("--pred", action="append", default=[], metavar="[NAME=]FILE[,SWAPPED]",
+                   help="a judge's stored verdicts; repeat for several judges. FILE may be a quoted glob; the "
+                        "file after a comma is the swapped-order run (Auto-J, JudgeLM)")
+    p.add_argument("--pred-format", default="auto", choices=("auto",) + PRED_FORMATS)
+    p.add_argument("--against", default="human",
+                   help="score the judges against this judge's final verdicts instead of the human labels")
+    p.add_argument("--group-by", default="subset", choices=("subset", "category", "none"),
+                   help="rows per subset (default), per category, or overall only")
+    p.add_argument("--invalid-as", default="wrong", choices=("wrong", "tie"),
+                   help="an unparseable or missing verdict: never right (default), or a tie (PandaLM's and "
+                        "JudgeLM's scorers)")
+    p.add_argument("--interannotator", action="store_true", help="also show annotator vs annotator agreement")
+    p.add_argument("--format", default="table", choices=FORMATS)
+    p.add_argument("--digits", type=int, default=2, help="decimals shown (default: 2)")
+    p.add_argument("-v", "--verbose", action="store_true")
+
+
+def _run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--judge-model", required=True,
+                   help="judge: API model name (gpt-4, claude-..., openai:NAME), local path, hub id or 'default'")
+    p.add_argument("--judge-engine", choices=["hf", "vllm", "api", "openai", "anthropic"], default=None)
+    p.add_argument("--judge-model-id", default=None, help="judge name in records and file names")
+    p.add_argument("--judge-file", default=None, help="judge prompts in FastChat's judge_prompts.jsonl format")
+    p.add_argument("--judge-family", default=None, metavar="NAME|FILE",
+                   help="the judge's prompt layout and verdict format: ours (default), judgelm, autoj, pandalm, "
+                        "prometheus, or a family file (as gen_judgment)")
+    p.add_argument("--language", default="en", choices=["en", "ja"], help="built-in judge prompts to use (default: en)")
+    p.add_argument("--judge-method", choices=["generate", "distribution"], default="generate",
+                   help="generate: explanation then verdict (default); distribution: read the probabilities of "
+                        "[[A]]/[[B]]/[[C]] directly (local judges)")
+    p.add_argument("--judge-max-new-token", type=cli.positive_int, default=None,
+                   help="most tokens per judgment (default: the judge family's, 2048 for ours)")
+    p.add_argument("--parallel", type=cli.positive_int, default=16, help="requests in flight (API judges)")
+    p.add_argument("--batch-size", type=cli.positive_int, default=8, help="prompts per batch (local judges)")
+    p.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
+    p.add_argument("--output", default=None,
+                   help="judgment file (default: OUTPUT_DIR/<set>/<judge>_pair.jsonl; <judge>_<family>_pair.jsonl "
+                        "with --judge-family)")
+    p.add_argument("--output-dir", default="judge_eval", help="where judgment files go (default: ./judge_eval)")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
+    add_api_args(p)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="eval_judge", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    _set_args(sub.add_parser("score", help="score stored predictions"))
+    run = sub.add_parser("run", help="run a judge over the set in both orders, then score it")
+    _set_args(run)
+    _run_args(run)
+    stats = sub.add_parser("llmbar-stats", help="LLMBar's statistics.json for an evaluator's result.json")
+    stats.add_argument("result", help="an LLMBar evaluator result.json")
+    return p
+
+
+def select(items: list[LabelledPair], subsets: list[str] | None, ids: list[str] | None,
+           first_n: int | None) -> list[LabelledPair]:
+    if ids:
+        known_ids = {p.id for p in items}
+        missing = [i for i in ids if i not in known_ids]
+        if missing:
+            raise ConfigError(f"no pair {', '.join(missing[:5])} in the set (ids look like {items[0].id!r})")
+        items = [p for p in items if p.id in set(ids)]
+    if subsets:
+        known = set(p.subset for p in items)
+        unknown = [s for s in subsets if s not in known]
+        if unknown:
+            raise ConfigError(f"no subset {', '.join(unknown)} in the set (it has: {', '.join(sorted(known))})")
+        items = [p for p in items if p.subset in subsets]
+    return items[:first_n] if first_n else items
+
+
+def run_judge(args: argparse.Namespace, labelled: LabelledSet, items: list[LabelledPair]) -> tuple[Predictions | None, int]:
+    """Judge the selected pairs (skipping those already judged); the run's predictions and an exit code."""
+    from .gen_judgment import judge_engine_options
+    from ..judging.families import load_family
+    from ..judging.run import distribution_request, judgment_store, run_matches
+    from ..metaeval.run import plan, read_run
+    from ..engines.registry import engine_for, load_model, model_id_for, split_provider
+    from ..engines.base import GenRequest
+
+    family = load_family(args.judge_family)
+    family.check_mode("pairwise-all")
+    max_new_tokens = args.judge_max_new_token or family.request([]).max_new_tokens
+    engine = engine_for(args.judge_model, args.judge_engine, args.api_base)
+    provider, judge_name = split_provider(args.judge_model, engine)
+    judge_id = args.judge_model_id or model_id_for(judge_name)
+    out = (Path(args.output) if args.output
+           else Path(args.output_dir) / labelled.name / family.output_name(judge_id, pairwise=True))
+    matches = plan(items, family.prompt_set(args.judge_file, None, args.language, None, None))
+    rc = 0
+    # Opening the store cuts a record torn by a kill and drops failed ones, so they are judged again.
+    with judgment_store(out, pairwise=True) as store:
+        todo = [m for m in matches if m.key(judge_id) not in store]
+        print(f"{labelled.name}: {len(items)} pairs, {len(items) - len(todo)} already judged in {out}, "
+              f"{len(todo)} to do = {2 * len(todo)} judge calls to {judge_id}", file=sys.stderr)
+        if args.dry_run:
+            return None, 0
+        if todo:
+            judge = load_model(args.judge_model, name=judge_id, engine=engine,
+                               **judge_engine_options(args, provider, family))
+
+            def make_request(match, messages) -> GenRequest:
+                if args.judge_method == "distribution":
+                    return distribution_request(match, messages, args.language, family)
+                return family.request(messages, max_new_tokens)
+
+            with judge:
+                summary = run_matches(judge, judge_id, labelled.name, todo, store, make_request)
+            print(f"{judge_id} on {labelled.name}: {summary.line()} -> {out}", file=sys.stderr)
+            rc = 1 if summary.failed else 0
+    return read_run(out, labelled, judge_id, {m.key(judge_id) for m in matches}), rc
+
+
+def _coverage(preds: Predictions, items: list[LabelledPair]) -> str:
+    covered = sum(1 for p in items if p.id in preds.verdicts)
+    extra = f", {preds.unmatched} records about pairs not in the set" if preds.unmatched else ""
+    return f"{preds.name}: verdicts on {covered} of {len(items)} pairs, {preds.orders} order(s){extra}"
+
+
+def report(args: argparse.Namespace, labelled: LabelledSet, items: list[LabelledPair], judges: list[Predictions]) -> str:
+    invalid_as_tie = args.invalid_as == "tie"
+    title = f"{labelled.name} vs human labels"
+    if args.against != "human":
+        ref = next((p for p in judges if p.name == args.against), None)
+        if ref is None:
+            raise ConfigError(f"--against {args.against}: no judge of that name (judges: "
+                              f"{', '.join(p.name for p in judges) or 'none'})")
+        items = relabel(items, ref, invalid_as_tie)
+        judges = [p for p in judges if p is not ref]
+        title = f"{labelled.name} vs {ref.name}"
+    tables: list[Table] = []
+    rows = [(p.name, group, m) for p in judges for group, m in score_groups(items, p, args.group_by, invalid_as_tie)]
+    if rows:
+        tables += metric_tables(title, rows)
+    if args.interannotator:
+        key = group_key(args.group_by)
+        groups = list(dict.fromkeys(key(p) for p in items))
+        per_group = [(g, interannotator([p for p in items if key(p) == g])) for g in groups] if len(groups) > 1 else []
+        tables.append(interannotator_table(labelled.name, per_group + [("overall", interannotator(items))]))
+    if not tables:
+        raise ConfigError("nothing to score: give --pred FILE (or use run, or --interannotator)")
+    return render(tables, args.format, args.digits)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "llmbar-stats":
+        labelled = load_set(args.result, "llmbar")
+        preds = read_llmbar([Path(args.result)], labelled, "result")
+        print(json.dumps(llmbar_statistics(labelled.items, preds), indent=2))
+        return 0
+    cli.setup_logging(args.verbose)
+    labelled = load_set(args.set, args.set_format, tuple(args.annotators))
+    items = select(labelled.items, args.subset, args.ids, args.first_n)
+    judges = [load_predictions(PredSpec.parse(spec), labelled, args.pred_format) for spec in args.pred]
+    rc = 0
+    if args.command == "run":
+        ran, rc = run_judge(args, labelled, items)
+        if ran is None:
+            return rc
+        judges.append(ran)
+    for preds in judges:
+        print(_coverage(preds, items), file=sys.stderr)
+    print(report(args, labelled, items, judges))
+    return rc
+
+
+def cli_main() -> None:
+    sys.exit(cli.run(main))
+
+
+if __name__ == "__main__":
+    cli_main()

@@ -1,0 +1,158 @@
+"""Step 3: show scores (single) or win rates (pairwise) from judgment files.
+
+    python -m llm_judge.show_result [--bench-name mt_bench] [--mode single|pairwise-baseline|pairwise-all]
+    python -m llm_judge.show_result --input-file PATH/gpt-4_pair.jsonl --mode pairwise-all --format markdown
+    python -m llm_judge.show_result --bench-name mt_bench jp_bench --model-list a b    (benches side by side)
+    python -m llm_judge.show_result --input-file PATH/gpt-4_pair.jsonl --ratings --bootstrap 1000 --seed 0 --plot out.png
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .. import cli
+from ..bench import Bench, BenchConfig, parse_model_list
+from ..errors import ConfigError, InputError
+from ..jsonl import read_jsonl
+from ..judging.matches import MODES
+from ..results.aggregate import pairwise_tallies, single_scores
+from ..results.report import BenchResult, across_benches, pairwise_tables, ratings_table, single_tables
+from ..results.tables import FORMATS, Table, render
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="show_result", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    cli.add_data_args(p, several_benches=True)
+    p.add_argument("--input-file", default=None, help="judgment file (default: model_judgment/<judge>_<single|pair>.jsonl)")
+    p.add_argument("--judge-model", default="gpt-4", help="judge whose file to read when --input-file is not given")
+    p.add_argument("--baseline-model", default=None, help="baseline of pairwise-baseline (default: the bench's)")
+    p.add_argument("--model-list", nargs="+", default=None, help="only these models")
+    p.add_argument("--mode", default="single", choices=MODES)
+    p.add_argument("--format", default="table", choices=FORMATS)
+    p.add_argument("--digits", type=int, default=2, help="decimals shown (default: 2)")
+    p.add_argument("--ratings", action="store_true",
+                   help="pairwise: Bradley-Terry ratings on the Elo scale with bootstrap 95%% intervals")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for --ratings (default: 1000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default: 0)")
+    p.add_argument("--length-control", action="store_true",
+                   help="with --ratings: add a length term, reported beside the raw rating (reads the answers)")
+    p.add_argument("--plot", metavar="FILE", default=None,
+                   help="also draw the results into FILE (.png/.svg/.pdf); with several benches the bench name "
+                        "is added to the file name")
+    return p
+
+
+def _input_file(args: argparse.Namespace, bench_name: str, mode: str) -> Path:
+    if args.input_file:
+        return Path(args.input_file)
+    from ..bench import load_bench
+
+    bench = load_bench(bench_name, args.data_dir)
+    suffix = "single" if mode == "single" else "pair"
+    return bench.judgment_dir / f"{args.judge_model}_{suffix}.jsonl"
+
+
+def _find_bench(args: argparse.Namespace, bench_name: str) -> Bench | None:
+    """The bench the judgments belong to (categories, answers), or None when it cannot be found.
+
+    With --input-file it is the folder holding question.jsonl above the file (FastChat's layout puts
+    judgments in <bench>/model_judgment/), not --bench-name's default.
+    """
+    from ..bench import load_bench
+
+    if args.input_file:
+        for folder in list(Path(args.input_file).resolve().parents)[:4]:
+            if (folder / "question.jsonl").exists():
+                return load_bench(str(folder))
+        return None
+    try:
+        return load_bench(bench_name, args.data_dir)
+    except ConfigError:
+        return None
+
+
+def _baseline(args: argparse.Namespace, mode: str, bench: Bench | None) -> str | None:
+    if mode != "pairwise-baseline":
+        return None
+    if args.baseline_model:
+        return args.baseline_model
+    return (bench.config if bench else BenchConfig()).baseline_model
+
+
+def bench_result(args: argparse.Namespace, bench_name: str, models: list[str] | None) -> BenchResult:
+    mode = args.mode
+    path = _input_file(args, bench_name, mode)
+    if not path.exists():
+        raise InputError(path, "no judgment file; run gen_judgment first (or pass --input-file)")
+    records = [r for r in read_jsonl(path) if isinstance(r, dict)]
+    if mode == "single" and any("model_1" in r for r in records):
+        mode = "pairwise-all"
+    bench = _find_bench(args, bench_name)
+    if bench is not None and args.input_file:
+        bench_name = bench.name
+    categories = {q.question_id: q.category for q in bench.questions} if bench else None
+    if mode == "single":
+        if args.ratings or args.length_control:
+            raise ConfigError(f"{path}: --ratings needs pairwise judgments; this file holds single scores")
+        headline = {row.model: row.mean() for row in single_scores(records, models)}
+        return BenchResult(bench_name, mode, single_tables(records, models, categories), headline, records,
+                           models, None, categories)
+    baseline = _baseline(args, mode, bench)
+    headline = {m: t.rate("win_rate_adjusted") for m, t in pairwise_tallies(records, models, baseline).items()}
+    result = BenchResult(bench_name, mode, pairwise_tables(records, models, baseline, mode), headline, records,
+                         models, baseline, categories)
+    if args.ratings or args.length_control:
+        from ..results.ratings import answer_lengths, collect_games, rate
+
+        lengths = None
+        if args.length_control:
+            if bench is None:
+                raise ConfigError("--length-control needs the bench's answers, and no question.jsonl was found "
+                                  f"above {path}; pass --bench-name/--data-dir of the bench")
+            lengths = answer_lengths(bench.load_answers(collect_games(records, models, baseline).models))
+        result.ratings = rate(records, models, baseline, args.bootstrap, args.seed, lengths)
+        result.tables.append(ratings_table(result.ratings))
+    return result
+
+
+def plot_path(plot: str, bench_name: str, several: bool) -> Path:
+    path = Path(plot)
+    return path.with_name(f"{path.stem}_{bench_name}{path.suffix}") if several else path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    names = list(dict.fromkeys(args.bench_name))
+    if args.input_file and len(names) > 1:
+        raise ConfigError("--input-file reads one bench's judgments; give one --bench-name with it")
+    if args.bootstrap < 0:
+        raise ConfigError(f"--bootstrap must be >= 0, got {args.bootstrap}")
+    models = parse_model_list(args.model_list)
+    results = [bench_result(args, name, models) for name in names]
+    tables: list[Table] = []
+    if len(results) > 1:
+        tables.append(across_benches(results))
+        for r in results:
+            for t in r.tables:
+                t.title = f"{r.name}: {t.title}"
+    tables += [t for r in results for t in r.tables]
+    print(render(tables, args.format, args.digits))
+    if args.plot:
+        from ..results.plots import plot_result
+
+        for r in results:
+            out = plot_path(args.plot, r.name, len(results) > 1)
+            plot_result(r, out)
+            print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+def cli_main() -> None:
+    sys.exit(cli.run(main))
+
+
+if __name__ == "__main__":
+    cli_main()

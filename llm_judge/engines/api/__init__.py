@@ -1,0 +1,1 @@
+"""API engines: OpenAI, Anthropic and OpenAI-compatible servers on their SDKs, with retries and cost."""

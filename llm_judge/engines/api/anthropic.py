@@ -1,0 +1,41 @@
+"""Anthropic's Messages API through the ``anthropic`` SDK.
+
+System messages become the ``system`` field; the reply is the text of its text blocks. As for OpenAI
+(see ``openai_api.py``), the body is posted with the SDK client's generic ``post`` and read as JSON.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .base import APIModel, BadResponse
+from ..base import GenRequest, GenResult
+
+
+class AnthropicModel(APIModel):
+    engine = "anthropic"
+    key_env = "ANTHROPIC_API_KEY"
+    base_env = "ANTHROPIC_BASE_URL"
+    provider_label = "Anthropic"
+    sdk, client_class = "anthropic", "AsyncAnthropic"
+    sdk_error = "AnthropicError"
+
+    def body(self, request: GenRequest) -> dict[str, Any]:
+        system = "\n\n".join(m["content"] for m in request.messages if m["role"] == "system")
+        messages = [{"role": m["role"], "content": m["content"]} for m in request.messages if m["role"] != "system"]
+        body: dict[str, Any] = {"model": self.model, "max_tokens": request.max_new_tokens, "messages": messages,
+                                "temperature": min(1.0, request.temperature)}  # Anthropic's range is 0..1
+        if system:
+            body["system"] = system
+        if request.top_p != 1.0:  # recent models refuse temperature and top_p together unless asked
+            body["top_p"] = request.top_p
+        return body
+
+    async def _call(self, client: Any, request: GenRequest) -> GenResult:
+        data = await client.post("/v1/messages", body=self.body(request), cast_to=object)
+        try:
+            text = "".join(b.get("text", "") for b in data["content"] if b.get("type") == "text")
+            usage = data.get("usage") or {}
+        except (KeyError, TypeError, AttributeError):
+            raise BadResponse(f"not a Messages response: {str(data)[:200]}") from None
+        return GenResult(text=text, prompt_tokens=usage.get("input_tokens"),
+                         completion_tokens=usage.get("output_tokens"), finish_reason=data.get("stop_reason"))

@@ -1,0 +1,336 @@
+"""API engines (OpenAI, Anthropic, any OpenAI-compatible server) behind the ChatModel interface.
+
+Concurrency, retries and failure handling live here once; the provider modules only say how to build
+a request, read a response and sort their SDK's exceptions (``openai_api.py``, ``anthropic_api.py``).
+
+* ``parallel`` worker coroutines on one event loop (a background thread, see ``aioloop.py``) pull
+  requests from one queue, so exactly that many calls are in flight, whatever the number of requests.
+* The SDKs' own retries are switched off. A call that fails with a retryable error gives its slot back
+  while it waits (Retry-After, else exponential backoff with jitter) and then goes to the front of the
+  queue; after ``max_retries`` retries it becomes ``GenResult(error=...)``, i.e. an error record that
+  the next run retries.
+* A fatal failure (bad key, unknown model) raises :class:`APIFatalError` from ``stream`` at once.
+* Keys are read from the environment only, and never appear in a message we produce.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import os
+import queue
+import random
+import re
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
+
+from ...errors import ConfigError
+from .aioloop import LoopThread
+from ..base import ChatModel, GenRequest, GenResult
+from .retry import FAIL, FATAL, RETRY, APIFatalError, Outcome, RetryPolicy, classify_status, parse_retry_after
+
+__all__ = ["APIOptions", "APIModel", "APIFatalError", "add_api_args"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 300.0
+_timeout = getattr(asyncio, "timeout", None)  # Python >= 3.11; cheaper than wait_for (no task per call)
+
+
+@dataclass
+class APIOptions:
+    parallel: int = 16
+    api_base: str | None = None  # None: the SDK's env variable (OPENAI_BASE_URL / ANTHROPIC_BASE_URL) or default
+    api_key_env: str | None = None  # None: OPENAI_API_KEY / ANTHROPIC_API_KEY
+    max_retries: int = 6
+    request_timeout: float = DEFAULT_TIMEOUT
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "APIOptions":
+        d = cls()
+        return cls(parallel=getattr(args, "parallel", None) or d.parallel,
+                   api_base=getattr(args, "api_base", None) or None,
+                   api_key_env=getattr(args, "api_key_env", None) or None,
+                   max_retries=_or(getattr(args, "max_retries", None), d.max_retries),
+                   request_timeout=_or(getattr(args, "request_timeout", None), d.request_timeout))
+
+
+def _or(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+def add_api_args(parser: argparse.ArgumentParser) -> None:
+    """The flags of API engines, shared by gen_model_answer and gen_judgment (--parallel is their own)."""
+    g = parser.add_argument_group("API engines (OpenAI, Anthropic, OpenAI-compatible servers)")
+    g.add_argument("--api-base", "--openai-api-base", dest="api_base", default=None,
+                   help="base URL of the API, e.g. http://localhost:8000/v1 for a vLLM server "
+                        "(default: OPENAI_BASE_URL / ANTHROPIC_BASE_URL, else the provider's)")
+    g.add_argument("--api-key-env", default=None, metavar="NAME",
+                   help="environment variable holding the API key (default: OPENAI_API_KEY / ANTHROPIC_API_KEY)")
+    g.add_argument("--max-retries", type=_non_negative_int, default=None,
+                   help=f"retries of a call after 429, 5xx, timeouts, dropped connections (default: {APIOptions.max_retries})")
+    g.add_argument("--request-timeout", type=float, default=None, metavar="SECONDS",
+                   help=f"give up on one attempt after this long (default: {DEFAULT_TIMEOUT:g})")
+
+
+def _non_negative_int(value: str) -> int:
+    n = int(value)
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {n}")
+    return n
+
+
+class BadResponse(Exception):
+    """The server answered 200 with a body that is not the protocol's response."""
+
+
+class APIModel(ChatModel):
+    """The shared machinery; a provider names its SDK (class attributes) and implements ``_call``."""
+
+    engine = "api"
+    key_env = ""  # default environment variable of the key
+    base_env = ""  # the SDK's environment variable of the base URL
+    provider_label = "API"
+    sdk = ""  # the SDK's module, "openai" or "anthropic"
+    client_class = ""  # its async client class
+    sdk_error = ""  # its base exception class
+
+    def __init__(self, model: str, name: str, options: APIOptions | None = None):
+        self.model = model
+        self.name = name
+        self.options = options or APIOptions()
+        if self.options.parallel < 1:
+            raise ConfigError(f"--parallel must be >= 1, got {self.options.parallel}")
+        self.base_url = self.options.api_base or os.environ.get(self.base_env) or None
+        # what is shown and stored: never a user:password that a base URL may carry
+        self.shown_url = re.sub(r"//[^/@]*@", "//", self.base_url) if self.base_url else None
+        self._key_env = self.options.api_key_env or self.key_env
+        self._key = self._read_key()
+        self.policy = RetryPolicy(max_retries=self.options.max_retries)
+        self.retries: dict[str, int] = {}  # reason -> count, for the end-of-run note
+        self._rng = random.Random()
+        self._loop: LoopThread | None = None
+        self._client: Any = None
+        for noisy in ("httpx", "httpx2", "httpcore", "httpcore2"):  # one INFO line per request otherwise
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    # -- what a provider module implements: the SDK's names, the request body and reading the reply ----
+    async def _call(self, client: Any, request: GenRequest) -> GenResult:
+        raise NotImplementedError
+
+    def _classify(self, exc: BaseException) -> Outcome | None:
+        """What an exception from ``_call`` means; None for exceptions that are bugs, not API errors.
+
+        Both SDKs raise the same family: APIStatusError (with the HTTP status and headers),
+        APITimeoutError, APIConnectionError (dropped connections, refused, reset), under one base class.
+        """
+        sdk = self._sdk_module()
+        if isinstance(exc, sdk.APIStatusError):
+            return classify_status(exc.status_code, error_text(exc), parse_retry_after(exc.response.headers))
+        if isinstance(exc, sdk.APITimeoutError):  # also a connection the server dropped, with aiohttp
+            return Outcome(RETRY, f"timeout: {exc.__cause__ or 'the request timed out'}")
+        if isinstance(exc, sdk.APIConnectionError):
+            return Outcome(RETRY, f"connection error: {exc.__cause__ or exc}")
+        if isinstance(exc, BadResponse):
+            return Outcome(RETRY, f"bad response: {exc}")
+        if isinstance(exc, getattr(sdk, self.sdk_error)):
+            return Outcome(FAIL, f"{type(exc).__name__}: {exc}")
+        return None
+
+    # -- keys and messages -------------------------------------------------------------------------
+    def _read_key(self) -> str:
+        key = os.environ.get(self._key_env, "")
+        if key:
+            return key
+        if self.options.api_key_env:
+            raise ConfigError(f"--api-key-env {self._key_env}: that environment variable is not set or empty")
+        if self.base_url:
+            return "none"  # local OpenAI-compatible servers (vLLM, llama.cpp, Ollama) usually need no key
+        raise ConfigError(f"{self._key_env} is not set: export your {self.provider_label} API key in it "
+                          f"(keys are read only from the environment), or name another variable with --api-key-env")
+
+    def scrub(self, text: str) -> str:
+        """``text`` with the API key removed, for anything that is logged or written."""
+        if self._key and len(self._key) >= 4 and self._key in text:
+            text = text.replace(self._key, "[redacted]")
+        return text
+
+    def where(self) -> str:
+        return f"{self.provider_label} model {self.model!r}" + (f" at {self.shown_url}" if self.base_url else "")
+
+    def describe(self) -> dict[str, Any]:
+        d = {"engine": self.engine, "model": self.model}
+        if self.base_url:
+            d["api_base"] = self.shown_url
+        return d
+
+    # -- running -----------------------------------------------------------------------------------
+    def _ensure_started(self) -> LoopThread:
+        if self._loop is None:
+            self._loop = LoopThread(f"llm-judge-{self.engine}")
+            self._client = self._loop.run(self._create_client())
+        return self._loop
+
+    async def _create_client(self) -> Any:
+        # Built on the loop thread: the HTTP client binds to the loop it is first used on. Both SDKs'
+        # clients take the same arguments; base_url None lets the SDK read its own environment variable.
+        sdk = self._sdk_module()
+        http_client = _http_client(sdk, self.options.parallel, self.options.request_timeout)
+        return getattr(sdk, self.client_class)(api_key=self._key, base_url=self.options.api_base, max_retries=0,
+                                               timeout=self.options.request_timeout, http_client=http_client)
+
+    def _sdk_module(self) -> Any:
+        return importlib.import_module(self.sdk)
+
+    def stream(self, requests: Sequence[GenRequest]) -> Iterator[tuple[int, GenResult]]:
+        if not requests:
+            return
+        for r in requests:
+            if r.score_choices:
+                raise ConfigError(f"{self.where()}: distribution judging (--judge-method distribution) needs a "
+                                  f"local judge; API judges generate their verdict (--judge-method generate)")
+        loop = self._ensure_started()
+        out: queue.SimpleQueue = queue.SimpleQueue()
+        done = object()
+        future = loop.submit(self._run_all(list(requests), out.put))
+        future.add_done_callback(lambda _: out.put(done))
+        received = 0
+        try:
+            while received < len(requests):
+                item = out.get()
+                if item is done:
+                    future.result()  # raises the run's exception (APIFatalError, a bug)
+                    raise RuntimeError(f"{self.where()}: stopped after {received} of {len(requests)} results")
+                received += 1
+                yield item
+        finally:
+            if not future.done():  # the caller stopped early (an exception, Ctrl-C): stop the calls too
+                future.cancel()
+
+    async def _run_all(self, requests: list[GenRequest], emit: Any) -> None:
+        # Fresh requests are (1, index), retries (0, index): a retry that has waited out its backoff goes
+        # before fresh work, so the run's tail is not made of retries queued behind everything else.
+        ready: asyncio.PriorityQueue[tuple[int, int]] = asyncio.PriorityQueue()
+        for i in range(len(requests)):
+            ready.put_nowait((1, i))
+        attempts = [0] * len(requests)
+        left = len(requests)
+        all_done = asyncio.Event()
+        timers: set[asyncio.TimerHandle] = set()
+        loop = asyncio.get_running_loop()
+
+        def finish(i: int, result: GenResult) -> None:
+            nonlocal left
+            result.attempts = attempts[i]
+            emit((i, result))
+            left -= 1
+            if left == 0:
+                all_done.set()
+
+        def requeue(i: int) -> None:
+            ready.put_nowait((0, i))
+
+        async def worker() -> None:
+            while True:
+                _, i = await ready.get()
+                attempts[i] += 1
+                outcome = await self._attempt(requests[i])
+                if isinstance(outcome, GenResult):
+                    finish(i, outcome)
+                elif outcome.action == FATAL:
+                    raise APIFatalError(self.scrub(
+                        f"{self.where()}: {outcome.message}. Stopped at once: every other call would fail the same "
+                        f"way. Results finished so far are saved; fix the cause and rerun the same command."))
+                elif outcome.action == RETRY and attempts[i] <= self.policy.max_retries:
+                    reason = outcome.message.split(":")[0]
+                    self.retries[reason] = self.retries.get(reason, 0) + 1
+                    delay = self.policy.delay(attempts[i], outcome.retry_after, self._rng)
+                    log.debug("%s: retry %d of request %d in %.2fs after %s", self.name, attempts[i], i, delay,
+                              outcome.message)
+                    handle = loop.call_later(delay, requeue, i)
+                    timers.add(handle)
+                else:
+                    gave_up = f" (gave up after {attempts[i]} attempts)" if outcome.action == RETRY else ""
+                    finish(i, GenResult(error=self.scrub(outcome.message) + gave_up))
+
+        workers = [asyncio.create_task(worker()) for _ in range(min(self.options.parallel, len(requests)))]
+        waiter = asyncio.create_task(all_done.wait())
+        try:
+            finished, _ = await asyncio.wait(workers + [waiter], return_when=asyncio.FIRST_COMPLETED)
+            for t in finished:
+                if t is not waiter:
+                    t.result()  # a worker only ends by raising
+        finally:
+            for h in timers:
+                h.cancel()
+            # Cancel until every worker has ended: a cancellation that arrives just as a call completes
+            # can be swallowed on the way (asyncio.wait_for on Python < 3.12), and a worker that missed it
+            # would wait on the empty queue forever.
+            pending = set(workers) | {waiter}
+            while pending:
+                for t in pending:
+                    t.cancel()
+                _, pending = await asyncio.wait(pending, timeout=1.0)
+            for t in workers:  # more than one may have failed (every call in flight gets the same 401)
+                if not t.cancelled():
+                    t.exception()
+
+    async def _attempt(self, request: GenRequest) -> GenResult | Outcome:
+        try:
+            if _timeout is not None:
+                async with _timeout(self.options.request_timeout):
+                    return await self._call(self._client, request)
+            return await asyncio.wait_for(self._call(self._client, request), self.options.request_timeout)
+        except asyncio.TimeoutError:
+            return Outcome(RETRY, f"timeout: no answer within {self.options.request_timeout:g}s")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            outcome = self._classify(exc)
+            if outcome is None:
+                raise
+            return outcome
+
+    def close(self) -> None:
+        if self._loop is not None:
+            client, self._client = self._client, None
+            self._loop.close(client.close() if client is not None else None)
+            self._loop = None
+        if self.retries:
+            log.info("%s: %d retries (%s)", self.name, sum(self.retries.values()),
+                     ", ".join(f"{k}: {v}" for k, v in sorted(self.retries.items())))
+
+
+def _http_client(sdk: Any, parallel: int, timeout: float) -> Any:
+    """The SDK's async HTTP client, sized for ``parallel`` connections.
+
+    aiohttp's transport (the SDKs' ``DefaultAioHttpClient``) costs about half the CPU per request of the
+    default httpx one, which is what lets one process keep hundreds of calls in flight; it is used when
+    aiohttp is installed.
+    """
+    try:
+        import httpx2 as httpx  # the SDKs' HTTP library in their current versions
+    except ImportError:
+        import httpx  # older SDK versions
+    limits = httpx.Limits(max_connections=parallel, max_keepalive_connections=parallel)
+    timeouts = httpx.Timeout(timeout, connect=min(timeout, 30.0))
+    try:
+        import aiohttp  # noqa: F401
+
+        return sdk.DefaultAioHttpClient(limits=limits, timeout=timeouts)
+    except (ImportError, RuntimeError, AttributeError):
+        return sdk.DefaultAsyncHttpxClient(limits=limits, timeout=timeouts)
+
+
+def error_text(exc: BaseException) -> str:
+    """The server's own error message from an SDK status error, else the exception's text."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            code = inner.get("code") or inner.get("type")
+            return f"{inner['message']}" + (f" [{code}]" if code else "")
+        if isinstance(inner, str):
+            return inner
+    return str(getattr(exc, "message", None) or exc)

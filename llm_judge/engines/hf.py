@@ -1,0 +1,269 @@
+"""Hugging Face transformers engine: batched generation with left padding, in-process.
+
+Requests are grouped by their sampling settings, sorted by prompt length (so a batch wastes little on
+padding) and generated ``batch_size`` at a time. Greedy below temperature 1e-4, as FastChat does.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
+
+from ..errors import ConfigError, MissingDependency
+from .base import ChatModel, GenRequest, GenResult
+from .weights import resolve_model_path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class HFOptions:
+    dtype: str = "auto"  # auto | float32 | float16 | bfloat16
+    device: str | None = None  # None: cuda when available, else cpu
+    batch_size: int = 16
+    num_gpus: int = 1
+    max_gpu_memory: str | None = None  # e.g. "20GiB": per-GPU cap when spreading a model over GPUs
+    revision: str | None = None
+    trust_remote_code: bool = False
+    lora_path: str | None = None
+    chat_template: str | None = None  # a Jinja chat template overriding the tokenizer's
+    prompt_format: str | None = None  # where chat_template came from ("with-prompt:rinna"), stored with answers
+    threads: int | None = None  # torch CPU threads (None: torch's default)
+
+    @property
+    def newline(self) -> str | None:
+        """What the model writes for a newline under this prompt format (rinna: "<NL>"), or None."""
+        from .chat_templates import newline_marker
+
+        return newline_marker(self.chat_template)
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        raise MissingDependency("torch", "hf") from None
+    return torch
+
+
+def _dtype(torch: Any, name: str, device: str) -> Any:
+    if name == "auto":
+        return torch.float32 if device == "cpu" else torch.bfloat16
+    try:
+        return {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[name]
+    except KeyError:
+        raise ConfigError(f"--dtype must be auto, float32, float16 or bfloat16, not {name!r}") from None
+
+
+def load_tokenizer(path: str, opts: HFOptions) -> Any:
+    """The tokenizer for prompts: left padding, a pad token, and the chat template override if any."""
+    try:
+        from transformers import AutoTokenizer
+    except ImportError:
+        raise MissingDependency("transformers", "hf") from None
+    tokenizer = AutoTokenizer.from_pretrained(path, revision=opts.revision, trust_remote_code=opts.trust_remote_code)
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    if opts.chat_template:
+        tokenizer.chat_template = opts.chat_template
+    return tokenizer
+
+
+def render_chat(tokenizer: Any, request: GenRequest, name: str) -> str:
+    """The prompt text for a request: the chat template, then any assistant prefill."""
+    if not tokenizer.chat_template:
+        raise ConfigError(f"{name}: the tokenizer has no chat template; give one with --with-prompt or --conv-template")
+    text = tokenizer.apply_chat_template(request.messages, tokenize=False, add_generation_prompt=True)
+    return text + request.prefill
+
+
+def clean_answer(text: str, newline: str | None, truncated: bool = False) -> str:
+    """Decoded model output as stored: the format's newline marker turned back into newlines, trimmed.
+
+    An answer cut by the token budget may end inside a character: byte-level tokenizers split a Japanese
+    character over several tokens, and decoding only the first of them gives U+FFFD. Those are dropped.
+    """
+    if truncated:
+        text = text.rstrip("\ufffd")
+    if newline:
+        text = text.replace(newline, "\n")
+    return text.strip()
+
+
+class HFModel(ChatModel):
+    engine = "hf"
+
+    def __init__(self, model_path: str | None, name: str, options: HFOptions | None = None):
+        torch = _torch()
+        try:
+            from transformers import AutoModelForCausalLM
+        except ImportError:
+            raise MissingDependency("transformers", "hf") from None
+        self.options = opts = options or HFOptions()
+        self.name = name
+        self.model_path = model_path
+        self.path = resolve_model_path(model_path)
+        self.device = opts.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        kwargs: dict[str, Any] = {"revision": opts.revision, "trust_remote_code": opts.trust_remote_code,
+                                  "dtype": _dtype(torch, opts.dtype, self.device)}
+        if self.device == "cuda" and opts.num_gpus > 1:
+            kwargs["device_map"] = "auto"
+            if opts.max_gpu_memory:
+                kwargs["max_memory"] = {i: opts.max_gpu_memory for i in range(opts.num_gpus)}
+        if opts.threads:
+            torch.set_num_threads(opts.threads)
+        self.tokenizer = load_tokenizer(self.path, opts)
+        model = AutoModelForCausalLM.from_pretrained(self.path, **kwargs)
+        if opts.lora_path:
+            try:
+                from peft import PeftModel
+            except ImportError:
+                raise MissingDependency("peft", "lora") from None
+            model = PeftModel.from_pretrained(model, opts.lora_path)
+        if "device_map" not in kwargs:
+            model = model.to(self.device)
+        model.eval()
+        self.model = model
+        self._torch = torch
+
+    def describe(self) -> dict[str, Any]:
+        d = {"engine": self.engine, "model": self.name, "model_path": self.model_path or "default",
+             "dtype": self.options.dtype, "batch_size": self.options.batch_size}
+        if self.options.lora_path:
+            d["lora_path"] = self.options.lora_path
+        for key in ("revision", "prompt_format"):
+            if getattr(self.options, key):
+                d[key] = getattr(self.options, key)
+        return d
+
+    # -- prompts -----------------------------------------------------------------------------------
+
+    def render(self, request: GenRequest) -> str:
+        """The prompt text for a request: the chat template, then any assistant prefill."""
+        return render_chat(self.tokenizer, request, self.name)
+
+    def _encode(self, texts: list[str]) -> Any:
+        # Chat templates already hold the special tokens; do not add a second BOS.
+        return self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
+
+    # -- generation --------------------------------------------------------------------------------
+
+    def stream(self, requests: Sequence[GenRequest]) -> Iterator[tuple[int, GenResult]]:
+        prompts: list[str | None] = []
+        for i, req in enumerate(requests):
+            try:
+                prompts.append(self.render(req))
+            except ConfigError:
+                raise
+            except Exception as exc:  # a template that rejects these messages fails this request only
+                prompts.append(None)
+                yield i, GenResult(error=f"chat template failed: {exc}")
+        lengths = {i: len(p) for i, p in enumerate(prompts) if p is not None}
+        groups: dict[tuple, list[int]] = {}
+        for i in lengths:
+            r = requests[i]
+            sampling = (r.greedy, 0.0 if r.greedy else r.temperature, 1.0 if r.greedy else r.top_p,
+                        r.repetition_penalty, r.max_new_tokens, r.score_choices is not None)
+            groups.setdefault(sampling, []).append(i)
+        for key, idxs in groups.items():
+            if key[-1]:  # scoring batches by itself, sharing each group's common prompt opening
+                for k, result in self._score_batch([prompts[i] for i in idxs], [requests[i] for i in idxs]):
+                    yield idxs[k], result
+                continue
+            idxs.sort(key=lambda i: -lengths[i])  # longest first: a memory error shows up at once
+            for start in range(0, len(idxs), self.options.batch_size):
+                batch = idxs[start:start + self.options.batch_size]
+                texts = [prompts[i] for i in batch]
+                reqs = [requests[i] for i in batch]
+                yield from zip(batch, self._generate_batch(texts, reqs))
+
+    def _generate_batch(self, texts: list[str], reqs: list[GenRequest]) -> list[GenResult]:
+        torch = self._torch
+        r = reqs[0]
+        enc = self._encode(texts)
+        gen_kwargs: dict[str, Any] = {"max_new_tokens": r.max_new_tokens, "pad_token_id": self.tokenizer.pad_token_id}
+        if r.greedy:
+            gen_kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        else:
+            gen_kwargs.update(do_sample=True, temperature=r.temperature, top_p=r.top_p)
+            if r.seed is not None:
+                torch.manual_seed(r.seed)
+        if r.repetition_penalty != 1.0:
+            gen_kwargs["repetition_penalty"] = r.repetition_penalty
+        try:
+            with torch.inference_mode():
+                out = self.model.generate(**enc, **gen_kwargs)
+        except Exception as exc:  # e.g. out of memory: fail this batch, keep the run going
+            log.exception("generation failed for a batch of %d", len(texts))
+            return [GenResult(error=f"generation failed: {type(exc).__name__}: {exc}") for _ in texts]
+        prompt_len = enc["input_ids"].shape[1]
+        eos_ids = self._eos_ids()
+        results = []
+        for row, attn in zip(out, enc["attention_mask"]):
+            new = row[prompt_len:].tolist()
+            n = len(new)
+            for j, tok in enumerate(new):
+                if tok in eos_ids:
+                    n = j
+                    break
+            finish = "stop" if n < len(new) else "length"
+            text = clean_answer(self.tokenizer.decode(new[:n], skip_special_tokens=True), self.options.newline,
+                                truncated=finish == "length")
+            results.append(GenResult(text=text, prompt_tokens=int(attn.sum()), completion_tokens=n,
+                                     finish_reason=finish))
+        return results
+
+    def _eos_ids(self) -> set[int]:
+        ids = set()
+        cfg = getattr(self.model, "generation_config", None)
+        eos = getattr(cfg, "eos_token_id", None)
+        if isinstance(eos, int):
+            ids.add(eos)
+        elif isinstance(eos, list):
+            ids.update(eos)
+        if self.tokenizer.eos_token_id is not None:
+            ids.add(self.tokenizer.eos_token_id)
+        return ids
+
+    def _score_batch(self, texts: list[str], reqs: list[GenRequest]) -> Iterator[tuple[int, GenResult]]:
+        """(index, result) with the probability of each label in ``score_choices`` after each prompt.
+
+        See scoring.py: one forward pass per prompt whatever the number of labels, labels tokenized with
+        the prompt (so "10" followed by "]]" is scored as the model would write it), and prompts with a
+        common opening share its KV cache.
+        """
+        from . import scoring
+
+        tok = self.tokenizer
+        items: list[scoring.ScoreItem | None] = []
+        prompt_tokens: list[int] = []
+        for text, req in zip(texts, reqs):
+            labels = req.score_choices or []
+            # One call tokenizes the prompt and every prompt + candidate (fast tokenizers batch it).
+            enc = tok([text] + [text + label + req.score_suffix for label in labels], add_special_tokens=False)
+            prompt_tokens.append(len(enc["input_ids"][0]))
+            try:
+                items.append(scoring.build_item(enc["input_ids"][1:]))
+            except ValueError as exc:
+                items.append(None)
+                yield len(items) - 1, GenResult(error=f"cannot score these labels: {exc}")
+        ready = [i for i, item in enumerate(items) if item is not None]
+        finished: set[int] = set()
+        try:
+            for k, logprobs in scoring.score_items(self.model, [items[i] for i in ready], self.options.batch_size,
+                                                   tok.pad_token_id, self._torch):
+                i, req = ready[k], reqs[ready[k]]
+                finished.add(i)
+                dist = dict(zip(req.score_choices or [], scoring.normalise(logprobs)))
+                best = max(dist, key=dist.get)
+                yield i, GenResult(text=req.prefill + best + req.score_suffix, distribution=dist,
+                                   prompt_tokens=prompt_tokens[i], completion_tokens=0, finish_reason="score")
+        except Exception as exc:  # e.g. out of memory: fail the requests not scored yet, keep the run going
+            log.exception("scoring failed for %d requests", len(ready) - len(finished))
+            for i in ready:
+                if i not in finished:
+                    yield i, GenResult(error=f"scoring failed: {type(exc).__name__}: {exc}")
+
+    def close(self) -> None:
+        self.model = None

@@ -1,0 +1,121 @@
+"""What show_result shows for one bench: the tables of scores, win rates, position bias and ratings.
+
+:class:`BenchResult` carries the tables and what the plots and the cross-bench table need.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .aggregate import (Consistency, PairTally, is_failed, pair_tallies, pairwise_tallies, position_consistency,
+                        single_by_category, single_scores)
+from .position import position_table
+from .ratings import Ratings
+from .tables import Table
+
+
+def single_tables(records: list[dict[str, Any]], models: list[str] | None,
+                  categories: dict[Any, str] | None = None) -> list[Table]:
+    rows = single_scores(records, models)
+    turns = sorted({t for row in rows for t in row.scores})
+    columns = ["model"] + [f"turn {t}" for t in turns] + ["score", "n", "failed"]
+    table = Table("single: mean score (1-10)", columns)
+    for row in rows:
+        table.rows.append([row.model] + [row.mean(t) for t in turns] + [row.mean(), row.n, row.failed])
+    failed = sum(r.failed for r in rows)
+    if failed:
+        table.note = f"{failed} judgments failed (no score) and are not averaged in; rerun gen_judgment to retry them"
+    tables = [table]
+    by_cat = single_by_category(records, models, categories)
+    found = {c for cats in by_cat.values() for c in cats}
+    if found - {"unknown"}:
+        order = list(dict.fromkeys(categories.values())) if categories else []
+        cats = [c for c in order if c in found] + sorted(found - set(order))
+        per_cat = Table("single: mean score per category", ["model"] + cats)
+        for row in rows:
+            got = by_cat.get(row.model, {})
+            per_cat.rows.append([row.model] + [sum(got[c]) / len(got[c]) if got.get(c) else None for c in cats])
+        tables.append(per_cat)
+    return tables
+
+
+def _pct(t: PairTally, what: str) -> float | None:
+    rate = t.rate(what)
+    return None if rate is None else 100.0 * rate
+
+
+def pairwise_tables(records: list[dict[str, Any]], models: list[str] | None, baseline: str | None,
+                    mode: str) -> list[Table]:
+    tallies = pairwise_tallies(records, models, baseline)
+    per_model = Table("pairwise: per model" + (f" vs {baseline}" if baseline else ""),
+                      ["model", "win", "loss", "tie", "win_rate", "loss_rate", "win_rate_adjusted", "failed"])
+    for model, t in tallies.items():
+        per_model.rows.append([model, t.win, t.loss, t.tie, t.rate("win_rate"), t.rate("loss_rate"),
+                               t.rate("win_rate_adjusted"), t.failed])
+    failed = sum(1 for r in records if is_failed(r))
+    if failed:
+        per_model.note = f"{failed} judgments failed and are not counted; rerun gen_judgment to retry them"
+    tables = [per_model]
+    if mode == "pairwise-all" or baseline is None:
+        pairs = Table("pairwise: per pair (model_1 vs model_2, %)",
+                      ["model_1", "model_2", "win", "tie", "loss", "n", "failed"])
+        for (m1, m2), t in pair_tallies(records, models, baseline).items():
+            pairs.rows.append([m1, m2, _pct(t, "win"), _pct(t, "tie"), _pct(t, "loss"), t.n, t.failed])
+        tables.append(pairs)
+    tables.append(consistency_table(records, models, baseline))
+    tables.append(position_table(records))
+    return tables
+
+
+def consistency_table(records: list[dict[str, Any]], models: list[str] | None, baseline: str | None) -> Table:
+    table = Table("pairwise: position consistency (%)",
+                  ["model_1", "model_2", "n", "consistent", "first_wins_both", "second_wins_both", "one_order_tie"])
+    kinds = ("consistent", "first", "second", "one_tie")
+    per_pair = position_consistency(records, models, baseline)
+    rows = list(per_pair.items())
+    if len(per_pair) > 1:
+        rows.append((("all", ""), Consistency(*(sum(getattr(c, k) for c in per_pair.values()) for k in kinds))))
+    for (m1, m2), c in rows:
+        table.rows.append([m1, m2, c.n] + [100.0 * c.rate(k) if c.n else None for k in kinds])
+    table.note = ("both orders of each game: consistent = the same verdict; first/second_wins_both = the answer "
+                  "shown first (second) won in both orders, i.e. the verdict followed the position")
+    return table
+
+
+def ratings_table(ratings: Ratings) -> Table:
+    lc = ratings.length_coef is not None
+    columns = ["model", "rating", "lower_95", "upper_95", "games"]
+    if lc:
+        columns += ["lc_rating", "lc_lower_95", "lc_upper_95"]
+    table = Table("pairwise: Bradley-Terry ratings (Elo scale)", columns, note=ratings.describe())
+    for r in ratings.rows:
+        row = [r.model, r.rating, r.lower, r.upper, r.games]
+        if lc:
+            row += [r.lc_rating, r.lc_lower, r.lc_upper]
+        table.rows.append(row)
+    return table
+
+
+@dataclass
+class BenchResult:
+    """What show_result computed for one bench: the tables and what the plots and the cross table need."""
+
+    name: str
+    mode: str
+    tables: list[Table]
+    headline: dict[str, float | None]  # model -> mean score (single) or adjusted win rate (pairwise)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    models: list[str] | None = None
+    baseline: str | None = None
+    categories: dict[Any, str] | None = None
+    ratings: Ratings | None = None
+
+
+def across_benches(results: list[BenchResult]) -> Table:
+    """One row per model, one column per bench: mean score (single) or adjusted win rate (pairwise)."""
+    columns = ["model"] + [f"{r.name} {'score' if r.mode == 'single' else 'win_rate_adjusted'}" for r in results]
+    models = list(dict.fromkeys(m for r in results for m in r.headline))
+    table = Table("across benches", columns)
+    for m in models:
+        table.rows.append([m] + [r.headline.get(m) for r in results])
+    return table
