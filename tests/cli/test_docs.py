@@ -126,7 +126,8 @@ def parse_error(command: Command, capsys: pytest.CaptureFixture, monkeypatch: py
     """None when the command line parses with its command's parser, else why not."""
     top = command.invoked.split()
     if top[0] in SCRIPT_NAMES and top[0] not in console_scripts():
-        return f"{command.where}: `{top[0]}` is not a console script setup.py installs; write `python -m llm_judge {top[0]}`"
+        return (f"{command.where}: `{top[0]}` is not a console script setup.py installs; "
+                f"write `python -m llm_judge {top[0]}`")
     if len(top) == 3 and top[2].startswith("llm_judge.") and importlib.util.find_spec(top[2]) is None:
         return f"{command.where}: there is no module {top[2]} (write `python -m llm_judge {top[2].split('.', 1)[1]}`)"
     name = command.module.rsplit(".", 1)[1]
