@@ -64,9 +64,10 @@ def pair_of(sample: Sample) -> LabelledPair:
     """The pair of a two-response sample: its turns, each response's replies to them, its votes."""
     turns = sample.history + (Turn(sample.question, sample.responses, sample.reference),)
     references = tuple(t.reference for t in turns)
+    reference = references if any(r is not None for r in references) else None
     return LabelledPair(sample.id, tuple(t.question for t in turns), tuple(t.responses[0] for t in turns),
                         tuple(t.responses[1] for t in turns), sample.votes, subset=sample.subset,
                         category=sample.category, question_id=sample.question_id,
                         model_1=sample.models[0] if sample.models else "output_1",
                         model_2=sample.models[1] if sample.models else "output_2",
-                        reference=references if any(r is not None for r in references) else None)  # type: ignore[arg-type]
+                        reference=reference)  # type: ignore[arg-type]

@@ -159,8 +159,10 @@ def read_autoj(files: list[Path], swapped: list[Path], labelled: LabelledSet, na
 
 
 def read_judgelm(files: list[Path], swapped: list[Path], labelled: LabelledSet, name: str) -> Predictions:
-    return _read_aligned(labelled, name, files, swapped, "JudgeLM",
-                         lambda row: judgelm.scores_verdict(judgelm.text_scores(row.text("pred_text", allow_empty=True))))
+    def verdict(row: Row) -> Verdict:
+        return judgelm.scores_verdict(judgelm.text_scores(row.text("pred_text", allow_empty=True)))
+
+    return _read_aligned(labelled, name, files, swapped, "JudgeLM", verdict)
 
 
 def _pair_index(labelled: LabelledSet) -> dict[tuple, tuple[str, bool]]:

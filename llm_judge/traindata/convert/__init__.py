@@ -29,8 +29,10 @@ KINDS: dict[str, tuple[str, str, dict[str, str]]] = {
                                     "this harness's own model_judgment files", {
         "bench": "bench folder with question.jsonl and model_answer/ (default: the folder above model_judgment/)",
         "agreeing_only": "1: keep a pairwise judgment only when both presentation orders name the same winner"}),
-    "judgelm": ("published.read_judgelm", "JudgeLM-100K (judgelm_train_100k.jsonl and the val files in its layout)", {}),
-    "prometheus": ("published.read_prometheus", "Prometheus Feedback-Collection, or its eval sets with full prompts", {}),
+    "judgelm": ("published.read_judgelm",
+                "JudgeLM-100K (judgelm_train_100k.jsonl and the val files in its layout)", {}),
+    "prometheus": ("published.read_prometheus",
+                   "Prometheus Feedback-Collection, or its eval sets with full prompts", {}),
     "records": ("records.read", "unified records written by make_traindata (*.records.jsonl)", {}),
 }
 
