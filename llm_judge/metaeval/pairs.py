@@ -1,32 +1,15 @@
-"""The one record every labelled pairwise set is normalised to, and the verdict values.
+"""The pair a judge is scored on, built from a dataset's :class:`~llm_judge.datasets.sample.Sample`.
 
-A verdict says which of the two responses is better *in the set's own order*: ``"1"`` (response 1),
-``"2"`` (response 2) or ``"tie"``. Whatever a set or a judge writes (PandaLM 0/1/2 with 0 = tie, Auto-J
-0/1/2 with 2 = tie, MT-bench ``model_a``/``model_b``) is translated into these three values on reading.
-``None`` stands for "no verdict": an unparseable judge output, or a pair whose annotators have no majority.
+Verdicts ("1", "2", "tie"; None = no verdict) are the datasets' own, re-exported here for the metrics.
 """
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterable, Optional, Union
+from typing import Union
 
-ONE, TWO, TIE = "1", "2", "tie"
-VERDICTS = (ONE, TWO, TIE)
-Verdict = Optional[str]
+from ..datasets.sample import ONE, TIE, TWO, VERDICTS, Sample, Turn, Verdict, flip, majority
 
-
-def flip(verdict: Verdict) -> Verdict:
-    """The same judgment seen with the two responses swapped."""
-    return {ONE: TWO, TWO: ONE}.get(verdict, verdict) if verdict is not None else None
-
-
-def majority(votes: Iterable[str]) -> Verdict:
-    """The verdict more annotators gave than any other; None when the top count is shared (or no votes)."""
-    counts = Counter(votes).most_common()
-    if not counts or (len(counts) > 1 and counts[0][1] == counts[1][1]):
-        return None
-    return counts[0][0]
+__all__ = ["ONE", "TWO", "TIE", "VERDICTS", "Verdict", "flip", "majority", "LabelledPair", "LabelledSet", "pair_of"]
 
 
 @dataclass(frozen=True)
@@ -75,3 +58,16 @@ class LabelledSet:
 
     def subsets(self) -> list[str]:
         return list(dict.fromkeys(p.subset for p in self.items))
+
+
+def pair_of(sample: Sample) -> LabelledPair:
+    """The pair of a two-response sample: its turns, each response's replies to them, its votes."""
+    turns = sample.history + (Turn(sample.question, sample.responses, sample.reference),)
+    references = tuple(t.reference for t in turns)
+    reference = references if any(r is not None for r in references) else None
+    return LabelledPair(sample.id, tuple(t.question for t in turns), tuple(t.responses[0] for t in turns),
+                        tuple(t.responses[1] for t in turns), sample.votes, subset=sample.subset,
+                        category=sample.category, question_id=sample.question_id,
+                        model_1=sample.models[0] if sample.models else "output_1",
+                        model_2=sample.models[1] if sample.models else "output_2",
+                        reference=reference)  # type: ignore[arg-type]

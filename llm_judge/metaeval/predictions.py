@@ -18,13 +18,13 @@ shown in. Order 1 shows response 1 first; order 2 shows response 2 first.
 from __future__ import annotations
 
 import glob
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from ..datasets import autoj, judgelm, ours, pandalm
+from ..datasets.rows import Row, read_rows
 from ..errors import ConfigError, InputError
-from .loaders import PANDALM_VOTE, Row, judgelm_scores, read_rows, scores_verdict
 from .pairs import ONE, TIE, TWO, LabelledSet, Verdict, flip
 
 FORMATS = ("pandalm", "llmbar", "autoj", "judgelm", "fastchat", "mtbench-votes", "jsonl")
@@ -87,33 +87,14 @@ def default_name(path: Path, fmt: str) -> str:
 
 # -- readers ---------------------------------------------------------------------------------------
 
-def _pandalm_value(row: Row, key: str) -> Verdict:
-    value = row.object()[key]
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text == "tie":
-            return TIE
-        return PANDALM_VOTE.get(int(text)) if text in ("0", "1", "2") else None  # "garbage": no verdict
-    if isinstance(value, int) and not isinstance(value, bool) and value in PANDALM_VOTE:
-        return PANDALM_VOTE[value]
-    if value is None:
-        return None
-    raise row.error(f"must be 0, 1, 2, \"Tie\" or a string PandaLM could not parse, got {json.dumps(value)}", key)
-
-
 def read_pandalm(files: list[Path], labelled: LabelledSet, name: str) -> Predictions:
     ids = labelled.by_id()
     preds = Predictions(name, 1)
     for path in files:
-        for row in read_rows(path):
-            obj = row.object()
-            keys = [k for k in obj if k.endswith("_result")]
-            if len(keys) != 1 or "idx" not in obj:
-                raise row.error("expected an 'idx' and one '<judge>_result' field", "idx")
-            pair_id = str(obj["idx"])
-            if pair_id not in ids:
-                raise row.error(f"idx {obj['idx']!r} is not in the labelled set", "idx")
-            preds.add(path, pair_id, (_pandalm_value(row, keys[0]),))
+        for out in pandalm.read_outputs(path):
+            if str(out.idx) not in ids:
+                raise out.row.error(f"idx {out.idx!r} is not in the labelled set", "idx")
+            preds.add(path, str(out.idx), (out.verdict,))
     return preds
 
 
@@ -170,7 +151,7 @@ def _read_aligned(labelled: LabelledSet, name: str, files: list[Path], swapped: 
     return preds
 
 
-AUTOJ_OUTPUT = {0: ONE, 1: TWO, 2: TIE, None: None}
+AUTOJ_OUTPUT = {**autoj.LABEL, None: None}
 
 
 def read_autoj(files: list[Path], swapped: list[Path], labelled: LabelledSet, name: str) -> Predictions:
@@ -178,8 +159,10 @@ def read_autoj(files: list[Path], swapped: list[Path], labelled: LabelledSet, na
 
 
 def read_judgelm(files: list[Path], swapped: list[Path], labelled: LabelledSet, name: str) -> Predictions:
-    return _read_aligned(labelled, name, files, swapped, "JudgeLM",
-                         lambda row: scores_verdict(judgelm_scores(row.text("pred_text", allow_empty=True))))
+    def verdict(row: Row) -> Verdict:
+        return judgelm.scores_verdict(judgelm.text_scores(row.text("pred_text", allow_empty=True)))
+
+    return _read_aligned(labelled, name, files, swapped, "JudgeLM", verdict)
 
 
 def _pair_index(labelled: LabelledSet) -> dict[tuple, tuple[str, bool]]:
@@ -250,7 +233,7 @@ def read_mtbench_votes(files: list[Path], labelled: LabelledSet, name: str) -> P
     return preds
 
 
-OUR_VERDICT = {ONE: ONE, TWO: TWO, TIE: TIE, 1: ONE, 2: TWO, None: None}
+OUR_VERDICT = {**ours.LABEL, None: None}
 
 
 def read_jsonl(files: list[Path], labelled: LabelledSet, name: str) -> Predictions:

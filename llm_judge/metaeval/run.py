@@ -16,7 +16,7 @@ from typing import Collection, Sequence
 from ..judging.matches import Match
 from ..judging.prompts import PromptSet
 from ..records import Answer, Question, pair_key
-from .loaders import read_rows
+from ..datasets.rows import read_rows
 from .pairs import LabelledPair, LabelledSet
 from .predictions import Predictions, from_fastchat_records
 

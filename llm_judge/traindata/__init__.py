@@ -1,6 +1,7 @@
 """Judge-training data: many published judgment datasets -> one record type -> LLaMA-Factory files.
 
-    convert/     one reader per published format, each yielding :class:`JudgeRecord`
+    convert/     sources as :class:`JudgeRecord`: published datasets (read by llm_judge.datasets),
+                 judgment files, make_traindata's own records
     record.py    the unified record (instruction, responses, label or score, rationale, ...)
     rationale.py text edits on rationales: strip the source's verdict marker, rename or swap positions
     augment.py   de-duplication, split by question, swap augmentation, reference drop

@@ -147,7 +147,7 @@ def test_prometheus_feedback_collection_layout(tmp_path: Path):
            "instruction": "###Task Description: ...", "output": "Feedback: Simple but imprecise. [RESULT] 3"}
     path = tmp_path / "new_feedback_collection.json"
     path.write_text(json.dumps([row, {**row, "orig_score": 7}]), encoding="utf-8")
-    with pytest.raises(InputError, match=r"item 1: field 'orig_score': must be from 1 to 5"):
+    with pytest.raises(InputError, match=r"new_feedback_collection.json\[1\]: field 'orig_score': must be from 1 to 5"):
         convert(f"prometheus={path}")
     path.write_text(json.dumps([row]), encoding="utf-8")
     (rec,), _ = convert(f"prometheus={path}")

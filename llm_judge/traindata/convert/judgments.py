@@ -19,12 +19,12 @@ from collections import Counter
 from pathlib import Path
 
 from ...bench import Bench, load_answer_file, load_bench
+from ...datasets.rows import Row, iter_rows
 from ...errors import ConfigError
 from ...records import Answer, judge_name
 from ...results.aggregate import is_failed
 from ..rationale import is_japanese, strip_final_verdict
 from ..record import JudgeRecord, Turn
-from . import Row, iter_rows
 
 _PAIR = re.compile(r"\[\[\s*([ABC])\s*\]\]")
 _RATING = re.compile(r"(?:(?:Rating|Score|評価|点数)\s*[:：]\s*)?\[\[\s*(\d+(?:\.\d+)?)\s*(?:/\s*10\s*)?\]\]",

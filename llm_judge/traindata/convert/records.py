@@ -4,8 +4,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from ...datasets.rows import iter_rows
 from ..record import JudgeRecord
-from . import iter_rows
 
 
 def read(path: Path, options: dict[str, str], skipped: Counter) -> list[JudgeRecord]:

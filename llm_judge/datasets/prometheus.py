@@ -5,25 +5,26 @@
   ``orig_feedback``, ``orig_score``.
 - The eval sets (``mt_bench_eval.json``, ``vicuna_eval.json``, ...): the full prompt in ``instruction``
   (sections "###The instruction to evaluate:", "###Response to evaluate:", "###Reference Answer (Score 5):",
-  "###Score Rubrics:") and three GPT-4 grades in ``gpt4_score`` / ``gpt4_feedback``; the label is their
-  median and the rationale the first feedback that gave it.
+  "###Score Rubrics:") and three GPT-4 grades in ``gpt4_score`` / ``gpt4_feedback``; the sample's score is
+  their median and its rationale the first feedback that gave it.
 """
 from __future__ import annotations
 
 import re
 import statistics
-from collections import Counter
 from pathlib import Path
+from typing import Any
 
-from ..record import JudgeRecord
-from . import Row, iter_rows
+from .rows import Row, iter_rows
+from .sample import Sample
 
+SCALE = (1.0, 5.0)
 _SECTION = re.compile(r"^###(.+?):[ \t]*\n", re.MULTILINE)
 _KEYS = {"The instruction to evaluate": "instruction", "Response to evaluate": "response",
          "Reference Answer (Score 5)": "reference", "Score Rubrics": "rubric"}
 
 
-def _score(row: Row, value, field: str) -> float:
+def _score(row: Row, value: Any, field: str) -> float:
     try:
         score = float(value)
     except (TypeError, ValueError):
@@ -33,18 +34,17 @@ def _score(row: Row, value, field: str) -> float:
     return score
 
 
-def _from_collection(row: Row) -> JudgeRecord:
+def _from_collection(row: Row) -> Sample:
     rubric = f"[{row.get('orig_criteria').strip()}]\n" + "\n".join(
         f"Score {i}: {row.get(f'orig_score{i}_description').strip()}" for i in range(1, 6))
-    return JudgeRecord(
-        source="prometheus", instruction=row.get("orig_instruction").strip(),
-        responses=[row.get("orig_response").strip()],
-        reference=row.get("orig_reference_answer", required=False), rubric=rubric,
-        score=_score(row, row.get("orig_score", (int, float, str)), "orig_score"), scale=(1.0, 5.0),
+    return Sample(
+        "prometheus", str(row.index), row.location, row.get("orig_instruction").strip(),
+        (row.get("orig_response").strip(),), reference=row.get("orig_reference_answer", required=False),
+        rubric=rubric, score=_score(row, row.get("orig_score", (int, float, str)), "orig_score"), scale=SCALE,
         rationale=row.get("orig_feedback").strip() or None)
 
 
-def _from_eval_set(row: Row) -> JudgeRecord:
+def _sections(row: Row) -> dict[str, str]:
     prompt = row.get("instruction")
     heads = list(_SECTION.finditer(prompt))
     parts: dict[str, str] = {}
@@ -55,23 +55,25 @@ def _from_eval_set(row: Row) -> JudgeRecord:
     missing = [k for k in ("instruction", "response", "rubric") if k not in parts]
     if missing:
         raise row.error(f"the prompt has no section for {', '.join(missing)}", "instruction")
+    return parts
+
+
+def _from_eval_set(row: Row) -> Sample:
+    parts = _sections(row)
     scores = [_score(row, s, "gpt4_score") for s in row.get("gpt4_score", list)]
     feedback = row.get("gpt4_feedback", list)
     if not scores or len(feedback) != len(scores):
         raise row.error("needs as many feedback texts as scores", "gpt4_feedback")
     label = float(statistics.median_low(scores))
     rationale = next(str(f) for s, f in zip(scores, feedback) if s == label)
-    return JudgeRecord(
-        source="prometheus", instruction=parts["instruction"], responses=[parts["response"]],
-        reference=parts.get("reference"), rubric=parts["rubric"], score=label, scale=(1.0, 5.0),
-        rationale=rationale.strip() or None, scenario=row.get("category", required=False) or "general",
-        meta={"idx": row.get("idx", (int, str), required=False), "all_scores": scores,
-              "response_source": row.get("response_source", required=False)})
+    return Sample(
+        "prometheus", str(row.index), row.location, parts["instruction"], (parts["response"],),
+        reference=parts.get("reference"), rubric=parts["rubric"], score=label, scale=SCALE,
+        rationale=rationale.strip() or None, category=row.get("category", required=False) or "",
+        extra={"idx": row.get("idx", (int, str), required=False), "all_scores": scores,
+               "response_source": row.get("response_source", required=False)})
 
 
-def read(path: Path, options: dict[str, str], skipped: Counter) -> list[JudgeRecord]:
-    records = []
-    for row in iter_rows(path):
-        rec = _from_collection(row) if isinstance(row.obj, dict) and "orig_instruction" in row.obj else _from_eval_set(row)
-        records.append(row.checked(rec))
-    return records
+def read(path: str | Path) -> list[Sample]:
+    return [_from_collection(row) if isinstance(row.obj, dict) and "orig_instruction" in row.obj
+            else _from_eval_set(row) for row in iter_rows(path)]
