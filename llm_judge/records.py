@@ -205,6 +205,7 @@ class _JSONRecord:
     """JSON form shared by both kinds: dataclass fields in declaration order (FastChat's order, then ours),
     absent ones (None) left out except the verdict and turn, then the unknown fields as they were read."""
 
+    judge: JudgeName | None
     extra: dict[str, Any]
 
     @classmethod
@@ -235,8 +236,8 @@ class _JSONRecord:
 
     @property
     def judge_model(self) -> str:
-        judge: JudgeName | None = getattr(self, "judge")
-        return judge.model if judge else ""
+        """The judge model's name, "" when the record names no judge."""
+        return self.judge.model if self.judge else ""
 
 
 @dataclass(kw_only=True)
