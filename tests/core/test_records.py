@@ -3,11 +3,10 @@ kept, one-line errors naming file, line and field, and the one key function per 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from fakeapi import FakeAPI, judge_reply, prompt_text
+from fakeapi import FakeAPI, judge_reply
 from llm_judge import cli
 from llm_judge.cli import gen_judgment, gen_model_answer, show_result
 from llm_judge.engines.base import GenResult
