@@ -203,17 +203,6 @@ def load_bench(name: str, data_dir: str | Path | None = None) -> Bench:
     return Bench(path.name, path, questions, config)
 
 
-def as_dict(questions: Iterable[Question]) -> dict[QuestionId, Question]:
-    return {q.question_id: q for q in questions}
-
-
-def check_models_exist(bench: Bench, models: Iterable[str]) -> None:
-    files = bench.answer_files()
-    for m in models:
-        if m not in files:
-            raise ConfigError(f"bench {bench.name}: no answers for model {m!r} in {bench.answer_dir}")
-
-
 def parse_model_list(values: list[str] | None) -> list[str] | None:
     """``--model-list a b`` or ``--model-list a,b`` (both are seen in the wild)."""
     if not values:

@@ -1,18 +1,21 @@
 """The records that flow through the pipeline and their FastChat-compatible JSON form.
 
-question.jsonl -> Question;  model_answer/<model>.jsonl -> Answer;  model_judgment/*.jsonl -> judgment dicts.
+question.jsonl -> Question;  model_answer/<model>.jsonl -> Answer;
+model_judgment/*.jsonl -> SingleJudgment or PairJudgment (:func:`read_judgments` tells them apart, once).
 Parsing validates and raises :class:`InputError` naming file, line and field. Unknown fields are kept in
 ``extra`` and written back, so a round trip never drops what another tool put there.
 """
 from __future__ import annotations
 
+import json
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, NamedTuple, Optional, Union
 
 from .errors import InputError
+from .jsonl import iter_jsonl
 
 QuestionId = Union[int, str]
 
@@ -116,24 +119,242 @@ class Answer:
         return out
 
 
-def qid_key(qid: QuestionId) -> tuple[int, Any]:
-    """Sort key that orders integer ids numerically and string ids after them."""
-    return (0, qid) if isinstance(qid, int) else (1, str(qid))
+
+# -- judgments: model_judgment/*.jsonl --------------------------------------------------------------------
 
 
-def judge_name(record: dict[str, Any]) -> tuple[str, str]:
-    """(judge model, prompt name) of a judgment, from FastChat's ``judge`` list or separate fields."""
-    judge = record.get("judge")
-    if isinstance(judge, (list, tuple)) and len(judge) >= 2:
-        return str(judge[0]), str(judge[1])
-    return str(record.get("judge_model", judge or "")), str(record.get("judge_prompt", ""))
+class JudgeName(NamedTuple):
+    """Who judged: the judge model and the name of the prompt it was given (FastChat's ``judge`` list)."""
+
+    model: str
+    prompt: str
+
+    @classmethod
+    def from_json(cls, value: Any, path: Path | str, line: int | None) -> "JudgeName":
+        if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
+            raise InputError(path, f"must be [judge model, prompt name], got {json.dumps(value)}", line, "judge")
+        return cls(value[0], value[1])
+
+    def to_json(self) -> list[str]:
+        return [self.model, self.prompt]
 
 
-def single_key(record: dict[str, Any]) -> tuple:
+SingleKey = tuple[Optional[JudgeName], QuestionId, str, int]
+PairKey = tuple[Optional[JudgeName], QuestionId, str, str, int]
+
+
+def single_key(judge: JudgeName | None, question_id: QuestionId, model: str, turn: int) -> SingleKey:
     """Identity of a single-answer judgment: one per (judge, prompt, question, model, turn)."""
-    return (judge_name(record), record["question_id"], record["model"], int(record.get("turn", 1)))
+    return (judge, question_id, model, turn)
 
 
-def pair_key(record: dict[str, Any]) -> tuple:
-    """Identity of a pairwise judgment: one per (judge, prompt, question, model pair, turn)."""
-    return (judge_name(record), record["question_id"], record["model_1"], record["model_2"], int(record.get("turn", 1)))
+def pair_key(judge: JudgeName | None, question_id: QuestionId, model_1: str, model_2: str, turn: int) -> PairKey:
+    """Identity of a pairwise judgment: one per (judge, prompt, question, model pair in this order, turn)."""
+    return (judge, question_id, model_1, model_2, turn)
+
+
+# FastChat's winners; "error" is its legacy marker of a failed game (ours leave the winner null instead).
+WINNERS = ("model_1", "model_2", "tie")
+_LEGACY_FAILED = "error"
+# The optional fields of both kinds and the JSON type each must have when present.
+_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "text": ((str,), "a string"), "number": ((int, float), "a number"), "object": ((dict,), "a JSON object")}
+_OPTIONAL = {
+    "user_prompt": "text", "judgment": "text", "g1_user_prompt": "text", "g1_judgment": "text",
+    "g2_user_prompt": "text", "g2_judgment": "text", "tstamp": "number", "bench": "text", "category": "text",
+    "usage": "object", "score_distribution": "object", "expected_score": "number", "g1_distribution": "object",
+    "g1_verdict_probs": "object", "g2_distribution": "object", "g2_verdict_probs": "object",
+    "win_probs": "object", "error": "text", "score": "number",
+}
+# Written even when null: FastChat's readers expect the verdict field of every record.
+_ALWAYS = ("score", "g1_winner", "g2_winner", "turn")
+
+
+def _optional(obj: dict[str, Any], name: str, path: Path | str, line: int | None) -> Any:
+    value = obj.get(name)
+    if value is None:
+        return None
+    types, what = _TYPES[_OPTIONAL[name]]
+    if isinstance(value, bool) or not isinstance(value, types):
+        raise InputError(path, f"must be {what}, got {json.dumps(value, ensure_ascii=False)[:60]}", line, name)
+    return value
+
+
+def _model(obj: dict[str, Any], name: str, path: Path | str, line: int | None) -> str:
+    value = obj.get(name)
+    if not isinstance(value, str) or not value:
+        raise InputError(path, "is missing or not a non-empty string", line, name)
+    return value
+
+
+def _winner(obj: dict[str, Any], name: str, path: Path | str, line: int | None) -> str | None:
+    value = obj.get(name)
+    if value is not None and value not in WINNERS + (_LEGACY_FAILED,):
+        raise InputError(path, f"must be model_1, model_2, tie, error or null, got {json.dumps(value)}", line, name)
+    return value
+
+
+def _turn(obj: dict[str, Any], path: Path | str, line: int | None) -> int:
+    value = obj.get("turn", 1)  # records without a turn (hand-made ones) judge turn 1
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(path, f"must be a positive integer, got {json.dumps(value)}", line, "turn")
+    return value
+
+
+class _JSONRecord:
+    """JSON form shared by both kinds: dataclass fields in declaration order (FastChat's order, then ours),
+    absent ones (None) left out except the verdict and turn, then the unknown fields as they were read."""
+
+    judge: JudgeName | None
+    extra: dict[str, Any]
+
+    @classmethod
+    def _read(cls, obj: Any, path: Path | str, line: int | None, **values: Any) -> Any:
+        if not isinstance(obj, dict):
+            raise InputError(path, f"expected a JSON object, got {type(obj).__name__}", line)
+        if "question_id" not in obj:
+            raise InputError(path, "is missing", line, "question_id")
+        values["question_id"] = _check_qid(obj["question_id"], path, line)
+        values["turn"] = _turn(obj, path, line)
+        if obj.get("judge") is not None:
+            values["judge"] = JudgeName.from_json(obj["judge"], path, line)
+        names = [f.name for f in fields(cls)]
+        for name in names:
+            if name in _OPTIONAL:
+                values[name] = _optional(obj, name, path, line)
+        return cls(**values, extra={k: v for k, v in obj.items() if k not in names})
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if f.name == "extra" or (value is None and f.name not in _ALWAYS):
+                continue
+            out[f.name] = value.to_json() if isinstance(value, JudgeName) else value
+        out.update(self.extra)
+        return out
+
+    @property
+    def judge_model(self) -> str:
+        """The judge model's name, "" when the record names no judge."""
+        return self.judge.model if self.judge else ""
+
+
+@dataclass(kw_only=True)
+class SingleJudgment(_JSONRecord):
+    """One judge's grade of one model's answer on one turn. Not failed means ``score`` is a number."""
+
+    question_id: QuestionId
+    model: str
+    judge: JudgeName | None = None
+    user_prompt: str | None = None
+    judgment: str | None = None
+    score: float | None = None
+    turn: int = 1
+    tstamp: float | None = None
+    bench: str | None = None
+    category: str | None = None
+    usage: dict[str, int] | None = None
+    score_distribution: dict[str, float] | None = None
+    expected_score: float | None = None
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, obj: Any, path: Path | str, line: int | None) -> "SingleJudgment":
+        model = _model(obj, "model", path, line) if isinstance(obj, dict) else None
+        return cls._read(obj, path, line, model=model)
+
+    @property
+    def failed(self) -> bool:
+        """An ``error`` field, or no score (FastChat's legacy files mark a failure with score -1)."""
+        return bool(self.error) or self.score is None or self.score == -1
+
+    @property
+    def key(self) -> SingleKey:
+        return single_key(self.judge, self.question_id, self.model, self.turn)
+
+
+@dataclass(kw_only=True)
+class PairJudgment(_JSONRecord):
+    """One judge's comparison of two models on one turn, in both orders: game 1 shows model_1 as assistant A,
+    game 2 shows model_2 as A. Winners are in model terms. Not failed means both winners are in WINNERS."""
+
+    question_id: QuestionId
+    model_1: str
+    model_2: str
+    g1_winner: str | None = None
+    g2_winner: str | None = None
+    judge: JudgeName | None = None
+    g1_user_prompt: str | None = None
+    g1_judgment: str | None = None
+    g2_user_prompt: str | None = None
+    g2_judgment: str | None = None
+    turn: int = 1
+    tstamp: float | None = None
+    bench: str | None = None
+    category: str | None = None
+    usage: dict[str, int] | None = None
+    g1_distribution: dict[str, float] | None = None
+    g1_verdict_probs: dict[str, float] | None = None
+    g2_distribution: dict[str, float] | None = None
+    g2_verdict_probs: dict[str, float] | None = None
+    win_probs: dict[str, float] | None = None
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, obj: Any, path: Path | str, line: int | None) -> "PairJudgment":
+        if not isinstance(obj, dict):
+            return cls._read(obj, path, line)  # reports the type
+        return cls._read(obj, path, line, model_1=_model(obj, "model_1", path, line),
+                         model_2=_model(obj, "model_2", path, line), g1_winner=_winner(obj, "g1_winner", path, line),
+                         g2_winner=_winner(obj, "g2_winner", path, line))
+
+    @property
+    def failed(self) -> bool:
+        """An ``error`` field, or a game without a winner (null, or FastChat's legacy "error")."""
+        return bool(self.error) or self.g1_winner not in WINNERS or self.g2_winner not in WINNERS
+
+    @property
+    def combined_winner(self) -> str | None:
+        """'model_1', 'model_2' or 'tie' by FastChat's rule (a tie unless both orders name the same winner);
+        None for a failed judgment."""
+        if self.failed:
+            return None
+        if self.g1_winner == "tie" or self.g1_winner != self.g2_winner:
+            return "tie"
+        return self.g1_winner
+
+    @property
+    def key(self) -> PairKey:
+        return pair_key(self.judge, self.question_id, self.model_1, self.model_2, self.turn)
+
+
+Judgment = Union[SingleJudgment, PairJudgment]
+
+
+def judgment_from_json(obj: Any, path: Path | str, line: int | None) -> Judgment:
+    """A judgment of the kind its fields show: model_1/model_2 make a pairwise one, model a single one."""
+    if not isinstance(obj, dict):
+        raise InputError(path, f"expected a JSON object, got {type(obj).__name__}", line)
+    if "model_1" in obj or "g1_winner" in obj:
+        return PairJudgment.from_json(obj, path, line)
+    if "model" in obj or "score" in obj:
+        return SingleJudgment.from_json(obj, path, line)
+    raise InputError(path, "is neither a single judgment (model, score) nor a pairwise one "
+                           "(model_1, model_2, g1_winner, g2_winner)", line)
+
+
+def read_judgments(path: Path | str) -> list[Judgment]:
+    """Every record of a judgment file, each typed by its own fields (a file may hold both kinds)."""
+    return [judgment_from_json(obj, path, line) for line, obj in iter_jsonl(path)]
+
+
+def json_key(obj: dict[str, Any], pairwise: bool) -> SingleKey | PairKey:
+    """The key of a judgment's JSON form, for stores that keep JSON; ValueError naming the field if malformed
+    (the store adds file and line)."""
+    try:
+        return (PairJudgment if pairwise else SingleJudgment).from_json(obj, "", None).key
+    except InputError as exc:
+        raise ValueError(str(exc).removeprefix(": ")) from None

@@ -22,7 +22,7 @@ from .registry import RegistryEntry, RegistryFile, load_registry, registry_names
 from ..errors import ChecksumError, ConfigError, InputError
 from .fetch import fetch, is_url, local_path, sha256_of
 from ..judging.prompts import load_prompt_file
-from ..records import QuestionId
+from ..records import QuestionId, read_judgments
 from ..jsonl import iter_jsonl, write_jsonl_atomic
 
 log = logging.getLogger("llm_judge.download")
@@ -72,14 +72,6 @@ def _check_answers(path: Path, question_ids: set[QuestionId]) -> None:
         raise InputError(path, f"no question_id in common with the bench's questions (ids here: {', '.join(sample)})")
 
 
-def _check_judgments(path: Path) -> None:
-    for lineno, obj in iter_jsonl(path):
-        if not isinstance(obj, dict) or "question_id" not in obj:
-            raise InputError(path, "expected a judgment object with a question_id", lineno)
-        if "model" not in obj and not ("model_1" in obj and "model_2" in obj):
-            raise InputError(path, "is missing (a judgment names model, or model_1 and model_2)", lineno, "model")
-
-
 def check_files(staged: dict[str, Path], files: list[RegistryFile], question_file: Path) -> None:
     """Parse every fetched file as its kind says; answers must share question ids with the bench."""
     question_ids = {q.question_id for q in load_questions(question_file)} if question_file.exists() else set()
@@ -92,7 +84,7 @@ def check_files(staged: dict[str, Path], files: list[RegistryFile], question_fil
         elif f.kind == "judge_prompts":
             load_prompt_file(path)
         else:
-            _check_judgments(path)
+            read_judgments(path)  # every record a valid single or pairwise judgment
 
 
 # ---- one bench

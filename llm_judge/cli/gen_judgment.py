@@ -24,6 +24,7 @@ from ..judging.run import distribution_request, judgment_store, run_matches
 from ..engines.api.base import add_api_args
 from ..engines.registry import engine_for
 from ..engines.base import GenRequest
+from ..records import Judgment
 
 log = logging.getLogger("llm_judge.gen_judgment")
 
@@ -163,9 +164,9 @@ def _progress(total: int) -> Iterator[Callable[[dict], None]]:
     bar = tqdm(total=total, unit="judgment", file=sys.stderr, dynamic_ncols=True,
                mininterval=0.2 if sys.stderr.isatty() else 30.0)
 
-    def on_record(rec: dict) -> None:
+    def on_record(rec: Judgment) -> None:
         nonlocal failed
-        if rec.get("error"):
+        if rec.error:
             failed += 1
             bar.set_postfix(failed=failed, refresh=False)
         bar.update(1)

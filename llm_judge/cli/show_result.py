@@ -15,8 +15,8 @@ from typing import Sequence
 from .. import cli
 from ..bench import Bench, BenchConfig, parse_model_list
 from ..errors import ConfigError, InputError
-from ..jsonl import read_jsonl
 from ..judging.matches import MODES
+from ..records import PairJudgment, read_judgments
 from ..results.aggregate import pairwise_tallies, single_scores
 from ..results.report import BenchResult, across_benches, pairwise_tables, ratings_table, single_tables
 from ..results.tables import FORMATS, Table, render
@@ -87,8 +87,8 @@ def bench_result(args: argparse.Namespace, bench_name: str, models: list[str] | 
     path = _input_file(args, bench_name, mode)
     if not path.exists():
         raise InputError(path, "no judgment file; run gen_judgment first (or pass --input-file)")
-    records = [r for r in read_jsonl(path) if isinstance(r, dict)]
-    if mode == "single" and any("model_1" in r for r in records):
+    records = read_judgments(path)
+    if mode == "single" and any(isinstance(r, PairJudgment) for r in records):
         mode = "pairwise-all"
     bench = _find_bench(args, bench_name)
     if bench is not None and args.input_file:

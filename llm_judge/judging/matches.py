@@ -13,7 +13,7 @@ from typing import Iterable
 
 from ..bench import Bench
 from ..errors import ConfigError
-from ..records import Answer, Question, QuestionId
+from ..records import Answer, JudgeName, PairKey, Question, QuestionId, SingleKey, pair_key, single_key
 from .prompts import JudgePrompt, PromptSet
 
 log = logging.getLogger(__name__)
@@ -34,12 +34,12 @@ class Match:
     def pairwise(self) -> bool:
         return len(self.models) == 2
 
-    def key(self, judge_model: str) -> tuple:
-        """Same tuple as records.single_key / records.pair_key give for the written record."""
-        judge = (judge_model, self.prompt.name)
+    def key(self, judge_model: str) -> SingleKey | PairKey:
+        """The key of the record judging this match writes (the same functions key the store)."""
+        judge = JudgeName(judge_model, self.prompt.name)
         if self.pairwise:
-            return (judge, self.question.question_id, self.models[0], self.models[1], self.turn)
-        return (judge, self.question.question_id, self.models[0], self.turn)
+            return pair_key(judge, self.question.question_id, self.models[0], self.models[1], self.turn)
+        return single_key(judge, self.question.question_id, self.models[0], self.turn)
 
     def _values(self, answers: tuple[Answer, ...]) -> dict[str, str]:
         q, t = self.question, self.turn

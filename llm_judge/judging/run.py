@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from ..engines.base import ChatModel, GenRequest, GenResult
-from ..records import pair_key, single_key
+from ..records import JudgeName, Judgment, PairJudgment, SingleJudgment, json_key
 from ..jsonl import JsonlStore
 from .families import JudgeFamily, load_family
 from .matches import Match
@@ -49,7 +49,7 @@ def distribution_request(match: Match, messages: list[dict[str, str]], language:
 
 
 def judgment_store(path, pairwise: bool) -> JsonlStore:
-    return JsonlStore(path, pair_key if pairwise else single_key)
+    return JsonlStore(path, lambda obj: json_key(obj, pairwise))
 
 
 def _usage(results: Iterable[GenResult]) -> dict[str, int]:
@@ -99,73 +99,63 @@ def _verdict_probs(result: GenResult, request: GenRequest | None, parse: Callabl
 
 
 def single_record(match: Match, judge_model: str, bench: str, result: GenResult, user_prompt: str,
-                  request: GenRequest | None = None) -> dict[str, Any]:
-    rec: dict[str, Any] = {
-        "question_id": match.question.question_id, "model": match.models[0],
-        "judge": [judge_model, match.prompt.name], "user_prompt": user_prompt,
-        "judgment": result.text or "", "score": None, "turn": match.turn, "tstamp": time.time(),
-        "bench": bench, "category": match.question.category,
-    }
-    if result.usage():
-        rec["usage"] = result.usage()
+                  request: GenRequest | None = None) -> SingleJudgment:
+    rec = SingleJudgment(
+        question_id=match.question.question_id, model=match.models[0],
+        judge=JudgeName(judge_model, match.prompt.name), user_prompt=user_prompt, judgment=result.text or "",
+        turn=match.turn, tstamp=time.time(), bench=bench, category=match.question.category,
+        usage=result.usage() or None)
     parse = single_parser(match.prompt.output_format)
-    rec.update(_single_distribution(result, request, parse))
+    dist = _single_distribution(result, request, parse)
+    rec.score_distribution, rec.expected_score = dist.get("score_distribution"), dist.get("expected_score")
     if result.error:
-        rec["error"] = result.error
+        rec.error = result.error
         return rec
     try:
-        rec["score"] = parse(result.text or "")
+        rec.score = parse(result.text or "")
     except VerdictError as exc:
-        rec["error"] = f"unparseable judgment: {exc}"
+        rec.error = f"unparseable judgment: {exc}"
     return rec
 
 
 def pair_record(match: Match, judge_model: str, bench: str, g1: GenResult, g2: GenResult,
-                prompts: tuple[str, str], requests: tuple[GenRequest, GenRequest] | None = None) -> dict[str, Any]:
-    rec: dict[str, Any] = {
-        "question_id": match.question.question_id, "model_1": match.models[0], "model_2": match.models[1],
-        "g1_winner": None, "g2_winner": None, "judge": [judge_model, match.prompt.name],
-        "g1_user_prompt": prompts[0], "g1_judgment": g1.text or "",
-        "g2_user_prompt": prompts[1], "g2_judgment": g2.text or "",
-        "turn": match.turn, "tstamp": time.time(), "bench": bench, "category": match.question.category,
-    }
-    usage = _usage([g1, g2])
-    if usage:
-        rec["usage"] = usage
+                prompts: tuple[str, str], requests: tuple[GenRequest, GenRequest] | None = None) -> PairJudgment:
+    rec = PairJudgment(
+        question_id=match.question.question_id, model_1=match.models[0], model_2=match.models[1],
+        judge=JudgeName(judge_model, match.prompt.name), g1_user_prompt=prompts[0], g1_judgment=g1.text or "",
+        g2_user_prompt=prompts[1], g2_judgment=g2.text or "", turn=match.turn, tstamp=time.time(),
+        bench=bench, category=match.question.category, usage=_usage([g1, g2]) or None)
     parse = pair_parser(match.prompt.output_format)
-    probs = []
-    for gi, (name, r) in enumerate((("g1", g1), ("g2", g2))):
-        if r.distribution is not None:
-            rec[f"{name}_distribution"] = r.distribution
-            p = _verdict_probs(r, requests[gi] if requests else None, parse)
-            if p is not None:
-                rec[f"{name}_verdict_probs"] = p
-                probs.append(p)
-    if len(probs) == 2:  # in model terms, averaged over both orders: position bias cancels out
-        g1p, g2p = probs
-        rec["win_probs"] = {"model_1": (g1p["A"] + g2p["B"]) / 2, "model_2": (g1p["B"] + g2p["A"]) / 2,
-                            "tie": (g1p["tie"] + g2p["tie"]) / 2}
+    if g1.distribution is not None:
+        rec.g1_distribution = g1.distribution
+        rec.g1_verdict_probs = _verdict_probs(g1, requests[0] if requests else None, parse)
+    if g2.distribution is not None:
+        rec.g2_distribution = g2.distribution
+        rec.g2_verdict_probs = _verdict_probs(g2, requests[1] if requests else None, parse)
+    if rec.g1_verdict_probs and rec.g2_verdict_probs:  # in model terms, averaged over both orders: position bias cancels
+        g1p, g2p = rec.g1_verdict_probs, rec.g2_verdict_probs
+        rec.win_probs = {"model_1": (g1p["A"] + g2p["B"]) / 2, "model_2": (g1p["B"] + g2p["A"]) / 2,
+                         "tie": (g1p["tie"] + g2p["tie"]) / 2}
     errors = [f"{name}: {r.error}" for name, r in (("g1", g1), ("g2", g2)) if r.error]
     if errors:
-        rec["error"] = "; ".join(errors)
+        rec.error = "; ".join(errors)
         return rec
-    try:
-        rec["g1_winner"] = G1_MAP[parse(g1.text or "")]
-    except VerdictError as exc:
-        errors.append(f"g1: unparseable judgment: {exc}")
-    try:
-        rec["g2_winner"] = G2_MAP[parse(g2.text or "")]
-    except VerdictError as exc:
-        errors.append(f"g2: unparseable judgment: {exc}")
+    winners = []
+    for name, r, labels in (("g1", g1, G1_MAP), ("g2", g2, G2_MAP)):
+        try:
+            winners.append(labels[parse(r.text or "")])
+        except VerdictError as exc:
+            errors.append(f"{name}: unparseable judgment: {exc}")
     if errors:
-        rec["error"] = "; ".join(errors)
-        rec["g1_winner"] = rec["g2_winner"] = None
+        rec.error = "; ".join(errors)
+    else:
+        rec.g1_winner, rec.g2_winner = winners
     return rec
 
 
 def run_matches(judge: ChatModel, judge_model: str, bench: str, matches: list[Match], store: JsonlStore,
                 make_request: Callable[[Match, list[dict[str, str]]], GenRequest],
-                on_record: Callable[[dict[str, Any]], None] | None = None) -> RunSummary:
+                on_record: Callable[[Judgment], None] | None = None) -> RunSummary:
     """Judge every match whose key the store does not hold yet; write each record as it completes."""
     summary = RunSummary(planned=len(matches))
     todo = [m for m in matches if m.key(judge_model) not in store]
@@ -197,13 +187,13 @@ def run_matches(judge: ChatModel, judge_model: str, bench: str, matches: list[Ma
                               (match_requests[mi][0], match_requests[mi][1]))
         else:
             rec = single_record(match, judge_model, bench, got[0], shown[0], match_requests[mi][0])
-        store.append(rec)
-        usage = rec.get("usage", {})
+        store.append(rec.to_json())
+        usage = rec.usage or {}
         summary.prompt_tokens += usage.get("prompt_tokens", 0)
         summary.completion_tokens += usage.get("completion_tokens", 0)
-        if rec.get("error"):
+        if rec.error:
             summary.failed += 1
-            kind = rec["error"].split(":")[0]
+            kind = rec.error.split(":")[0]
             summary.errors[kind] = summary.errors.get(kind, 0) + 1
         else:
             summary.done += 1

@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable
 from ..datasets import autoj, judgelm, ours, pandalm
 from ..datasets.rows import Row, read_rows
 from ..errors import ConfigError, InputError
+from ..records import PairJudgment
 from .pairs import ONE, TIE, TWO, LabelledSet, Verdict, flip
 
 FORMATS = ("pandalm", "llmbar", "autoj", "judgelm", "fastchat", "mtbench-votes", "jsonl")
@@ -184,26 +185,27 @@ def _winner(value: Any, swapped: bool) -> Verdict:
     return flip(verdict) if swapped else verdict
 
 
-def fastchat_verdicts(record: dict[str, Any], swapped: bool) -> tuple[Verdict, Verdict]:
+def fastchat_verdicts(record: PairJudgment, swapped: bool) -> tuple[Verdict, Verdict]:
     """(order 1, order 2) of one pairwise judgment record; a failed record gives no verdicts."""
-    if record.get("error"):
+    if record.error:
         return None, None
-    g1, g2 = _winner(record.get("g1_winner"), swapped), _winner(record.get("g2_winner"), swapped)
+    g1, g2 = _winner(record.g1_winner, swapped), _winner(record.g2_winner, swapped)
     # game 1 shows the record's model_1 first: that is order 1 unless the record names the models the other way
     return (g2, g1) if swapped else (g1, g2)
 
 
-def from_fastchat_records(records: Iterable[tuple[Path | str, Row | None, dict[str, Any]]], labelled: LabelledSet,
+def pair_judgment(row: Row) -> PairJudgment:
+    """A row of a FastChat pairwise judgment file, validated (errors name the file and line, or array index)."""
+    where = row.path if row.line is not None else f"{row.path}[{row.index}]"
+    return PairJudgment.from_json(row.obj, where, row.line)
+
+
+def from_fastchat_records(records: Iterable[tuple[Path | str, PairJudgment]], labelled: LabelledSet,
                           name: str) -> Predictions:
     index = _pair_index(labelled)
     preds = Predictions(name, 2)
-    for path, row, rec in records:
-        try:
-            key = (str(rec["question_id"]), rec["model_1"], rec["model_2"], int(rec.get("turn", 1)))
-        except (KeyError, TypeError, ValueError):
-            raise (row.error("needs question_id, model_1, model_2 and turn", "question_id") if row
-                   else InputError(path, "a judgment record needs question_id, model_1, model_2 and turn")) from None
-        found = index.get(key)
+    for path, rec in records:
+        found = index.get((str(rec.question_id), rec.model_1, rec.model_2, rec.turn))
         if found is None:
             preds.unmatched += 1
             continue
@@ -213,7 +215,8 @@ def from_fastchat_records(records: Iterable[tuple[Path | str, Row | None, dict[s
 
 
 def read_fastchat(files: list[Path], labelled: LabelledSet, name: str) -> Predictions:
-    return from_fastchat_records(((path, row, row.object()) for path in files for row in read_rows(path)), labelled, name)
+    return from_fastchat_records(((path, pair_judgment(row)) for path in files for row in read_rows(path)),
+                                 labelled, name)
 
 
 def read_mtbench_votes(files: list[Path], labelled: LabelledSet, name: str) -> Predictions:

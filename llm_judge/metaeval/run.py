@@ -15,10 +15,10 @@ from typing import Collection, Sequence
 
 from ..judging.matches import Match
 from ..judging.prompts import PromptSet
-from ..records import Answer, Question, pair_key
 from ..datasets.rows import read_rows
+from ..records import Answer, PairKey, Question
 from .pairs import LabelledPair, LabelledSet
-from .predictions import Predictions, from_fastchat_records
+from .predictions import Predictions, from_fastchat_records, pair_judgment
 
 
 def pair_match(pair: LabelledPair, prompts: PromptSet) -> Match:
@@ -37,21 +37,13 @@ def plan(items: Sequence[LabelledPair], prompts: PromptSet) -> list[Match]:
     return [pair_match(p, prompts) for p in items]
 
 
-def read_run(path: Path, labelled: LabelledSet, name: str, keys: Collection[tuple] | None = None) -> Predictions:
+def read_run(path: Path, labelled: LabelledSet, name: str, keys: Collection[PairKey] | None = None) -> Predictions:
     """A run's records (failed ones included, as pairs without a verdict) as predictions on the set.
 
     ``keys`` keeps only the records of these matches (``Match.key``): a file that also holds judgments
     made with another prompt, by an earlier run, does not mix them in.
     """
-    rows = read_rows(path) if path.exists() else []
-    records = ((path, row, row.object()) for row in rows)
+    records = [(path, pair_judgment(row)) for row in (read_rows(path) if path.exists() else [])]
     if keys is not None:
-        records = (r for r in records if _key(r[2]) in keys)
+        records = [(p, r) for p, r in records if r.key in keys]
     return from_fastchat_records(records, labelled, name)
-
-
-def _key(record: dict) -> tuple | None:
-    try:
-        return pair_key(record)
-    except (KeyError, TypeError, ValueError):
-        return None  # from_fastchat_records reports it, if it is kept

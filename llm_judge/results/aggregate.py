@@ -5,30 +5,36 @@ Definitions follow FastChat's show_result.py:
   pairwise: a game counts for a model only when both orders agree (g1_winner == g2_winner != tie),
             otherwise it is a tie; win_rate = win / n, loss_rate = loss / n,
             win_rate_adjusted = (win + tie / 2) / n.
-Records that failed (an ``error`` field, or FastChat's legacy score -1 / winner "error") are counted
-and reported, never averaged in.
+Records that failed (``record.failed``: an ``error`` field, or FastChat's legacy score -1 / winner "error")
+are counted and reported, never averaged in. Position bias is counted in :mod:`.position`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-
-def is_failed(record: dict[str, Any]) -> bool:
-    if record.get("error"):
-        return True
-    if "score" in record or "model" in record:
-        score = record.get("score")
-        return score is None or score == -1
-    return record.get("g1_winner") in (None, "error") or record.get("g2_winner") in (None, "error")
+from ..records import Judgment, PairJudgment, SingleJudgment
 
 
-def combined_winner(record: dict[str, Any]) -> str:
-    """'model_1', 'model_2' or 'tie' by FastChat's rule: a tie unless both orders name the same winner."""
-    g1, g2 = record["g1_winner"], record["g2_winner"]
-    if g1 == "tie" or g1 != g2:
-        return "tie"
-    return g1
+def singles(records: Iterable[Judgment], models: list[str] | None = None) -> list[SingleJudgment]:
+    """The single-answer judgments of ``models`` (all models when None)."""
+    return [r for r in records if isinstance(r, SingleJudgment) and (not models or r.model in models)]
+
+
+def pairs_in_scope(records: Iterable[Judgment], models: list[str] | None = None,
+                   baseline: str | None = None) -> list[PairJudgment]:
+    """The pairwise judgments a table counts: with a baseline only its games, with ``models`` only games whose
+    other model(s) are listed."""
+    out = []
+    for r in records:
+        if not isinstance(r, PairJudgment):
+            continue
+        if baseline is not None and baseline not in (r.model_1, r.model_2):
+            continue
+        if models and not all(m in models for m in (r.model_1, r.model_2) if m != baseline):
+            continue
+        out.append(r)
+    return out
 
 
 @dataclass
@@ -46,17 +52,14 @@ class SingleRow:
         return sum(len(v) for v in self.scores.values())
 
 
-def single_scores(records: Iterable[dict[str, Any]], models: list[str] | None = None) -> list[SingleRow]:
+def single_scores(records: Iterable[Judgment], models: list[str] | None = None) -> list[SingleRow]:
     rows: dict[str, SingleRow] = {}
-    for r in records:
-        model = r.get("model")
-        if model is None or (models and model not in models):
-            continue
-        row = rows.setdefault(model, SingleRow(model))
-        if is_failed(r):
+    for r in singles(records, models):
+        row = rows.setdefault(r.model, SingleRow(r.model))
+        if r.failed:
             row.failed += 1
             continue
-        row.scores.setdefault(int(r.get("turn", 1)), []).append(float(r["score"]))
+        row.scores.setdefault(r.turn, []).append(float(r.score))
     return sorted(rows.values(), key=lambda row: -(row.mean() or 0.0))
 
 
@@ -79,30 +82,17 @@ class PairTally:
         return getattr(self, what.removesuffix("_rate")) / self.n
 
 
-def _keep(record: dict[str, Any], models: list[str] | None, baseline: str | None) -> bool:
-    m1, m2 = record.get("model_1"), record.get("model_2")
-    if baseline is not None and baseline not in (m1, m2):
-        return False
-    if models:
-        others = [m for m in (m1, m2) if m != baseline]
-        return all(m in models for m in others)
-    return True
-
-
-def pairwise_tallies(records: Iterable[dict[str, Any]], models: list[str] | None = None,
+def pairwise_tallies(records: Iterable[Judgment], models: list[str] | None = None,
                      baseline: str | None = None) -> dict[str, PairTally]:
     """Per model win / loss / tie over every game it played (the baseline itself left out)."""
     tallies: dict[str, PairTally] = {}
-    for r in records:
-        if not _keep(r, models, baseline):
-            continue
-        m1, m2 = r["model_1"], r["model_2"]
-        t1, t2 = tallies.setdefault(m1, PairTally()), tallies.setdefault(m2, PairTally())
-        if is_failed(r):
+    for r in pairs_in_scope(records, models, baseline):
+        t1, t2 = tallies.setdefault(r.model_1, PairTally()), tallies.setdefault(r.model_2, PairTally())
+        if r.failed:
             t1.failed += 1
             t2.failed += 1
             continue
-        w = combined_winner(r)
+        w = r.combined_winner
         if w == "tie":
             t1.tie += 1
             t2.tie += 1
@@ -117,18 +107,16 @@ def pairwise_tallies(records: Iterable[dict[str, Any]], models: list[str] | None
     return dict(sorted(tallies.items(), key=lambda kv: -(kv[1].rate("win_rate_adjusted") or 0.0)))
 
 
-def pair_tallies(records: Iterable[dict[str, Any]], models: list[str] | None = None,
+def pair_tallies(records: Iterable[Judgment], models: list[str] | None = None,
                  baseline: str | None = None) -> dict[tuple[str, str], PairTally]:
     """Per model pair (as model_1, model_2 in the file): model_1's win / loss / tie against model_2."""
     pairs: dict[tuple[str, str], PairTally] = {}
-    for r in records:
-        if not _keep(r, models, baseline):
-            continue
-        t = pairs.setdefault((r["model_1"], r["model_2"]), PairTally())
-        if is_failed(r):
+    for r in pairs_in_scope(records, models, baseline):
+        t = pairs.setdefault((r.model_1, r.model_2), PairTally())
+        if r.failed:
             t.failed += 1
             continue
-        w = combined_winner(r)
+        w = r.combined_winner
         if w == "tie":
             t.tie += 1
         elif w == "model_1":
@@ -138,69 +126,20 @@ def pair_tallies(records: Iterable[dict[str, Any]], models: list[str] | None = N
     return pairs
 
 
-def category_of(record: dict[str, Any], categories: dict[Any, str] | None = None) -> str:
+def category_of(record: Judgment, categories: dict[Any, str] | None = None) -> str:
     """A judgment's category: its own field (our records), else the bench's question (FastChat records)."""
-    if record.get("category"):
-        return str(record["category"])
-    if categories and record.get("question_id") in categories:
-        return categories[record["question_id"]]
+    if record.category:
+        return record.category
+    if categories and record.question_id in categories:
+        return categories[record.question_id]
     return "unknown"
 
 
-def single_by_category(records: Iterable[dict[str, Any]], models: list[str] | None = None,
+def single_by_category(records: Iterable[Judgment], models: list[str] | None = None,
                        categories: dict[Any, str] | None = None) -> dict[str, dict[str, list[float]]]:
     """model -> category -> the scores of its judged turns (failed judgments left out)."""
     out: dict[str, dict[str, list[float]]] = {}
-    for r in records:
-        model = r.get("model")
-        if model is None or (models and model not in models) or is_failed(r):
-            continue
-        out.setdefault(model, {}).setdefault(category_of(r, categories), []).append(float(r["score"]))
-    return out
-
-
-@dataclass
-class Consistency:
-    """How a judge's two orders of one pairwise game relate (FastChat shows the pair both ways)."""
-
-    consistent: int = 0  # both orders gave the same verdict (a tie in both counts too)
-    first: int = 0  # inconsistent: the answer shown first won in both orders
-    second: int = 0  # inconsistent: the answer shown second won in both orders
-    one_tie: int = 0  # inconsistent: a win in one order, a tie in the other
-
-    @property
-    def n(self) -> int:
-        return self.consistent + self.first + self.second + self.one_tie
-
-    def rate(self, what: str) -> float | None:
-        return getattr(self, what) / self.n if self.n else None
-
-
-def _position(winner: str, shown_first: str) -> str:
-    if winner == "tie":
-        return "tie"
-    return "first" if winner == shown_first else "second"
-
-
-def position_consistency(records: Iterable[dict[str, Any]], models: list[str] | None = None,
-                         baseline: str | None = None) -> dict[tuple[str, str], Consistency]:
-    """Per model pair: how often both orders agree, and which position wins when they do not.
-
-    Game 1 shows model_1 as assistant A, game 2 shows model_2 as A; a judge with position bias names
-    "A" in both, which in model terms is a disagreement.
-    """
-    out: dict[tuple[str, str], Consistency] = {}
-    for r in records:
-        if not _keep(r, models, baseline) or is_failed(r):
-            continue
-        c = out.setdefault((r["model_1"], r["model_2"]), Consistency())
-        g1, g2 = r["g1_winner"], r["g2_winner"]
-        if g1 == g2:
-            c.consistent += 1
-            continue
-        p1, p2 = _position(g1, "model_1"), _position(g2, "model_2")
-        if p1 == p2:
-            setattr(c, p1, getattr(c, p1) + 1)
-        else:
-            c.one_tie += 1
+    for r in singles(records, models):
+        if not r.failed:
+            out.setdefault(r.model, {}).setdefault(category_of(r, categories), []).append(float(r.score))
     return out

@@ -20,31 +20,26 @@ from typing import Any
 
 from ..bench import Bench, describe, list_benches, load_bench
 from ..errors import ConfigError
-from ..records import judge_name
-from .aggregate import combined_winner, is_failed
-from ..jsonl import read_jsonl
+from ..records import Judgment, PairJudgment, read_judgments
 
 WEB = Path(__file__).resolve().parent / "web"
 SINGLE_FIELDS = ("model", "turn", "score", "judgment", "error")
 PAIR_FIELDS = ("model_1", "model_2", "turn", "g1_winner", "g2_winner", "g1_judgment", "g2_judgment", "error")
 
 
-def _judgment(record: dict[str, Any], source: str) -> dict[str, Any] | None:
-    """The part of a judgment record the page shows, or None for a record of neither kind."""
-    if "model_1" in record:
-        out = {k: record.get(k) for k in PAIR_FIELDS}
+def _judgment(record: Judgment, source: str) -> dict[str, Any]:
+    """The part of a judgment record the page shows."""
+    if isinstance(record, PairJudgment):
+        out = {k: getattr(record, k) for k in PAIR_FIELDS}
         out["kind"] = "pair"
-        out["result"] = None if is_failed(record) else combined_winner(record)
-    elif "model" in record:
-        out = {k: record.get(k) for k in SINGLE_FIELDS}
-        out["kind"] = "single"
+        out["result"] = record.combined_winner
     else:
-        return None
-    out["turn"] = int(out.get("turn") or 1)
-    out["failed"] = is_failed(record)
-    out["judge"], out["prompt"] = judge_name(record)
+        out = {k: getattr(record, k) for k in SINGLE_FIELDS}
+        out["kind"] = "single"
+    out["failed"] = record.failed
+    out["judge"], out["prompt"] = record.judge or ("", "")
     out["file"] = source
-    out["qid"] = str(record.get("question_id"))
+    out["qid"] = str(record.question_id)
     return out
 
 
@@ -60,10 +55,8 @@ def bench_data(bench: Bench, models: list[str] | None = None) -> dict[str, Any]:
     if bench.judgment_dir.is_dir():
         for path in sorted(bench.judgment_dir.rglob("*.jsonl")):
             source = str(path.relative_to(bench.judgment_dir))
-            for record in read_jsonl(path):
-                j = _judgment(record, source) if isinstance(record, dict) else None
-                if j is None:
-                    continue
+            for record in read_judgments(path):
+                j = _judgment(record, source)
                 involved = [j["model"]] if j["kind"] == "single" else [j["model_1"], j["model_2"]]
                 if models and not all(m in models for m in involved):
                     continue

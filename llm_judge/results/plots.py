@@ -17,9 +17,10 @@ import logging
 import math
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from ..errors import MissingDependency
+from ..records import Judgment
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -162,10 +163,8 @@ def rating_intervals(ax: "Axes", ratings: "Ratings", title: str = "") -> None:
     ax.margins(y=0.2)
 
 
-def _judges(records: list[dict[str, Any]]) -> str:
-    from ..records import judge_name
-
-    return ", ".join(sorted({judge_name(r)[0] for r in records if r.get("judge") or r.get("judge_model")}))
+def _judges(records: list[Judgment]) -> str:
+    return ", ".join(sorted({r.judge_model for r in records if r.judge_model}))
 
 
 def plot_result(result: "BenchResult", path: str | Path) -> Path:

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from ..errors import ConfigError, MissingDependency
-from .aggregate import _keep, combined_winner, is_failed
+from ..records import Judgment
+from .aggregate import pairs_in_scope
 
 ELO_SCALE = 400.0 / math.log(10.0)  # natural-log strength -> Elo points
 BASE = 1000.0
@@ -73,22 +74,21 @@ class Ratings:
         return text
 
 
-def collect_games(records: Iterable[dict[str, Any]], models: list[str] | None = None, baseline: str | None = None,
+def collect_games(records: Iterable[Judgment], models: list[str] | None = None, baseline: str | None = None,
                   lengths: Lengths | None = None) -> Games:
     """The games to fit: failed judgments are left out; with ``lengths`` every game needs both lengths."""
-    kept = [r for r in records if "model_1" in r and _keep(r, models, baseline) and not is_failed(r)]
-    names = sorted({m for r in kept for m in (r["model_1"], r["model_2"])})
+    kept = [r for r in pairs_in_scope(records, models, baseline) if not r.failed]
+    names = sorted({m for r in kept for m in (r.model_1, r.model_2)})
     index = {m: i for i, m in enumerate(names)}
     games = Games(names, length_diff=[] if lengths is not None else None)
     for r in kept:
-        m1, m2 = r["model_1"], r["model_2"]
+        m1, m2 = r.model_1, r.model_2
         games.first.append(index[m1])
         games.second.append(index[m2])
-        w = combined_winner(r)
+        w = r.combined_winner
         games.score.append(0.5 if w == "tie" else 1.0 if w == "model_1" else 0.0)
         if lengths is not None:
-            turn = int(r.get("turn", 1))
-            key1, key2 = (m1, r["question_id"], turn), (m2, r["question_id"], turn)
+            key1, key2 = (m1, r.question_id, r.turn), (m2, r.question_id, r.turn)
             missing = [k for k in (key1, key2) if k not in lengths]
             if missing:
                 m, qid, t = missing[0]
@@ -146,7 +146,7 @@ def _elo(theta_models, anchor_index: int | None):
     return BASE + ELO_SCALE * (theta_models - np.expand_dims(ref, -1))
 
 
-def rate(records: Iterable[dict[str, Any]], models: list[str] | None = None, baseline: str | None = None,
+def rate(records: Iterable[Judgment], models: list[str] | None = None, baseline: str | None = None,
          bootstrap: int = 1000, seed: int = 0, lengths: Lengths | None = None) -> Ratings:
     """Ratings of every model in the pairwise records, best first."""
     try:

@@ -7,14 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .aggregate import (Consistency, PairTally, is_failed, pair_tallies, pairwise_tallies, position_consistency,
-                        single_by_category, single_scores)
-from .position import position_table
+from ..records import Judgment
+from .aggregate import PairTally, pair_tallies, pairwise_tallies, single_by_category, single_scores
+from .position import consistency_table, position_table
 from .ratings import Ratings
 from .tables import Table
 
 
-def single_tables(records: list[dict[str, Any]], models: list[str] | None,
+def single_tables(records: list[Judgment], models: list[str] | None,
                   categories: dict[Any, str] | None = None) -> list[Table]:
     rows = single_scores(records, models)
     turns = sorted({t for row in rows for t in row.scores})
@@ -44,7 +44,7 @@ def _pct(t: PairTally, what: str) -> float | None:
     return None if rate is None else 100.0 * rate
 
 
-def pairwise_tables(records: list[dict[str, Any]], models: list[str] | None, baseline: str | None,
+def pairwise_tables(records: list[Judgment], models: list[str] | None, baseline: str | None,
                     mode: str) -> list[Table]:
     tallies = pairwise_tallies(records, models, baseline)
     per_model = Table("pairwise: per model" + (f" vs {baseline}" if baseline else ""),
@@ -52,7 +52,7 @@ def pairwise_tables(records: list[dict[str, Any]], models: list[str] | None, bas
     for model, t in tallies.items():
         per_model.rows.append([model, t.win, t.loss, t.tie, t.rate("win_rate"), t.rate("loss_rate"),
                                t.rate("win_rate_adjusted"), t.failed])
-    failed = sum(1 for r in records if is_failed(r))
+    failed = sum(1 for r in records if r.failed)
     if failed:
         per_model.note = f"{failed} judgments failed and are not counted; rerun gen_judgment to retry them"
     tables = [per_model]
@@ -65,21 +65,6 @@ def pairwise_tables(records: list[dict[str, Any]], models: list[str] | None, bas
     tables.append(consistency_table(records, models, baseline))
     tables.append(position_table(records))
     return tables
-
-
-def consistency_table(records: list[dict[str, Any]], models: list[str] | None, baseline: str | None) -> Table:
-    table = Table("pairwise: position consistency (%)",
-                  ["model_1", "model_2", "n", "consistent", "first_wins_both", "second_wins_both", "one_order_tie"])
-    kinds = ("consistent", "first", "second", "one_tie")
-    per_pair = position_consistency(records, models, baseline)
-    rows = list(per_pair.items())
-    if len(per_pair) > 1:
-        rows.append((("all", ""), Consistency(*(sum(getattr(c, k) for c in per_pair.values()) for k in kinds))))
-    for (m1, m2), c in rows:
-        table.rows.append([m1, m2, c.n] + [100.0 * c.rate(k) if c.n else None for k in kinds])
-    table.note = ("both orders of each game: consistent = the same verdict; first/second_wins_both = the answer "
-                  "shown first (second) won in both orders, i.e. the verdict followed the position")
-    return table
 
 
 def ratings_table(ratings: Ratings) -> Table:
@@ -104,7 +89,7 @@ class BenchResult:
     mode: str
     tables: list[Table]
     headline: dict[str, float | None]  # model -> mean score (single) or adjusted win rate (pairwise)
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[Judgment] = field(default_factory=list)
     models: list[str] | None = None
     baseline: str | None = None
     categories: dict[Any, str] | None = None

@@ -356,9 +356,9 @@ def test_rakuda_pairwise_with_its_last_line_prompt(downloaded):
     assert match.answers[0].turns[0] in g1[-1]["content"] and "アシスタント1の回答の開始" in g1[-1]["content"]
     record = pair_record(match, "judge", "rakuda", GenResult(text="理由……\n１"), GenResult(text="理由……\n2"),
                          (g1[-1]["content"], g2[-1]["content"]))
-    assert record["question_id"] == bench.questions[0].question_id
+    assert record.question_id == bench.questions[0].question_id
     # g1 shows claude-2 first and picks assistant 1; g2 shows it second and picks assistant 2: both claude-2
-    assert (record["g1_winner"], record["g2_winner"]) == ("model_1", "model_1") and "error" not in record
+    assert (record.g1_winner, record.g2_winner) == ("model_1", "model_1") and record.error is None
 
 
 def test_jp_bench_published_judgments_reproduce_the_published_win_rates(downloaded, capsys):

@@ -1,7 +1,11 @@
 import json
 
-from llm_judge.records import single_key
+from llm_judge.records import json_key
 from llm_judge.jsonl import JsonlStore
+
+
+def single_key(obj: dict) -> tuple:
+    return json_key(obj, pairwise=False)
 
 
 def rec(qid, model="m", score=5.0, **kw):

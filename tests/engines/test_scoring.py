@@ -136,8 +136,8 @@ def test_single_record_stores_expected_score_beside_the_greedy_verdict():
     dist = {str(i): 0.0 for i in range(1, 11)}
     dist.update({"10": 0.5, "7": 0.25, "1": 0.25})
     rec = single_record(match, "judge", "demo", GenResult(text="Rating: [[10]]", distribution=dist), "p", req)
-    assert rec["score"] == 10.0 and rec["expected_score"] == pytest.approx(7.0)
-    assert rec["score_distribution"] == dist
+    assert rec.score == 10.0 and rec.expected_score == pytest.approx(7.0)
+    assert rec.score_distribution == dist
 
 
 def test_prometheus_expected_score_is_on_its_own_1_to_5_scale():
@@ -146,7 +146,7 @@ def test_prometheus_expected_score_is_on_its_own_1_to_5_scale():
     assert req.prefill == "[RESULT] " and req.score_choices == ["1", "2", "3", "4", "5"]
     dist = {"1": 0.1, "2": 0.1, "3": 0.2, "4": 0.4, "5": 0.2}
     rec = single_record(match, "judge", "demo", GenResult(text="[RESULT] 4", distribution=dist), "p", req)
-    assert rec["score"] == 4.0 and rec["expected_score"] == pytest.approx(3.5)
+    assert rec.score == 4.0 and rec.expected_score == pytest.approx(3.5)
 
 
 def test_pair_record_stores_a_b_tie_per_game_and_win_probabilities():
@@ -160,12 +160,12 @@ def test_pair_record_stores_a_b_tie_per_game_and_win_probabilities():
     g2.update({"9 3": 0.6, "3 9": 0.4})
     rec = pair_record(match, "judge", "demo", GenResult(text="8 6\n", distribution=g1),
                       GenResult(text="9 3\n", distribution=g2), ("p1", "p2"), reqs)
-    assert rec["g1_verdict_probs"] == pytest.approx({"A": 0.5, "B": 0.2, "tie": 0.3})
-    assert rec["g2_verdict_probs"] == pytest.approx({"A": 0.6, "B": 0.4, "tie": 0.0})
+    assert rec.g1_verdict_probs == pytest.approx({"A": 0.5, "B": 0.2, "tie": 0.3})
+    assert rec.g2_verdict_probs == pytest.approx({"A": 0.6, "B": 0.4, "tie": 0.0})
     # game 2 shows model_2 first: its A is model_2
-    assert rec["win_probs"] == pytest.approx({"model_1": (0.5 + 0.4) / 2, "model_2": (0.2 + 0.6) / 2, "tie": 0.15})
-    assert (rec["g1_winner"], rec["g2_winner"]) == ("model_1", "model_2")
-    assert math.isclose(sum(rec["win_probs"].values()), 1.0)
+    assert rec.win_probs == pytest.approx({"model_1": (0.5 + 0.4) / 2, "model_2": (0.2 + 0.6) / 2, "tie": 0.15})
+    assert (rec.g1_winner, rec.g2_winner) == ("model_1", "model_2")
+    assert math.isclose(sum(rec.win_probs.values()), 1.0)
 
 
 def test_ours_keeps_fastchat_labels_and_refuses_other_formats():
@@ -195,8 +195,8 @@ def test_ours_reads_rakudas_last_line_verdict_as_1_2_3():
     g1, g2 = {"1": 0.7, "2": 0.2, "3": 0.1}, {"1": 0.3, "2": 0.6, "3": 0.1}
     rec = pair_record(match, "judge", "rakuda", GenResult(text="1", distribution=g1),
                       GenResult(text="2", distribution=g2), ("p1", "p2"), (req, req))
-    assert rec["g1_verdict_probs"] == pytest.approx({"A": 0.7, "B": 0.2, "tie": 0.1})
-    assert (rec["g1_winner"], rec["g2_winner"]) == ("model_1", "model_1")  # game 2 shows b first: its 2 is a
+    assert rec.g1_verdict_probs == pytest.approx({"A": 0.7, "B": 0.2, "tie": 0.1})
+    assert (rec.g1_winner, rec.g2_winner) == ("model_1", "model_1")  # game 2 shows b first: its 2 is a
 
 
 def test_rakuda_style_bench_judged_by_distribution_end_to_end(tmp_path, default_model_path):

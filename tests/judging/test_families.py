@@ -14,6 +14,7 @@ from llm_judge.judging.families import family_names, load_family
 from llm_judge.judging.matches import plan_matches
 from llm_judge.judging.verdicts import pair_parser, single_parser
 from llm_judge.jsonl import read_jsonl
+from llm_judge.records import JudgeName, PairJudgment
 
 # Short answers written for the test, so each judge prompt stays small on the shared CPU.
 ANSWERS = {
@@ -192,33 +193,36 @@ def test_family_generation_settings_reach_the_request():
 
 # -- position bias --------------------------------------------------------------------------------------
 
-def _pair(g1: str, g2: str, judge: str = "j", probs: tuple[float, float] | None = None) -> dict:
-    rec = {"question_id": 1, "model_1": "a", "model_2": "b", "g1_winner": g1, "g2_winner": g2,
-           "judge": [judge, "pair-v2"], "turn": 1}
+def _pair(g1: str | None, g2: str | None, judge: str = "j", probs: tuple[float, float] | None = None,
+          error: str | None = None) -> PairJudgment:
+    rec = PairJudgment(question_id=1, model_1="a", model_2="b", g1_winner=g1, g2_winner=g2,
+                       judge=JudgeName(judge, "pair-v2"), turn=1, error=error)
     if probs:
-        rec["g1_verdict_probs"] = {"A": probs[0], "B": 1 - probs[0], "tie": 0.0}
-        rec["g2_verdict_probs"] = {"A": probs[1], "B": 1 - probs[1], "tie": 0.0}
+        rec.g1_verdict_probs = {"A": probs[0], "B": 1 - probs[0], "tie": 0.0}
+        rec.g2_verdict_probs = {"A": probs[1], "B": 1 - probs[1], "tie": 0.0}
     return rec
 
 
 def test_position_bias_counts_by_hand():
-    from llm_judge.results.position import position_bias
+    from llm_judge.results.position import by_judge
 
     records = [
         _pair("model_1", "model_1", probs=(0.9, 0.3)),  # agree; g1: first won, g2: second won
         _pair("model_1", "model_2", probs=(0.8, 0.6)),  # disagree: the first shown won both orders
         _pair("tie", "tie", probs=(0.5, 0.5)),  # agree
         _pair("model_2", "tie"),  # disagree; g1: second won
-        {**_pair("model_1", "model_1"), "error": "g2: unparseable judgment"},  # failed: left out
+        _pair("model_1", "model_1", error="g2: unparseable judgment"),  # failed: left out
         _pair("model_2", "model_1", judge="other"),  # the second shown won both orders
     ]
-    bias = position_bias(records)
+    bias = by_judge(records)
     j = bias["j"]
     assert (j.pairs, j.agree, j.first, j.second, j.tie) == (4, 2, 3, 2, 3)
+    assert (j.first_both, j.second_both, j.one_tie) == (1, 0, 1)
     assert j.pct("agree") == 50.0 and j.pct("first") == pytest.approx(37.5)
     assert j.pct("prob_first") == pytest.approx(100 * (0.9 + 0.3 + 0.8 + 0.6 + 0.5 + 0.5) / 6)
     other = bias["other"]
     assert (other.pairs, other.agree, other.first, other.second) == (1, 0, 0, 2) and other.pct("prob_first") is None
+    assert other.second_both == 1
 
 
 def test_position_bias_in_show_result_agrees_with_the_consistency_table(shared, capsys):

@@ -6,6 +6,7 @@ import warnings
 import pytest
 
 from llm_judge.cli import show_result
+from llm_judge.records import PairJudgment, SingleJudgment
 from llm_judge.results.report import BenchResult
 from llm_judge.results.ratings import rate
 
@@ -72,9 +73,9 @@ def test_show_result_plot_flag_writes_the_file(shared, tmp_path, capsys):
     assert f"wrote {out}" in capsys.readouterr().err
 
 
-def single_records() -> list[dict]:
+def single_records() -> list[SingleJudgment]:
     rng = random.Random(0)
-    return [{"question_id": i, "model": m, "score": rng.randint(base - 2, base + 2), "turn": 1, "category": c}
+    return [SingleJudgment(question_id=i, model=m, score=rng.randint(base - 2, base + 2), turn=1, category=c)
             for m, base in zip(JA_MODELS, (7, 5, 6)) for i, c in enumerate(JA_CATEGORIES * 2)]
 
 
@@ -112,8 +113,7 @@ def test_ratings_with_length_control_panel(tmp_path):
     from llm_judge.results.plots import cjk_fonts, new_figure, rating_intervals, save
 
     rng = random.Random(3)
-    recs = [{"question_id": q, "model_1": a, "model_2": b, "turn": 1,
-             "g1_winner": w, "g2_winner": w}
+    recs = [PairJudgment(question_id=q, model_1=a, model_2=b, turn=1, g1_winner=w, g2_winner=w)
             for q in range(60) for a, b in [(JA_MODELS[0], JA_MODELS[1]), (JA_MODELS[1], JA_MODELS[2])]
             for w in [rng.choice(["model_1", "model_1", "model_2", "tie"])]]
     lengths = {(m, q, 1): rng.randint(100, 900) for m in JA_MODELS for q in range(60)}

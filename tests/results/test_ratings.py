@@ -2,25 +2,27 @@
 import json
 import math
 import random
+from dataclasses import replace
 
 import pytest
 
 from llm_judge.cli import show_result
+from llm_judge.records import PairJudgment
 from llm_judge.results.ratings import rate
 
 JP = ("jp_bench", "model_judgment", "fastchat_era_2023-08", "gpt-4_pair.jsonl")
 
 
-def game(m1: str, m2: str, result: str, qid: int = 1) -> dict:
+def game(m1: str, m2: str, result: str, qid: int = 1) -> PairJudgment:
     """A pair record whose two orders agree on ``result`` ('model_1', 'model_2' or 'tie')."""
-    return {"question_id": qid, "model_1": m1, "model_2": m2, "g1_winner": result, "g2_winner": result, "turn": 1}
+    return PairJudgment(question_id=qid, model_1=m1, model_2=m2, g1_winner=result, g2_winner=result, turn=1)
 
 
 def p_win(r1: float, r2: float) -> float:
     return 1.0 / (1.0 + 10 ** ((r2 - r1) / 400.0))
 
 
-def simulate(truth: dict[str, float], per_pair: int, rng: random.Random, bias=None) -> list[dict]:
+def simulate(truth: dict[str, float], per_pair: int, rng: random.Random, bias=None) -> list[PairJudgment]:
     models = list(truth)
     records, qid = [], 0
     for i, a in enumerate(models):
@@ -46,12 +48,12 @@ def test_two_models_match_the_closed_form():
 def test_ties_are_half_wins_and_failed_games_are_left_out():
     with_ties = [game("a", "b", "model_1")] * 3 + [game("a", "b", "model_2")] + [game("a", "b", "tie")] * 2
     without = [game("a", "b", "model_1")] * 4 + [game("a", "b", "model_2")] * 2
-    failed = [{**game("a", "b", "model_1"), "g1_winner": None, "g2_winner": None, "error": "timeout"}]
+    failed = [replace(game("a", "b", "model_1"), g1_winner=None, g2_winner=None, error="timeout")]
     gap = lambda recs: rate(recs, bootstrap=0).rows[0].rating - rate(recs, bootstrap=0).rows[1].rating  # noqa: E731
     assert gap(with_ties) == pytest.approx(gap(without), abs=1e-6)
     assert gap(with_ties + failed) == pytest.approx(gap(with_ties), abs=1e-9)
     # disagreeing orders make a tie, as in the win-rate tables
-    split = {**game("a", "b", "model_1"), "g2_winner": "model_2"}
+    split = replace(game("a", "b", "model_1"), g2_winner="model_2")
     assert gap([split] * 5) == pytest.approx(0.0, abs=1e-6)
 
 
@@ -85,7 +87,7 @@ def test_seed_makes_intervals_reproducible():
 
 def test_baseline_is_the_anchor():
     recs = simulate({"base": 1000.0, "a": 1150.0, "b": 900.0, "c": 1000.0}, 40, random.Random(2))
-    vs_base = [r for r in recs if "base" in (r["model_1"], r["model_2"])]
+    vs_base = [r for r in recs if "base" in (r.model_1, r.model_2)]
     ratings = rate(recs, baseline="base", bootstrap=50)
     assert {r.model for r in ratings.rows} == {"base", "a", "b", "c"}
     assert next(r for r in ratings.rows if r.model == "base").rating == pytest.approx(1000.0)
@@ -116,7 +118,7 @@ def test_length_control_removes_a_length_preference():
     assert ratings.length_coef > 0 and lo > 0
     assert "length term" in ratings.describe()
     # without a length preference the term is near zero and changes little
-    flat = [game(r["model_1"], r["model_2"], "model_1" if rng.random() < 0.5 else "model_2", r["question_id"])
+    flat = [game(r.model_1, r.model_2, "model_1" if rng.random() < 0.5 else "model_2", r.question_id)
             for r in recs]
     plain = rate(flat, bootstrap=100, seed=0, lengths=lengths)
     lo, hi = plain.length_coef_interval

@@ -6,7 +6,8 @@ import pytest
 
 from llm_judge.cli import gen_judgment, show_result
 from llm_judge.errors import ConfigError
-from llm_judge.results.aggregate import position_consistency
+from llm_judge.records import read_judgments
+from llm_judge.results.position import by_pair
 
 JP = ("jp_bench", "model_judgment", "fastchat_era_2023-08", "gpt-4_pair.jsonl")
 SFT, PPO, BASE = "rinna-3.6b-sft-v2", "rinna-3.6b-ppo", "rinna-3.6b"
@@ -18,13 +19,11 @@ def run_json(capsys, argv: list[str]) -> dict[str, dict]:
 
 
 def test_position_consistency_by_hand(shared):
-    from llm_judge.jsonl import read_jsonl
-
-    per_pair = position_consistency(read_jsonl(shared(*JP)))
+    per_pair = by_pair(read_judgments(shared(*JP)))
     # (consistent, first position won both orders, second position won both, a tie in one order), counted
     # from (g1_winner, g2_winner); sft-v2 vs ppo: 29 (model_2, model_2) + 19 (model_1, model_1) + 13 (tie, tie)
     # consistent; 1 (model_1, model_2) = A won twice; 5 (model_2, model_1) = B won twice; 6 + 4 + 2 + 1 one tie.
-    got = {pair: (c.consistent, c.first, c.second, c.one_tie) for pair, c in per_pair.items()}
+    got = {pair: (c.agree, c.first_both, c.second_both, c.one_tie) for pair, c in per_pair.items()}
     assert got == {(SFT, PPO): (61, 1, 5, 13), (BASE, PPO): (66, 2, 1, 11), (BASE, SFT): (65, 1, 1, 13)}
 
 

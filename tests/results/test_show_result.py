@@ -5,7 +5,7 @@ import pytest
 
 from llm_judge.cli import show_result
 from llm_judge.results.aggregate import pair_tallies, pairwise_tallies, single_scores
-from llm_judge.jsonl import read_jsonl
+from llm_judge.records import judgment_from_json, read_judgments
 
 SEED_FIGURE = {  # comparison.png of the seed project: win / tie / lose (%) of model_1 against model_2
     ("rinna-3.6b-sft-v2", "rinna-3.6b-ppo"): (23.75, 40.0, 36.25),
@@ -28,7 +28,7 @@ def test_seed_figure_reproduced(shared, capsys):
 
 
 def test_fastchat_win_rates_by_hand(shared):
-    rows = read_jsonl(jp_pairs(shared))
+    rows = read_judgments(jp_pairs(shared))
     t = pairwise_tallies(rows)["rinna-3.6b-ppo"]
     # ppo: vs sft-v2 29 wins 19 losses 32 ties; vs rinna-3.6b 52 wins 5 losses 23 ties (from the seed figure)
     assert (t.win, t.loss, t.tie) == (29 + 52, 19 + 5, 32 + 23)
@@ -50,5 +50,5 @@ def test_single_failed_not_averaged():
     recs = [{"question_id": 1, "model": "a", "score": 8, "turn": 1}, {"question_id": 2, "model": "a", "score": 4, "turn": 2},
             {"question_id": 3, "model": "a", "score": None, "turn": 1, "error": "timeout"},
             {"question_id": 4, "model": "a", "score": -1, "turn": 1}]  # FastChat's legacy failure marker
-    row = single_scores(recs)[0]
+    row = single_scores([judgment_from_json(r, "test.jsonl", i) for i, r in enumerate(recs, 1)])[0]
     assert (row.mean(1), row.mean(2), row.mean(), row.failed) == (8, 4, 6, 2)

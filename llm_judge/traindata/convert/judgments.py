@@ -21,8 +21,7 @@ from pathlib import Path
 from ...bench import Bench, load_answer_file, load_bench
 from ...datasets.rows import Row, iter_rows
 from ...errors import ConfigError
-from ...records import Answer, judge_name
-from ...results.aggregate import is_failed
+from ...records import Answer, JudgeName, PairJudgment, Question, SingleJudgment, judgment_from_json
 from ..rationale import is_japanese, strip_final_verdict
 from ..record import JudgeRecord, Turn
 
@@ -81,60 +80,72 @@ def _turns(row: Row, turn: int, question_turns: list[str], answers: list[Answer]
     return question_turns[i], [a.turns[i] for a in answers], ref, history
 
 
+def _text(row: Row, value: str | None, name: str) -> str:
+    if value is None:
+        raise row.error("is missing", name)
+    return value
+
+
+def _pair_records(row: Row, j: PairJudgment, bench: _Bench, question: Question, refs: list[str] | None,
+                  meta: dict) -> list[JudgeRecord]:
+    """Both games of a pairwise judgment, each with the responses in the order the judge saw them."""
+    models = (j.model_1, j.model_2)
+    answers = [bench.answer(row, models[0], j.question_id, "model_1"),
+               bench.answer(row, models[1], j.question_id, "model_2")]
+    games = (("g1", j.g1_winner, j.g1_judgment, j.g1_distribution, answers,
+              {"model_1": "A", "model_2": "B", "tie": "tie"}, models),
+             ("g2", j.g2_winner, j.g2_judgment, j.g2_distribution, answers[::-1],
+              {"model_2": "A", "model_1": "B", "tie": "tie"}, models[::-1]))
+    out = []
+    for game, winner, judgment, distribution, shown, labels, order in games:
+        judgment = _text(row, judgment, f"{game}_judgment")
+        words = WORDS_JA if is_japanese(judgment) else WORDS_EN
+        rationale = strip_final_verdict(judgment, _PAIR, lambda m: words["ABC".index(m.group(1))])
+        instruction, responses, ref, history = _turns(row, j.turn, question.turns, shown, refs)
+        out.append(row.checked(JudgeRecord(
+            source="judgments", instruction=instruction, responses=responses, reference=ref,
+            label=labels[winner], rationale=rationale or None, names=(words[0], words[1]),
+            scenario=question.category, history=history,
+            meta={**meta, "game": game, "models": list(order),
+                  **({"distribution": distribution} if distribution else {})})))
+    return out
+
+
+def _single_record(row: Row, j: SingleJudgment, bench: _Bench, question: Question, refs: list[str] | None,
+                   meta: dict) -> JudgeRecord:
+    answer = bench.answer(row, j.model, j.question_id, "model")
+    rationale = strip_final_verdict(_text(row, j.judgment, "judgment"), _RATING, lambda m: m.group(1))
+    instruction, responses, ref, history = _turns(row, j.turn, question.turns, [answer], refs)
+    extra = {k: getattr(j, k) for k in ("score_distribution", "expected_score") if getattr(j, k) is not None}
+    return row.checked(JudgeRecord(
+        source="judgments", instruction=instruction, responses=responses, reference=ref,
+        score=float(j.score), rationale=rationale or None, scenario=question.category, history=history,
+        meta={**meta, "models": [j.model], **extra}))
+
+
 def read(path: Path, options: dict[str, str], skipped: Counter) -> list[JudgeRecord]:
     bench = _Bench(_bench_dir(path, options))
     agreeing_only = options.get("agreeing_only", "0") not in ("0", "", "false", "no")
     records: list[JudgeRecord] = []
     for row in iter_rows(path):
-        obj = row.obj
-        if not isinstance(obj, dict):
-            raise row.error(f"expected a JSON object, got {type(obj).__name__}")
-        if is_failed(obj):
+        j = judgment_from_json(row.obj, row.path if row.line is not None else f"{row.path}[{row.index}]", row.line)
+        if j.failed:
             skipped["failed judgment (error, no verdict)"] += 1
             continue
-        qid = obj.get("question_id")
-        question = bench.questions.get(qid)
+        question = bench.questions.get(j.question_id)
         if question is None:
-            raise row.error(f"question {qid!r} is not in {bench.bench.question_file}", "question_id")
-        judge, prompt_name = judge_name(obj)
-        turn = int(row.get("turn", int, required=False) or 1)
-        refs = bench.references().get(qid)
-        shown_prompt = str(obj.get("g1_user_prompt") or obj.get("user_prompt") or "")
-        if refs and not all(ref.strip() in shown_prompt for ref in refs[:turn]):
+            raise row.error(f"question {j.question_id!r} is not in {bench.bench.question_file}", "question_id")
+        refs = bench.references().get(j.question_id)
+        shown_prompt = (j.g1_user_prompt if isinstance(j, PairJudgment) else j.user_prompt) or ""
+        if refs and not all(ref.strip() in shown_prompt for ref in refs[:j.turn]):
             refs = None  # judged without the reference (a general prompt)
-        meta = {"question_id": qid, "judge": judge, "prompt": prompt_name, "turn": turn,
+        judge = j.judge or JudgeName("", "")
+        meta = {"question_id": j.question_id, "judge": judge.model, "prompt": judge.prompt, "turn": j.turn,
                 "bench": bench.bench.name}
-        if "g1_winner" in obj:
-            models = (row.get("model_1"), row.get("model_2"))
-            if agreeing_only and obj["g1_winner"] != obj["g2_winner"]:
-                skipped["the two orders disagree (agreeing_only)"] += 1
-                continue
-            answers = [bench.answer(row, models[0], qid, "model_1"), bench.answer(row, models[1], qid, "model_2")]
-            games = (("g1", answers, {"model_1": "A", "model_2": "B", "tie": "tie"}, models),
-                     ("g2", answers[::-1], {"model_2": "A", "model_1": "B", "tie": "tie"}, models[::-1]))
-            for game, shown, labels, order in games:
-                dist = {"distribution": obj[f"{game}_distribution"]} if obj.get(f"{game}_distribution") else {}
-                winner = obj[f"{game}_winner"]
-                if winner not in labels:
-                    raise row.error(f"must be model_1, model_2 or tie, got {winner!r}", f"{game}_winner")
-                judgment = row.get(f"{game}_judgment")
-                words = WORDS_JA if is_japanese(judgment) else WORDS_EN
-                rationale = strip_final_verdict(judgment, _PAIR, lambda m: words["ABC".index(m.group(1))])
-                instruction, responses, ref, history = _turns(row, turn, question.turns, shown, refs)
-                records.append(row.checked(JudgeRecord(
-                    source="judgments", instruction=instruction, responses=responses, reference=ref,
-                    label=labels[winner], rationale=rationale or None, names=(words[0], words[1]),
-                    scenario=question.category, history=history,
-                    meta={**meta, "game": game, "models": list(order), **dist})))
+        if isinstance(j, SingleJudgment):
+            records.append(_single_record(row, j, bench, question, refs, meta))
+        elif agreeing_only and j.g1_winner != j.g2_winner:
+            skipped["the two orders disagree (agreeing_only)"] += 1
         else:
-            model = row.get("model")
-            score = row.get("score", (int, float))
-            answer = bench.answer(row, model, qid, "model")
-            rationale = strip_final_verdict(row.get("judgment"), _RATING, lambda m: m.group(1))
-            instruction, responses, ref, history = _turns(row, turn, question.turns, [answer], refs)
-            records.append(row.checked(JudgeRecord(
-                source="judgments", instruction=instruction, responses=responses, reference=ref,
-                score=float(score), rationale=rationale or None, scenario=question.category, history=history,
-                meta={**meta, "models": [model],
-                      **{k: obj[k] for k in ("score_distribution", "expected_score") if obj.get(k) is not None}})))
+            records.extend(_pair_records(row, j, bench, question, refs, meta))
     return records
