@@ -44,12 +44,20 @@ class SourceStats:
 
 
 def _balance(labels: dict[str, int]) -> str:
-    total = sum(labels.values()) or 1
-    if set(labels) <= {"A", "B", "tie"}:
-        return " ".join(f"{k}={labels.get(k, 0)} ({100 * labels.get(k, 0) / total:.0f}%)" for k in ("A", "B", "tie"))
-    mean = sum(float(k) * v for k, v in labels.items()) / total
-    hist = " ".join(f"{k}:{v}" for k, v in sorted(labels.items(), key=lambda kv: float(kv[0])))
-    return f"mean score {mean:.2f} [{hist}]"
+    """Pairwise labels as A/B/tie shares and single scores as a mean and histogram; a source may hold both
+    (two Auto-J files of one kind, say), each part then shown over its own records."""
+    pair = {k: v for k, v in labels.items() if k in ("A", "B", "tie")}
+    single = {k: v for k, v in labels.items() if k not in pair}
+    parts = []
+    if pair or not single:
+        total = sum(pair.values()) or 1
+        parts.append(" ".join(f"{k}={pair.get(k, 0)} ({100 * pair.get(k, 0) / total:.0f}%)" for k in ("A", "B", "tie")))
+    if single:
+        total = sum(single.values())
+        mean = sum(float(k) * v for k, v in single.items()) / total
+        hist = " ".join(f"{k}:{v}" for k, v in sorted(single.items(), key=lambda kv: float(kv[0])))
+        parts.append(f"mean score {mean:.2f} [{hist}]")
+    return "; ".join(parts)
 
 
 def render(stats: list[dict[str, Any]], notes: dict[str, int]) -> str:

@@ -289,3 +289,12 @@ def test_records_file_rebuilds_the_same_examples(tmp_path: Path, shared):
     as_set = lambda result: sorted(json.dumps(ex, ensure_ascii=False) for _, ex in result.train)  # noqa: E731
     assert len(first.train) == 480 and as_set(first) == as_set(again)
     assert {s["source"]: s["converted"] for s in again.stats} == {"judgments": 480}
+
+
+def test_summary_of_a_source_with_pairwise_and_single_records():
+    # two Auto-J files of one kind (pairwise and single training data) used to crash the summary
+    from llm_judge.traindata.summary import _balance
+
+    assert _balance({"A": 3, "B": 1}) == "A=3 (75%) B=1 (25%) tie=0 (0%)"
+    assert _balance({"8": 1, "6": 1}) == "mean score 7.00 [6:1 8:1]"
+    assert _balance({"A": 1, "tie": 1, "10": 2, "7": 1}) == "A=1 (50%) B=0 (0%) tie=1 (50%); mean score 9.00 [7:1 10:2]"
