@@ -1,7 +1,8 @@
 """Hugging Face transformers engine: batched generation with left padding, in-process.
 
 Requests are grouped by their sampling settings, sorted by prompt length (so a batch wastes little on
-padding) and generated ``batch_size`` at a time. Greedy below temperature 1e-4, as FastChat does.
+padding) and generated ``batch_size`` at a time. Greedy below temperature 1e-4, as FastChat does; above
+it each request is sampled with its own seed (sampling.py), whatever batch it lands in.
 """
 from __future__ import annotations
 
