@@ -6,6 +6,7 @@ its turns are done; on a rerun, questions already in the answer file are skipped
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -37,6 +38,17 @@ class AnswerSummary:
     written: int = 0
     failed: int = 0
     completion_tokens: int = 0
+
+
+def request_seed(run_seed: int, question_id: Any, choice: int, turn: int) -> int:
+    """The seed of one request: a stable hash of (run seed, question id, choice, turn), below 2**31.
+
+    Fixed by the question and not by its place in the run, so an answer is the same whatever the batch
+    size, the number of workers or the questions answered with it. sha256, not ``hash()``: Python salts
+    string hashes per process. Below 2**31 so that any API taking a seed accepts it.
+    """
+    digest = hashlib.sha256(f"{run_seed}:{question_id}:{choice}:{turn}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
 def answer_store(path) -> JsonlStore:
@@ -77,7 +89,7 @@ def _answer_chunk(model: ChatModel, bench: Bench, chunk: list[Question], model_i
             q = chunk[qi]
             msgs.append({"role": "user", "content": q.turns[turn]})
             temp = settings.temperature if settings.temperature is not None else bench.temperature_for(q.category)
-            seed = None if settings.seed is None else settings.seed + 7919 * c + turn
+            seed = None if settings.seed is None else request_seed(settings.seed, q.question_id, c, turn)
             requests.append(GenRequest(messages=list(msgs), max_new_tokens=settings.max_new_tokens, temperature=temp,
                                        top_p=settings.top_p, repetition_penalty=settings.repetition_penalty, seed=seed))
         for ri, result in model.stream(requests):
@@ -92,9 +104,7 @@ def _answer_chunk(model: ChatModel, bench: Bench, chunk: list[Question], model_i
     out = []
     for qi, q in enumerate(chunk):
         choices = [{"index": c, "turns": replies[(qi, c)]} for c in range(settings.num_choices)]
-        gen = dict(model.describe())
-        gen.update(params.get(qi, {}))
-        extra: dict[str, Any] = {"generation": gen}
+        extra: dict[str, Any] = {"generation": _generation(model, q, params.get(qi, {}), settings)}
         if qi in errors:
             extra["error"] = errors[qi]
             summary.failed += 1
@@ -103,3 +113,18 @@ def _answer_chunk(model: ChatModel, bench: Bench, chunk: list[Question], model_i
             summary.completion_tokens += tokens.get(qi, 0)
         out.append(Answer(question_id=q.question_id, model_id=model_id, choices=choices, extra=extra).to_json())
     return out
+
+
+def _generation(model: ChatModel, q: Question, params: dict[str, Any], settings: AnswerSettings) -> dict[str, Any]:
+    """An answer's ``generation`` field: the engine and the settings that reproduce the answer.
+
+    ``seed`` is the run's seed; ``turn_seeds[c][t]`` the seed choice ``c``'s turn ``t`` was sampled with
+    (``request_seed``), so that a single turn can be reproduced from its record alone.
+    """
+    gen = dict(model.describe())
+    gen.update(params)
+    if settings.seed is not None:
+        gen["seed"] = settings.seed
+        gen["turn_seeds"] = [[request_seed(settings.seed, q.question_id, c, t) for t in range(len(q.turns))]
+                             for c in range(settings.num_choices)]
+    return gen

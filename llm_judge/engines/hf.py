@@ -1,7 +1,8 @@
 """Hugging Face transformers engine: batched generation with left padding, in-process.
 
 Requests are grouped by their sampling settings, sorted by prompt length (so a batch wastes little on
-padding) and generated ``batch_size`` at a time. Greedy below temperature 1e-4, as FastChat does.
+padding) and generated ``batch_size`` at a time. Greedy below temperature 1e-4, as FastChat does; above
+it each request is sampled with its own seed (sampling.py), whatever batch it lands in.
 """
 from __future__ import annotations
 
@@ -182,13 +183,15 @@ class HFModel(ChatModel):
         torch = self._torch
         r = reqs[0]
         enc = self._encode(texts)
-        gen_kwargs: dict[str, Any] = {"max_new_tokens": r.max_new_tokens, "pad_token_id": self.tokenizer.pad_token_id}
-        if r.greedy:
-            gen_kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        else:
-            gen_kwargs.update(do_sample=True, temperature=r.temperature, top_p=r.top_p)
-            if r.seed is not None:
-                torch.manual_seed(r.seed)
+        # Greedy for generate in both cases: a sampled batch picks its tokens in RowSampler (sampling.py), each
+        # row with its own request's seed, so an answer does not depend on the batch it was generated in.
+        gen_kwargs: dict[str, Any] = {"max_new_tokens": r.max_new_tokens, "pad_token_id": self.tokenizer.pad_token_id,
+                                      "do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+        if not r.greedy:
+            from .sampling import seeded_sampling
+
+            gen_kwargs["logits_processor"] = seeded_sampling([q.seed for q in reqs], r.temperature, r.top_p,
+                                                             getattr(self.model, "generation_config", None))
         if r.repetition_penalty != 1.0:
             gen_kwargs["repetition_penalty"] = r.repetition_penalty
         try:

@@ -69,6 +69,7 @@ class _Worker:
     """Body of each Ray actor: one engine, serving shards of requests."""
 
     def __init__(self, build: Callable[[], ChatModel], threads: int | None):
+        self.placement = self._pin_gpus()  # before the engine exists: CUDA reads CUDA_VISIBLE_DEVICES once
         if threads:
             os.environ["OMP_NUM_THREADS"] = str(threads)
             try:
@@ -84,8 +85,26 @@ class _Worker:
         except LlmJudgeError as exc:  # reported by ready(): exceptions do not always survive pickling
             self.error = str(exc)
 
-    def ready(self) -> tuple[str | None, dict[str, Any]]:
-        return self.error, (self.model.describe() if self.model else {})
+    @staticmethod
+    def _pin_gpus() -> dict[str, Any]:
+        """This actor's GPUs as Ray assigned them, made the only ones its engine can see.
+
+        Ray sets CUDA_VISIBLE_DEVICES to an actor's GPU ids unless told not to
+        (RAY_EXPERIMENTAL_NOSET_CUDA_VISIBLE_DEVICES); set it here either way, so that the engine's devices
+        (cuda:0 for one GPU, device_map="auto" or vLLM's tensor-parallel workers for several) are exactly the
+        GPUs this worker holds and never another worker's.
+        """
+        import ray
+
+        ids = list(ray.get_gpu_ids())
+        if ids:
+            os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in ids)
+        return {"gpu_ids": ids, "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+                "node": ray.get_runtime_context().get_node_id()}
+
+    def ready(self) -> tuple[str | None, dict[str, Any], dict[str, Any]]:
+        """(load error or None, the engine's describe(), where this worker runs: see _pin_gpus)."""
+        return self.error, (self.model.describe() if self.model else {}), self.placement
 
     def run(self, requests: list[GenRequest], indices: list[int]) -> Iterator[tuple[int, Any]]:
         assert self.model is not None
@@ -141,7 +160,8 @@ class RayPool(ChatModel):
             self._threads = per
         self._actor_cls = ray.remote(_Worker)
         self.workers = [self._start() for _ in range(opts.workers)]
-        described = self._wait_ready(self.workers)
+        self.placements: list[dict[str, Any]] = [{} for _ in self.workers]  # per worker: GPU ids, node
+        described = self._wait_ready(list(range(opts.workers)))
         self.engine = described.get("engine", "hf")
         self._describe = described
 
@@ -180,13 +200,15 @@ class RayPool(ChatModel):
     def _start(self) -> Any:
         return self._actor_cls.options(**self._actor_opts).remote(self.build, self._threads)
 
-    def _wait_ready(self, actors: list[Any]) -> dict[str, Any]:
+    def _wait_ready(self, slots: list[int]) -> dict[str, Any]:
+        """Wait for the workers in ``slots`` to build their engines; the engine's describe()."""
         described: dict[str, Any] = {}
-        for error, desc in self.ray.get([a.ready.remote() for a in actors]):
+        for s, (error, desc, placement) in zip(slots, self.ray.get([self.workers[s].ready.remote() for s in slots])):
             if error:
                 self.close()
                 raise ConfigError(f"a worker could not load the model: {error}")
             described = desc
+            self.placements[s] = placement
         return described
 
     def describe(self) -> dict[str, Any]:
@@ -194,6 +216,7 @@ class RayPool(ChatModel):
         d["ray_workers"] = self.options.workers
         if self.options.gpus_per_worker:
             d["gpus_per_worker"] = self.options.gpus_per_worker
+            d["worker_gpu_ids"] = [p.get("gpu_ids", []) for p in self.placements]
         return d
 
     # -- serving -------------------------------------------------------------------------------------
@@ -251,7 +274,7 @@ class RayPool(ChatModel):
         except Exception:  # already gone
             pass
         self.workers[s] = self._start()
-        self._wait_ready([self.workers[s]])
+        self._wait_ready([s])
         return True
 
     def close(self) -> None:

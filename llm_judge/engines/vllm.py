@@ -128,6 +128,8 @@ class VLLMModel(ChatModel):
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
     def _sampling(self, req: GenRequest, max_tokens: int) -> Any:
+        # A request's seed gives it a torch.Generator of its own in vLLM's sampler (v1, CUDA and CPU), so a
+        # seeded answer does not depend on the other prompts of the call.
         p: dict[str, Any] = {"max_tokens": max_tokens, "repetition_penalty": req.repetition_penalty,
                              "seed": req.seed}
         if req.temperature < GREEDY_BELOW:
