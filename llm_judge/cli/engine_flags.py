@@ -83,10 +83,12 @@ def engine_config(args: argparse.Namespace, model: str | None, engine: str | Non
     config = resolve(model, engine, name, hf=hf, vllm=vllm, api=api)
     if config.provider in ("hf", "vllm") and lora and not Path(lora).expanduser().is_dir():
         raise ConfigError(f"--lora-model {lora}: not a folder (give the folder holding adapter_config.json)")
-    return config.replace(pool=pool_options(args, gpu_engine=config.provider != "mock")) if config.local else config
+    if not config.local:
+        return config  # API engines run --parallel calls in one process instead of a pool
+    return config.replace(pool=_pool_options(args, gpu_engine=config.provider != "mock"))
 
 
-def pool_options(args: argparse.Namespace, gpu_engine: bool = True) -> PoolOptions | None:
+def _pool_options(args: argparse.Namespace, gpu_engine: bool = True) -> PoolOptions | None:
     """Ray pool settings from the flags, or None when one in-process engine is what they ask for.
 
     FastChat's rule: ``--num-gpus-total // --num-gpus-per-model`` workers with GPUs; ``--num-workers N``

@@ -17,6 +17,8 @@ Examples:
     eval_judge score ../shared/data/llmbar --pred 'gpt-4-cot=../shared/data/llmbar/**/GPT-4/CoT/result.json'
     eval_judge score testdata_pairwise.jsonl --pred autoj=pred.jsonl,pred_exchange.jsonl --group-by subset
     eval_judge run ../shared/data/llmbar --subset Natural --first-n 4 --judge-model default --judge-method distribution
+    eval_judge run ../shared/data/llmbar --subset Natural --judge-model default --judge-method distribution \\
+        --num-workers 2          (two judge copies through Ray, as gen_judgment)
 """
 from __future__ import annotations
 

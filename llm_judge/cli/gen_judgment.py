@@ -3,6 +3,7 @@
     python -m llm_judge.gen_judgment --mode single --judge-model gpt-4 [--model-list a b] [--bench-name mt_bench]
     python -m llm_judge.gen_judgment --mode pairwise-baseline --baseline-model gpt-3.5-turbo
     python -m llm_judge.gen_judgment --mode pairwise-all --judge-model default     (local SmolLM2 judge)
+    python -m llm_judge.gen_judgment --judge-model mock:judge     (a scripted judge, no model: see engines/mock.py)
 
 Writes data/<bench>/model_judgment/<judge>_single.jsonl or <judge>_pair.jsonl (FastChat's format plus
 our fields). Judgments already present are skipped; failed ones are retried on the next run.
