@@ -12,13 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import sys
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..bench import BenchConfig, load_answer_file, load_questions
-from .registry import RegistryEntry, RegistryFile, load_registry, registry_names
+from .registry import RegistryEntry, RegistryFile
 from ..errors import ChecksumError, ConfigError, InputError
 from .fetch import fetch, is_url, local_path, sha256_of
 from ..judging.prompts import load_prompt_file

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .. import cli
-from ..benches.download import CONVERTERS, check_mirror, download_bench
+from ..benches.download import check_mirror, download_bench
 from ..benches.registry import RegistryEntry, load_registry, registry_names
 
 

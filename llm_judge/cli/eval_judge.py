@@ -17,6 +17,8 @@ Examples:
     eval_judge score ../shared/data/llmbar --pred 'gpt-4-cot=../shared/data/llmbar/**/GPT-4/CoT/result.json'
     eval_judge score testdata_pairwise.jsonl --pred autoj=pred.jsonl,pred_exchange.jsonl --group-by subset
     eval_judge run ../shared/data/llmbar --subset Natural --first-n 4 --judge-model default --judge-method distribution
+    eval_judge run ../shared/data/llmbar --subset Natural --judge-model default --judge-method distribution \\
+        --num-workers 2          (two judge copies through Ray, as gen_judgment)
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ from ..metaeval.pairs import LabelledPair, LabelledSet
 from ..metaeval.predictions import FORMATS as PRED_FORMATS
 from ..metaeval.predictions import PredSpec, Predictions, load_predictions, read_llmbar
 from ..metaeval.report import interannotator_table, metric_tables
-from ..engines.api.base import add_api_args
+from .engine_flags import add_engine_args, engine_choice, engine_config
 from ..results.tables import FORMATS, Table, render
 
 
@@ -67,7 +69,7 @@ def _set_args(p: argparse.ArgumentParser) -> None:
 def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--judge-model", required=True,
                    help="judge: API model name (gpt-4, claude-..., openai:NAME), local path, hub id or 'default'")
-    p.add_argument("--judge-engine", choices=["hf", "vllm", "api", "openai", "anthropic"], default=None)
+    engine_choice(p, "--judge-engine")
     p.add_argument("--judge-model-id", default=None, help="judge name in records and file names")
     p.add_argument("--judge-file", default=None, help="judge prompts in FastChat's judge_prompts.jsonl format")
     p.add_argument("--judge-family", default=None, metavar="NAME|FILE",
@@ -79,15 +81,12 @@ def _run_args(p: argparse.ArgumentParser) -> None:
                         "[[A]]/[[B]]/[[C]] directly (local judges)")
     p.add_argument("--judge-max-new-token", type=cli.positive_int, default=None,
                    help="most tokens per judgment (default: the judge family's, 2048 for ours)")
-    p.add_argument("--parallel", type=cli.positive_int, default=16, help="requests in flight (API judges)")
-    p.add_argument("--batch-size", type=cli.positive_int, default=8, help="prompts per batch (local judges)")
-    p.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
     p.add_argument("--output", default=None,
                    help="judgment file (default: OUTPUT_DIR/<set>/<judge>_pair.jsonl; <judge>_<family>_pair.jsonl "
                         "with --judge-family)")
     p.add_argument("--output-dir", default="judge_eval", help="where judgment files go (default: ./judge_eval)")
     p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
-    add_api_args(p)
+    add_engine_args(p, judge=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,44 +121,32 @@ def select(items: list[LabelledPair], subsets: list[str] | None, ids: list[str] 
 
 def run_judge(args: argparse.Namespace, labelled: LabelledSet, items: list[LabelledPair]) -> tuple[Predictions | None, int]:
     """Judge the selected pairs (skipping those already judged); the run's predictions and an exit code."""
-    from .gen_judgment import judge_engine_options
     from ..judging.families import load_family
-    from ..judging.run import distribution_request, judgment_store, run_matches
+    from ..judging.judge import Judge
+    from ..judging.run import judgment_store, run_matches
     from ..metaeval.run import plan, read_run
-    from ..engines.registry import engine_for, load_model, model_id_for, split_provider
-    from ..engines.base import GenRequest
 
     family = load_family(args.judge_family)
     family.check_mode("pairwise-all")
-    max_new_tokens = args.judge_max_new_token or family.request([]).max_new_tokens
-    engine = engine_for(args.judge_model, args.judge_engine, args.api_base)
-    provider, judge_name = split_provider(args.judge_model, engine)
-    judge_id = args.judge_model_id or model_id_for(judge_name)
+    judge = Judge(engine_config(args, args.judge_model, args.judge_engine, args.judge_model_id), family,
+                  args.judge_method, args.judge_max_new_token)
     out = (Path(args.output) if args.output
-           else Path(args.output_dir) / labelled.name / family.output_name(judge_id, pairwise=True))
+           else Path(args.output_dir) / labelled.name / family.output_name(judge.id, pairwise=True))
     matches = plan(items, family.prompt_set(args.judge_file, None, args.language, None, None))
     rc = 0
     # Opening the store cuts a record torn by a kill and drops failed ones, so they are judged again.
     with judgment_store(out, pairwise=True) as store:
-        todo = [m for m in matches if m.key(judge_id) not in store]
+        todo = [m for m in matches if m.key(judge.id) not in store]
         print(f"{labelled.name}: {len(items)} pairs, {len(items) - len(todo)} already judged in {out}, "
-              f"{len(todo)} to do = {2 * len(todo)} judge calls to {judge_id}", file=sys.stderr)
+              f"{len(todo)} to do = {2 * len(todo)} judge calls to {judge.id}", file=sys.stderr)
         if args.dry_run:
             return None, 0
         if todo:
-            judge = load_model(args.judge_model, name=judge_id, engine=engine,
-                               **judge_engine_options(args, provider, family))
-
-            def make_request(match, messages) -> GenRequest:
-                if args.judge_method == "distribution":
-                    return distribution_request(match, messages, args.language, family)
-                return family.request(messages, max_new_tokens)
-
             with judge:
-                summary = run_matches(judge, judge_id, labelled.name, todo, store, make_request)
-            print(f"{judge_id} on {labelled.name}: {summary.line()} -> {out}", file=sys.stderr)
+                summary = run_matches(judge, labelled.name, todo, store, args.language)
+            print(f"{judge.id} on {labelled.name}: {summary.line()} -> {out}", file=sys.stderr)
             rc = 1 if summary.failed else 0
-    return read_run(out, labelled, judge_id, {m.key(judge_id) for m in matches}), rc
+    return read_run(out, labelled, judge.id, {m.key(judge.id) for m in matches}), rc
 
 
 def _coverage(preds: Predictions, items: list[LabelledPair]) -> str:

@@ -3,6 +3,7 @@
     python -m llm_judge.gen_judgment --mode single --judge-model gpt-4 [--model-list a b] [--bench-name mt_bench]
     python -m llm_judge.gen_judgment --mode pairwise-baseline --baseline-model gpt-3.5-turbo
     python -m llm_judge.gen_judgment --mode pairwise-all --judge-model default     (local SmolLM2 judge)
+    python -m llm_judge.gen_judgment --judge-model mock:judge     (a scripted judge, no model: see engines/mock.py)
 
 Writes data/<bench>/model_judgment/<judge>_single.jsonl or <judge>_pair.jsonl (FastChat's format plus
 our fields). Judgments already present are skipped; failed ones are retried on the next run.
@@ -18,12 +19,12 @@ from typing import Callable, Iterator, Sequence
 
 from .. import cli
 from ..bench import Bench, load_bench, parse_model_list
+from ..engines.config import EngineConfig
 from ..judging.families import JudgeFamily, load_family
-from ..judging.matches import MODES, Match, MatchPlan, plan_matches
-from ..judging.run import distribution_request, judgment_store, run_matches
-from ..engines.api.base import add_api_args
-from ..engines.registry import engine_for
-from ..engines.base import GenRequest
+from ..judging.judge import Judge
+from ..judging.matches import MODES, MatchPlan, plan_matches
+from ..judging.run import judgment_store, run_matches
+from .engine_flags import add_engine_args, engine_choice, engine_config
 from ..records import Judgment
 
 log = logging.getLogger("llm_judge.gen_judgment")
@@ -40,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "autoj, pandalm, prometheus, or a family .json file (see README)")
     p.add_argument("--judge-model", default="gpt-4",
                    help="judge: API model name (gpt-4, claude-..., openai:NAME), local path, hub id or 'default'")
-    p.add_argument("--judge-engine", choices=["hf", "vllm", "api", "openai", "anthropic"], default=None)
+    engine_choice(p, "--judge-engine")
     p.add_argument("--judge-model-id", default=None, help="judge name in records and file names (default: from --judge-model)")
     p.add_argument("--baseline-model", default=None, help="baseline for pairwise-baseline (default: the bench's)")
     p.add_argument("--mode", default="single", choices=MODES)
@@ -53,25 +54,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "judge's probabilities for each verdict directly (local judges; fast, never unparseable)")
     p.add_argument("--judge-max-new-token", type=cli.positive_int, default=None,
                    help="most tokens a judgment may take (default: the judge family's; ours: 2048)")
-    p.add_argument("--parallel", type=cli.positive_int, default=16, help="requests in flight (API judges)")
-    p.add_argument("--batch-size", type=cli.positive_int, default=8, help="prompts per batch (local judges)")
-    p.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
-    p.add_argument("--num-gpus-per-model", type=cli.positive_int, default=1, help="GPUs per local judge copy")
-    p.add_argument("--num-gpus-total", type=cli.positive_int, default=1,
-                   help="GPUs in all: total / per-model local judge copies work at once through Ray")
-    p.add_argument("--num-workers", type=cli.positive_int, default=None,
-                   help="local judge copies through Ray (CPU workers on a machine without GPUs)")
-    p.add_argument("--ray-address", default=None, help="join an existing Ray cluster (e.g. auto or host:6379)")
     p.add_argument("--dry-run", action="store_true", help="print the plan (and, for API judges, the cost estimate) and stop")
     p.add_argument("--price-table", default=None, metavar="FILE",
                    help='JSON prices in USD per 1M tokens, e.g. {"gpt-4o": {"input": 2.5, "output": 10}}, '
                         "over the built-in table (API judges)")
-    add_api_args(p)
+    add_engine_args(p, judge=True)
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
 
-def plan(args: argparse.Namespace, bench: Bench, judge_id: str) -> tuple[MatchPlan, Path, bool]:
+def plan(args: argparse.Namespace, bench: Bench, family: JudgeFamily, judge_id: str) -> tuple[MatchPlan, Path, bool]:
     pairwise = args.mode != "single"
     models = parse_model_list(args.model_list) or list(bench.answer_files())
     baseline = args.baseline_model or bench.config.baseline_model
@@ -80,7 +72,6 @@ def plan(args: argparse.Namespace, bench: Bench, judge_id: str) -> tuple[MatchPl
         answers = bench.load_answers(models + [baseline])
     else:
         answers = bench.load_answers(models)
-    family = load_family(getattr(args, "judge_family", None))
     family.check_mode(args.mode)
     prompts = family.prompt_set(args.judge_file, bench.config.judge_prompts, bench.language, bench.path,
                                 bench.config.prompt_names)
@@ -93,22 +84,17 @@ def plan(args: argparse.Namespace, bench: Bench, judge_id: str) -> tuple[MatchPl
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cli.setup_logging(args.verbose)
-    from ..engines.registry import model_id_for, split_provider
-
     family = load_family(args.judge_family)
-    args.judge_max_new_token = args.judge_max_new_token or family.request([]).max_new_tokens
-
-    engine = engine_for(args.judge_model, args.judge_engine, args.api_base)
-    provider, judge_name = split_provider(args.judge_model, engine)
-    prices = _price_table(args, provider)
-    judge_id = args.judge_model_id or model_id_for(judge_name)
+    config = engine_config(args, args.judge_model, args.judge_engine, args.judge_model_id)
+    judge = Judge(config, family, args.judge_method, args.judge_max_new_token)
+    prices = _price_table(args.price_table, config)
     bench = load_bench(args.bench_name, args.data_dir)
-    match_plan, out, pairwise = plan(args, bench, judge_id)  # validates every input before anything is written
+    match_plan, out, pairwise = plan(args, bench, family, judge.id)  # validates every input before anything is written
     store = judgment_store(out, pairwise)
-    todo = [m for m in match_plan.matches if m.key(judge_id) not in store]
+    todo = [m for m in match_plan.matches if m.key(judge.id) not in store]
     calls = sum(2 if m.pairwise else 1 for m in todo)
     print(f"{bench.name}: {len(match_plan.matches)} judgments ({args.mode}), {len(match_plan.matches) - len(todo)} "
-          f"already in {out}, {len(todo)} to do = {calls} judge calls to {judge_id}", file=sys.stderr)
+          f"already in {out}, {len(todo)} to do = {calls} judge calls to {judge.id}", file=sys.stderr)
     if match_plan.skipped_missing_turn or match_plan.no_reference:
         print(f"note: {match_plan.skipped_missing_turn} turns skipped (answer has fewer turns than the question), "
               f"{match_plan.no_reference} questions needed a reference answer and had none", file=sys.stderr)
@@ -116,39 +102,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ..engines.api.costs import estimate
 
         games = [g for m in todo for g in m.games()]
-        for line in estimate(provider, judge_name, games, args.judge_max_new_token, prices).lines():
+        for line in estimate(config.provider, config.model, games, judge.max_new_tokens, prices).lines():
             print(line, file=sys.stderr)
     if args.dry_run or not todo:
         store.close()
         return 0
-    from ..engines.pool import EngineSpec, open_engine, pool_options
-
-    spec = EngineSpec(args.judge_model, judge_id, engine,
-                      judge_engine_options(args, provider, family, args.num_gpus_per_model))
-    judge = open_engine(spec, pool_options(args, provider))
-
-    def make_request(match: Match, messages: list[dict[str, str]]) -> GenRequest:
-        if args.judge_method == "distribution":
-            return distribution_request(match, messages, bench.language, family)
-        return family.request(messages, args.judge_max_new_token)
-
     with judge, store, _progress(len(todo)) as on_record:
-        summary = run_matches(judge, judge_id, bench.name, match_plan.matches, store, make_request, on_record)
+        summary = run_matches(judge, bench.name, match_plan.matches, store, bench.language, on_record)
     cost = ""
     if prices is not None:
-        price = prices.lookup(judge_name)
+        price = prices.lookup(config.model)
         cost = f", cost ${price.cost(summary.prompt_tokens, summary.completion_tokens):,.2f}" if price else ", cost unknown"
-    print(f"{judge_id} on {bench.name}: {summary.line()}{cost} -> {out}", file=sys.stderr)
+    print(f"{judge.id} on {bench.name}: {summary.line()}{cost} -> {out}", file=sys.stderr)
     return 1 if summary.failed else 0
 
 
-def _price_table(args: argparse.Namespace, provider: str):
+def _price_table(path: str | None, config: EngineConfig):
     """The price table for an API judge (read now, so a bad --price-table fails before any call); else None."""
-    if provider not in ("openai", "anthropic"):
+    if not config.is_api:
         return None
     from ..engines.api.costs import PriceTable
 
-    return PriceTable.load(args.price_table)
+    return PriceTable.load(path)
 
 
 @contextlib.contextmanager
@@ -175,27 +150,6 @@ def _progress(total: int) -> Iterator[Callable[[dict], None]]:
         yield on_record
     finally:
         bar.close()
-
-
-def judge_engine_options(args: argparse.Namespace, provider: str, family: JudgeFamily, num_gpus: int = 1) -> dict:
-    """Keyword arguments for load_model for a judge (gen_judgment and eval_judge run): engine flags + family."""
-    if provider in ("hf", "vllm"):
-        from ..engines.hf import HFOptions
-
-        # A family's instruction wrapper (Auto-J's [INST] ... [/INST]) replaces the model's chat template.
-        hf = HFOptions(dtype=args.dtype, batch_size=args.batch_size, chat_template=family.chat_template(),
-                       num_gpus=num_gpus)
-        if provider == "vllm":
-            from ..engines.vllm import VLLMOptions
-
-            return {"hf_options": hf, "vllm_options": VLLMOptions(tensor_parallel_size=num_gpus)}
-        return {"hf_options": hf}
-    if family.wrapper:
-        log.warning("judge family %s: its instruction wrapper is not applied to API judges; the server's chat "
-                    "template formats the prompt", family.name)
-    from ..engines.api.base import APIOptions
-
-    return {"api_options": APIOptions.from_args(args)}
 
 
 def cli_main() -> None:

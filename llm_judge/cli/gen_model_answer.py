@@ -16,8 +16,9 @@ from .. import cli
 from ..answering.run import AnswerSettings, answer_questions, answer_store
 from ..bench import load_bench
 from ..errors import ConfigError
-from ..engines.api.base import add_api_args
-from ..engines.registry import engine_for
+from ..engines.config import EngineConfig
+from ..engines.registry import open_engine
+from .engine_flags import add_engine_args, engine_choice, engine_config
 
 log = logging.getLogger("llm_judge.gen_model_answer")
 
@@ -29,8 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="local folder, hub id, .gguf file, API model name, or 'default' (SmolLM2-135M-Instruct)")
     p.add_argument("--model-id", default=None, help="name of the answer file (default: last part of --model-path)")
     cli.add_data_args(p)
-    p.add_argument("--engine", choices=["hf", "vllm", "api", "openai", "anthropic"], default=None,
-                   help="inference engine (default: chosen from --model-path)")
+    engine_choice(p, "--engine")
     p.add_argument("--question-begin", type=int, default=None, help="index of the first question (debugging)")
     p.add_argument("--question-end", type=int, default=None, help="index after the last question (debugging)")
     p.add_argument("--answer-file", default=None, help="output file (default: data/<bench>/model_answer/<model-id>.jsonl)")
@@ -43,24 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repetition-penalty", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=None, help="seed for sampled answers")
     p.add_argument("--system-prompt", default=None, help="a system message before every conversation")
-    p.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
-    p.add_argument("--batch-size", type=cli.positive_int, default=16, help="prompts per batch (local engines)")
-    p.add_argument("--num-gpus-per-model", type=cli.positive_int, default=1)
-    p.add_argument("--num-gpus-total", "--gpus", dest="num_gpus_total", type=cli.positive_int, default=1)
-    p.add_argument("--num-workers", type=cli.positive_int, default=None,
-                   help="engine copies working at once through Ray (CPU workers on a machine without GPUs)")
-    p.add_argument("--ray-address", default=None, help="join an existing Ray cluster (e.g. auto or host:6379)")
-    p.add_argument("--max-gpu-memory", default=None, help="per-GPU memory cap, e.g. 20GiB")
-    p.add_argument("--enforce-eager", action=argparse.BooleanOptionalAction, default=None,
-                   help="vLLM: skip graph compilation (default: on CPU yes, on GPU vLLM's default)")
-    p.add_argument("--revision", default=None, help="model revision (branch, tag or commit)")
-    p.add_argument("--trust-remote-code", action="store_true", help="allow model code from the hub (off by default)")
-    p.add_argument("--lora-model", "--lora_model", dest="lora_model", default=None, help="a LoRA adapter to apply")
     p.add_argument("--with-prompt", "--with_prompt", dest="with_prompt", default=None,
                    help="prompt template for models without a chat template (alpaca, alpaca_jp, rinna, llm-jp, vicuna)")
     p.add_argument("--conv-template", default=None, help="a FastChat conversation template (needs fschat)")
-    p.add_argument("--parallel", type=cli.positive_int, default=16, help="requests in flight (API engines)")
-    add_api_args(p)
+    add_engine_args(p, judge=False)
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -72,29 +58,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     questions = bench.question_slice(args.question_begin, args.question_end)
     if not questions:
         raise ConfigError(f"--question-begin/--question-end select no question of {bench.name} ({len(bench.questions)} questions)")
-    from ..engines.registry import model_id_for, split_provider
-
-    args.engine = engine_for(args.model_path, args.engine, args.api_base)
-    provider, _ = split_provider(args.model_path, args.engine)
-    model_id = args.model_id or model_id_for(split_provider(args.model_path, args.engine)[1])
-    answer_file = Path(args.answer_file) if args.answer_file else bench.answer_dir / f"{model_id}.jsonl"
+    template, prompt_format = _prompt_format(args)
+    config = engine_config(args, args.model_path, args.engine, args.model_id, chat_template=template,
+                           prompt_format=prompt_format, seed=args.seed)
+    answer_file = Path(args.answer_file) if args.answer_file else bench.answer_dir / f"{config.name}.jsonl"
     settings = AnswerSettings(max_new_tokens=args.max_new_token, num_choices=args.num_choices,
                               temperature=args.temperature, top_p=args.top_p,
                               repetition_penalty=args.repetition_penalty, seed=args.seed,
-                              system_prompt=args.system_prompt)
-    if provider in ("openai", "anthropic"):  # one turn of a chunk is one batch: let it fill --parallel
-        settings.chunk_size = max(settings.chunk_size, args.parallel)
+                              system_prompt=args.system_prompt, chunk_size=_chunk_size(config))
     store = answer_store(answer_file)
     todo = [q for q in questions if q.question_id not in store]
     log.info("%s: %d questions, %d already answered in %s", bench.name, len(questions), len(questions) - len(todo), answer_file)
+    model_id = config.name
     if todo:
-        from ..engines.pool import EngineSpec, open_engine, pool_options
-
-        pool = pool_options(args, provider)
-        if pool:  # every turn of a chunk is one batch spread over the workers: give each a full share
-            settings.chunk_size = max(settings.chunk_size, 64 * pool.workers)
-        spec = EngineSpec(args.model_path, model_id, args.engine, _engine_options(args, provider))
-        with open_engine(spec, pool) as model:
+        with open_engine(config) as model:
             summary = answer_questions(model, bench, todo, model_id, store, settings)
         order = {q.question_id: i for i, q in enumerate(bench.questions)}
         store.sort(lambda r: order.get(r["question_id"], len(order)))
@@ -106,32 +83,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _engine_options(args: argparse.Namespace, provider: str) -> dict:
-    """Keyword arguments for load_model built from the flags, for the chosen provider."""
-    if provider in ("hf", "vllm"):
-        from ..engines.hf import HFOptions
-        from ..engines.chat_templates import chat_template_for
+def _prompt_format(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """(chat template, its origin) from --with-prompt / --conv-template; (None, None): the model's own."""
+    from ..engines.chat_templates import chat_template_for
 
-        with_prompt, conv = args.with_prompt, args.conv_template
-        template = chat_template_for(with_prompt, conv)
-        prompt_format = f"with-prompt:{with_prompt}" if with_prompt else f"conv-template:{conv}" if conv else None
-        lora = args.lora_model
-        if lora and not Path(lora).expanduser().is_dir():
-            raise ConfigError(f"--lora-model {lora}: not a folder (give the folder holding adapter_config.json)")
-        hf = HFOptions(dtype=args.dtype, batch_size=args.batch_size, num_gpus=args.num_gpus_per_model,
-                       max_gpu_memory=args.max_gpu_memory, revision=args.revision,
-                       trust_remote_code=args.trust_remote_code, lora_path=lora, chat_template=template,
-                       prompt_format=prompt_format)
-        out: dict = {"hf_options": hf}
-        if provider == "vllm":
-            from ..engines.vllm import VLLMOptions
+    with_prompt, conv = args.with_prompt, args.conv_template
+    template = chat_template_for(with_prompt, conv)
+    return template, f"with-prompt:{with_prompt}" if with_prompt else f"conv-template:{conv}" if conv else None
 
-            out["vllm_options"] = VLLMOptions(tensor_parallel_size=args.num_gpus_per_model,
-                                              enforce_eager=args.enforce_eager, seed=args.seed or 0)
-        return out
-    from ..engines.api.base import APIOptions
 
-    return {"api_options": APIOptions.from_args(args)}
+def _chunk_size(config: EngineConfig) -> int:
+    """Questions per chunk: every turn of a chunk is one batch, which should keep the engine busy."""
+    chunk = AnswerSettings.chunk_size
+    if config.is_api:  # one batch fills --parallel
+        chunk = max(chunk, config.api.parallel)
+    if config.pool:  # a batch is spread over the workers: give each a full share
+        chunk = max(chunk, 64 * config.pool.workers)
+    return chunk
 
 
 def cli_main() -> None:

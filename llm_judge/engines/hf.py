@@ -7,36 +7,14 @@ it each request is sampled with its own seed (sampling.py), whatever batch it la
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
 from ..errors import ConfigError, MissingDependency
 from .base import ChatModel, GenRequest, GenResult
+from .config import EngineConfig, HFOptions
 from .weights import resolve_model_path
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class HFOptions:
-    dtype: str = "auto"  # auto | float32 | float16 | bfloat16
-    device: str | None = None  # None: cuda when available, else cpu
-    batch_size: int = 16
-    num_gpus: int = 1
-    max_gpu_memory: str | None = None  # e.g. "20GiB": per-GPU cap when spreading a model over GPUs
-    revision: str | None = None
-    trust_remote_code: bool = False
-    lora_path: str | None = None
-    chat_template: str | None = None  # a Jinja chat template overriding the tokenizer's
-    prompt_format: str | None = None  # where chat_template came from ("with-prompt:rinna"), stored with answers
-    threads: int | None = None  # torch CPU threads (None: torch's default)
-
-    @property
-    def newline(self) -> str | None:
-        """What the model writes for a newline under this prompt format (rinna: "<NL>"), or None."""
-        from .chat_templates import newline_marker
-
-        return newline_marker(self.chat_template)
 
 
 def _torch():
@@ -270,3 +248,8 @@ class HFModel(ChatModel):
 
     def close(self) -> None:
         self.model = None
+
+
+def from_config(config: EngineConfig) -> HFModel:
+    """The registry's factory for provider "hf"."""
+    return HFModel(config.model, config.name, config.hf)

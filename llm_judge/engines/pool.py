@@ -16,38 +16,15 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
 from ..errors import ConfigError, LlmJudgeError, MissingDependency
 from .base import ChatModel, GenRequest, GenResult
+from .config import PoolOptions
 
 log = logging.getLogger(__name__)
 
 _FATAL = "__llm_judge_fatal__"  # marks an error that makes every later call pointless (sent by a worker)
-
-
-@dataclass
-class EngineSpec:
-    """What a worker needs to build its engine (picklable): ``load_model``'s arguments."""
-
-    model: str | None
-    name: str
-    engine: str | None = None
-    options: dict[str, Any] = field(default_factory=dict)  # hf_options / vllm_options / api_options
-
-    def __call__(self) -> ChatModel:
-        from .registry import load_model
-
-        return load_model(self.model, name=self.name, engine=self.engine, **self.options)
-
-
-@dataclass
-class PoolOptions:
-    workers: int = 1
-    gpus_per_worker: float = 0  # 0: CPU workers
-    address: str | None = None  # an existing Ray cluster ("auto" or host:port); None: start one here
-    max_retries: int = 2  # fresh workers started for a shard whose worker died
 
 
 def _ray() -> Any:
@@ -290,36 +267,11 @@ class RayPool(ChatModel):
             self._started_ray = False
 
 
-def pool_options(args: Any, provider: str) -> PoolOptions | None:
-    """Pool settings from the command-line flags, or None when one in-process engine is what they ask for.
-
-    FastChat's rule: ``--num-gpus-total // --num-gpus-per-model`` workers with GPUs; ``--num-workers N``
-    asks for N workers explicitly (CPU workers on a machine without GPUs). ``--ray-address`` always uses Ray.
-    """
-    if provider not in ("hf", "vllm"):
-        return None
-    gpus = _visible_gpus()
-    per_model = getattr(args, "num_gpus_per_model", 1) or 1
-    total = getattr(args, "num_gpus_total", 1) or 1
-    workers = getattr(args, "num_workers", None) or max(1, total // per_model)
-    address = getattr(args, "ray_address", None)
-    if workers == 1 and not address:
-        return None
-    use_gpus = bool(gpus) or (address is not None and not getattr(args, "num_workers", None))
-    return PoolOptions(workers=workers, gpus_per_worker=per_model if use_gpus else 0, address=address)
-
-
-def _visible_gpus() -> int:
+def visible_gpus() -> int:
+    """GPUs torch sees on this machine (0 without torch or CUDA)."""
     try:
         import torch
 
         return torch.cuda.device_count()
     except ImportError:
         return 0
-
-
-def open_engine(spec: EngineSpec, pool: PoolOptions | None) -> ChatModel:
-    """The engine to use: ``spec`` built in this process, or a Ray pool of workers each building it."""
-    if pool is None:
-        return spec()
-    return RayPool(spec, pool, name=spec.name)

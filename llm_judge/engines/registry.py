@@ -1,24 +1,39 @@
-"""Engines behind one interface (:class:`ChatModel`), and the rule that picks one for a model name.
+"""The providers of engines, and the rule that picks one for a model name, applied once per run.
 
-Provider rule, in order: an explicit ``--engine``/``--judge-engine``; a prefix (``hf:``, ``vllm:``,
-``openai:``, ``anthropic:``); a local path or the default model -> transformers; a ``claude`` name ->
-Anthropic; a ``gpt-``/``o1``/``o3``/``o4``/``chatgpt`` name, or any name when an OpenAI base URL is set ->
-OpenAI(-compatible); anything else -> transformers (a hub id).
+Each provider is a ``"module:factory"`` string, imported the first time it is used, so choosing an API
+judge never imports torch and a missing optional engine fails only when it is asked for. A factory
+takes an :class:`EngineConfig` and returns the engine.
+
+Provider rule (:func:`split_provider`), in order: an explicit ``--engine``/``--judge-engine``; a prefix
+(``hf:``, ``vllm:``, ``openai:``, ``anthropic:``, ``mock:``); a local path or the default model ->
+transformers; a ``claude`` name -> Anthropic; a ``gpt-``/``o1``/``o3``/``o4``/``chatgpt`` name, or any name
+when an OpenAI base URL is set -> OpenAI(-compatible); anything else -> transformers (a hub id).
 """
 from __future__ import annotations
 
+import functools
+import importlib
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Callable
 
 from ..errors import ConfigError
-from .base import ChatModel, GenRequest, GenResult
+from .base import ChatModel
+from .config import API_PROVIDERS, LOCAL_PROVIDERS, APIOptions, EngineConfig, HFOptions, PoolOptions, VLLMOptions
 from .weights import DEFAULT_MODEL_ID, is_default, model_id_for
 
-__all__ = ["ChatModel", "GenRequest", "GenResult", "load_model", "load_api_model", "engine_for", "split_provider", "DEFAULT_MODEL_ID", "model_id_for"]
+__all__ = ["PROVIDERS", "EngineConfig", "resolve", "split_provider", "load", "load_model", "open_engine",
+           "DEFAULT_MODEL_ID", "model_id_for"]
 
-PROVIDERS = ("hf", "vllm", "openai", "anthropic")
+PROVIDERS: dict[str, str] = {
+    "hf": "llm_judge.engines.hf:from_config",
+    "vllm": "llm_judge.engines.vllm:from_config",
+    "openai": "llm_judge.engines.api.openai:from_config",
+    "anthropic": "llm_judge.engines.api.anthropic:from_config",
+    "mock": "llm_judge.engines.mock:from_config",
+}
+ENGINE_CHOICES = tuple(PROVIDERS) + ("api",)  # "api": OpenAI, or Anthropic for a claude name
 _OPENAI_NAME = re.compile(r"^(gpt-|o1|o3|o4|chatgpt|text-davinci|davinci)", re.IGNORECASE)
 _ANTHROPIC_NAME = re.compile(r"^claude", re.IGNORECASE)
 
@@ -31,8 +46,8 @@ def split_provider(spec: str | None, engine: str | None = None) -> tuple[str, st
             raise ConfigError(f"model {spec!r} names provider {provider!r} but the engine flag says {engine!r}")
         return provider, name
     if engine:
-        if engine not in PROVIDERS and engine != "api":
-            raise ConfigError(f"unknown engine {engine!r} (known: {', '.join(PROVIDERS)}, api)")
+        if engine not in ENGINE_CHOICES:
+            raise ConfigError(f"unknown engine {engine!r} (known: {', '.join(ENGINE_CHOICES)})")
         if engine == "api":
             return ("anthropic" if spec and _ANTHROPIC_NAME.match(spec) else "openai"), spec
         return engine, spec
@@ -45,41 +60,53 @@ def split_provider(spec: str | None, engine: str | None = None) -> tuple[str, st
     return "hf", spec
 
 
-def load_model(spec: str | None, *, name: str | None = None, engine: str | None = None,
-               hf_options: Any = None, api_options: Any = None, vllm_options: Any = None) -> ChatModel:
-    """Build the engine for ``spec`` (a path, hub id, API model name or default); imports lazily."""
+def resolve(spec: str | None, engine: str | None = None, name: str | None = None, *, hf: HFOptions = HFOptions(),
+            vllm: VLLMOptions = VLLMOptions(), api: APIOptions = APIOptions(),
+            pool: PoolOptions | None = None) -> EngineConfig:
+    """The EngineConfig for a model as given on the command line (``spec``, ``engine``, ``name``).
+
+    With an API base URL, a plain model name (one the rule would give to transformers) means a model on
+    that server. ``name`` defaults to the model's id (the last part of its path, like FastChat).
+    """
+    if engine is None and api.api_base and split_provider(spec)[0] == "hf":
+        engine = "openai"
     provider, model = split_provider(spec, engine)
-    name = name or model_id_for(model)
-    if provider == "hf":
-        from .hf import HFModel
-        return HFModel(model, name, hf_options)
-    if provider == "vllm":
-        try:
-            from .vllm import VLLMModel
-        except ImportError as exc:
-            raise ConfigError(f"the vllm engine is not available: {exc}") from None
-        return VLLMModel(model, name, vllm_options, hf_options)
-    return load_api_model(provider, model, name, api_options)
-
-
-def engine_for(spec: str | None, engine: str | None, api_base: str | None) -> str | None:
-    """The engine flag to use: with --api-base, a plain model name means a model on that server."""
-    if engine is None and api_base:
-        if split_provider(spec)[0] == "hf":
-            return "openai"
-    return engine
-
-
-def load_api_model(provider: str, model: str | None, name: str, options: Any = None) -> ChatModel:
-    """The engine for ``provider`` ("openai" or "anthropic") and a free-form model name."""
-    if not model:
+    if provider in API_PROVIDERS + ("mock",) and not model:
         raise ConfigError(f"an {provider} model needs a name, e.g. {provider}:MODEL")
-    if provider == "openai":
-        from .api.openai import OpenAIModel
+    if name is None:
+        name = Path(model).stem if provider == "mock" and model else model_id_for(model)
+    return EngineConfig(provider, model, name, hf=hf, vllm=vllm, api=api,
+                        pool=pool if provider in LOCAL_PROVIDERS else None)
 
-        return OpenAIModel(model, name, options)
-    if provider == "anthropic":
-        from .api.anthropic import AnthropicModel
 
-        return AnthropicModel(model, name, options)
-    raise ConfigError(f"unknown API provider {provider!r} (known: openai, anthropic)")
+@functools.lru_cache(maxsize=None)
+def _factory(provider: str) -> Callable[[EngineConfig], ChatModel]:
+    try:
+        target = PROVIDERS[provider]
+    except KeyError:
+        raise ConfigError(f"unknown engine {provider!r} (known: {', '.join(PROVIDERS)})") from None
+    module, attr = target.split(":")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except ImportError as exc:
+        raise ConfigError(f"the {provider} engine is not available: {exc}") from None
+
+
+def load(config: EngineConfig) -> ChatModel:
+    """The engine of ``config``, built in this process (a pool's workers each call this)."""
+    return _factory(config.provider)(config)
+
+
+def load_model(spec: str | None, name: str | None = None, engine: str | None = None) -> ChatModel:
+    """An engine with default settings for a model as given on the command line (a convenience for scripts)."""
+    return load(resolve(spec, engine, name))
+
+
+def open_engine(config: EngineConfig) -> ChatModel:
+    """The engine to use: built in this process, or a Ray pool whose workers each build it."""
+    if config.pool is None:
+        return load(config)
+    from .pool import RayPool
+
+    # The workers get the config without its pool, so each builds one engine, in its own process.
+    return RayPool(functools.partial(load, config.replace(pool=None)), config.pool, name=config.name)

@@ -15,32 +15,19 @@ from __future__ import annotations
 import logging
 import os
 import re
-from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
 from ..errors import ConfigError, MissingDependency
 from . import scoring
 from .base import GREEDY_BELOW, ChatModel, GenRequest, GenResult
-from .hf import HFOptions, clean_answer, load_tokenizer, render_chat
+from .config import EngineConfig, HFOptions, VLLMOptions
+from .hf import clean_answer, load_tokenizer, render_chat
 from .weights import resolve_model_path
 
 log = logging.getLogger(__name__)
 
 _MEMORY = re.compile(r"^\s*([0-9.]+)\s*([KMGT]i?B)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
-
-
-@dataclass
-class VLLMOptions:
-    tensor_parallel_size: int = 1  # --num-gpus-per-model
-    gpu_memory_utilization: float | None = None  # None: from --max-gpu-memory, else vLLM's default
-    max_model_len: int | None = None  # None: the model's own
-    # None: eager on CPU (compiling the model there takes minutes and pays off only for long runs),
-    # vLLM's default (compiled, CUDA graphs) on GPU.
-    enforce_eager: bool | None = None
-    seed: int = 0
-    max_lora_rank: int = 64
-    cpu_kv_cache_gib: int = 2  # KV cache on the CPU build (VLLM_CPU_KVCACHE_SPACE) unless set already
 
 
 def parse_memory(text: str) -> float:
@@ -245,3 +232,8 @@ class VLLMModel(ChatModel):
                     shutdown()
                 except Exception:  # the engine process may be gone already
                     log.debug("vLLM shutdown failed", exc_info=True)
+
+
+def from_config(config: EngineConfig) -> VLLMModel:
+    """The registry's factory for provider "vllm"."""
+    return VLLMModel(config.model, config.name, config.vllm, config.hf)

@@ -80,10 +80,15 @@ class JudgeFamily:
             return PromptSet(load_prompt_file(judge_file), dict(self.roles), str(judge_file))
         return PromptSet(dict(self.prompts), dict(self.roles), str(self.prompt_file))
 
+    @property
+    def max_new_tokens(self) -> int:
+        """The family's token budget for a generated judgment."""
+        return int(self.generation.get("max_new_tokens", 2048))
+
     def request(self, messages: list[dict[str, str]], max_new_tokens: int | None = None) -> GenRequest:
         """A generation request with the family's settings (``max_new_tokens`` from the command line wins)."""
         g = self.generation
-        return GenRequest(messages=messages, max_new_tokens=max_new_tokens or int(g.get("max_new_tokens", 2048)),
+        return GenRequest(messages=messages, max_new_tokens=max_new_tokens or self.max_new_tokens,
                           temperature=float(g.get("temperature", 0.0)), top_p=float(g.get("top_p", 1.0)),
                           repetition_penalty=float(g.get("repetition_penalty", 1.0)))
 

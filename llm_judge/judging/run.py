@@ -11,10 +11,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from ..engines.base import ChatModel, GenRequest, GenResult
+from ..engines.base import GenRequest, GenResult
 from ..records import JudgeName, Judgment, PairJudgment, SingleJudgment, json_key
 from ..jsonl import JsonlStore
 from .families import JudgeFamily, load_family
+from .judge import Judge
 from .matches import Match
 from .verdicts import VerdictError, pair_parser, single_parser
 
@@ -31,6 +32,18 @@ class RunSummary:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     errors: dict[str, int] = field(default_factory=dict)
+
+    def add(self, rec: Judgment) -> None:
+        """Count a written record: its tokens, and whether (and how) it failed."""
+        usage = rec.usage or {}
+        self.prompt_tokens += usage.get("prompt_tokens", 0)
+        self.completion_tokens += usage.get("completion_tokens", 0)
+        if rec.error:
+            self.failed += 1
+            kind = rec.error.split(":")[0]
+            self.errors[kind] = self.errors.get(kind, 0) + 1
+        else:
+            self.done += 1
 
     def line(self) -> str:
         return (f"{self.done} judged, {self.skipped} already done, {self.failed} failed; "
@@ -153,50 +166,39 @@ def pair_record(match: Match, judge_model: str, bench: str, g1: GenResult, g2: G
     return rec
 
 
-def run_matches(judge: ChatModel, judge_model: str, bench: str, matches: list[Match], store: JsonlStore,
-                make_request: Callable[[Match, list[dict[str, str]]], GenRequest],
+def run_matches(judge: Judge, bench: str, matches: list[Match], store: JsonlStore, language: str = "en",
                 on_record: Callable[[Judgment], None] | None = None) -> RunSummary:
-    """Judge every match whose key the store does not hold yet; write each record as it completes."""
+    """Judge every match whose key the store does not hold yet; write each record as it completes.
+
+    ``judge`` must be open. ``language`` is the bench's (it picks the distribution method's prefill).
+    """
     summary = RunSummary(planned=len(matches))
-    todo = [m for m in matches if m.key(judge_model) not in store]
+    todo = [m for m in matches if m.key(judge.id) not in store]
     summary.skipped = len(matches) - len(todo)
-    requests: list[GenRequest] = []
-    owners: list[tuple[int, int]] = []  # request index -> (match index, game index)
-    user_prompts: list[list[str]] = []
-    match_requests: list[list[GenRequest]] = []
-    for mi, match in enumerate(todo):
-        games = match.games()
-        user_prompts.append([g[-1]["content"] for g in games])
-        match_requests.append([])
-        for gi, messages in enumerate(games):
-            requests.append(make_request(match, messages))
-            match_requests[mi].append(requests[-1])
-            owners.append((mi, gi))
+    games = [[(messages, judge.request(match, messages, language)) for messages in match.games()] for match in todo]
+    requests = [request for match_games in games for _, request in match_games]
+    owners = [(mi, gi) for mi, match_games in enumerate(games) for gi in range(len(match_games))]
     pending: dict[int, dict[int, GenResult]] = {}
-    for ri, result in judge.stream(requests):
+    for ri, result in judge.model.stream(requests):
         mi, gi = owners[ri]
         got = pending.setdefault(mi, {})
         got[gi] = result
-        match = todo[mi]
-        if len(got) < (2 if match.pairwise else 1):
+        if len(got) < len(games[mi]):
             continue
         del pending[mi]
-        shown = user_prompts[mi]
-        if match.pairwise:
-            rec = pair_record(match, judge_model, bench, got[0], got[1], (shown[0], shown[1]),
-                              (match_requests[mi][0], match_requests[mi][1]))
-        else:
-            rec = single_record(match, judge_model, bench, got[0], shown[0], match_requests[mi][0])
+        rec = _record(todo[mi], judge.id, bench, games[mi], got)
         store.append(rec.to_json())
-        usage = rec.usage or {}
-        summary.prompt_tokens += usage.get("prompt_tokens", 0)
-        summary.completion_tokens += usage.get("completion_tokens", 0)
-        if rec.error:
-            summary.failed += 1
-            kind = rec.error.split(":")[0]
-            summary.errors[kind] = summary.errors.get(kind, 0) + 1
-        else:
-            summary.done += 1
+        summary.add(rec)
         if on_record:
             on_record(rec)
     return summary
+
+
+def _record(match: Match, judge_id: str, bench: str, games: list[tuple[list[dict[str, str]], GenRequest]],
+            results: dict[int, GenResult]) -> Judgment:
+    """The record of a match whose games all have their result (the prompt shown is the game's last message)."""
+    shown = [messages[-1]["content"] for messages, _ in games]
+    if match.pairwise:
+        return pair_record(match, judge_id, bench, results[0], results[1], (shown[0], shown[1]),
+                           (games[0][1], games[1][1]))
+    return single_record(match, judge_id, bench, results[0], shown[0], games[0][1])

@@ -27,7 +27,7 @@ def test_malformed_answer_file(data_dir, capsys):
     (adir / "good.jsonl").write_text(json.dumps(_answer(1, ["hi"])) + "\n", encoding="utf-8")
     bad = [json.dumps(_answer(1, ["hi"])), json.dumps({"question_id": 2, "choices": [{"index": 0, "turns": "x"}]})]
     (adir / "bad.jsonl").write_text("\n".join(bad) + "\n", encoding="utf-8")
-    code = dispatch(["gen_judgment", "--data-dir", str(data_dir), "--judge-model", "default", "--mode", "pairwise-all"])
+    code = dispatch(["gen_judgment", "--data-dir", str(data_dir), "--judge-model", "mock:judge", "--mode", "pairwise-all"])
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err == f"error: {adir / 'bad.jsonl'}:2: field 'choices[0].turns': must be a non-empty list of strings"
@@ -38,7 +38,7 @@ def test_unknown_model_in_model_list(data_dir, capsys):
     adir = data_dir / "demo_bench" / "model_answer"
     adir.mkdir()
     (adir / "good.jsonl").write_text(json.dumps(_answer(1, ["hi"])) + "\n", encoding="utf-8")
-    code = gen_judgment.cli.run(gen_judgment.main, ["--data-dir", str(data_dir), "--judge-model", "default",
+    code = gen_judgment.cli.run(gen_judgment.main, ["--data-dir", str(data_dir), "--judge-model", "mock:judge",
                                                     "--model-list", "good", "missing"])
     assert code == 2
     assert "no answer file for model(s): missing (have: good)" in capsys.readouterr().err

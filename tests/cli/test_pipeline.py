@@ -13,7 +13,6 @@ SLICE = ["--question-begin", "5", "--question-end", "7"]  # q6 (math, 1 turn), q
 @pytest.fixture(scope="module")
 def answered(tmp_path_factory, default_model_path):
     import shutil
-    from pathlib import Path
 
     root = tmp_path_factory.mktemp("pipe") / "data" / "demo_bench"
     root.mkdir(parents=True)

@@ -12,8 +12,8 @@ import pytest
 
 from fakeapi import FakeAPI, judge_reply, prompt_text
 from llm_judge.errors import ConfigError
-from llm_judge.engines.api.base import APIOptions
-from llm_judge.engines.registry import load_api_model, load_model, split_provider
+from llm_judge.engines.config import APIOptions, EngineConfig
+from llm_judge.engines.registry import load, load_model, split_provider
 from llm_judge.engines.base import GenRequest
 from llm_judge.engines.api.retry import FAIL, FATAL, RETRY, APIFatalError, RetryPolicy, classify_status, parse_retry_after
 
@@ -31,6 +31,10 @@ def keys(monkeypatch):
 
 def base_for(api: FakeAPI, provider: str) -> str:
     return api.openai_base if provider == "openai" else api.url
+
+
+def load_api_model(provider: str, model: str, name: str, options: APIOptions):
+    return load(EngineConfig(provider, model, name, api=options))
 
 
 def engine(api: FakeAPI, provider: str, **kw):

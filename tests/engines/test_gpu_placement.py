@@ -3,7 +3,6 @@
 CUDA_VISIBLE_DEVICES (which is how the transformers and vLLM engines choose their devices)."""
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
@@ -12,7 +11,9 @@ from typing import Iterator, Sequence
 import pytest
 
 from llm_judge.engines.base import ChatModel, GenRequest, GenResult
-from llm_judge.engines.pool import PoolOptions, RayPool, pool_options
+from llm_judge.cli.engine_flags import engine_config
+from llm_judge.cli.gen_model_answer import build_parser
+from llm_judge.engines.pool import PoolOptions, RayPool
 from llm_judge.errors import ConfigError
 
 ray = pytest.importorskip("ray")
@@ -41,14 +42,15 @@ class Probe(ChatModel):
             yield i, GenResult(text=f"{self.pid} {self.visible}")
 
 
-def gpu_flags(total: int, per_model: int) -> argparse.Namespace:
-    """gen_model_answer's pool flags; --ray-address joins the Ray instance of the fixture."""
-    return argparse.Namespace(num_gpus_total=total, num_gpus_per_model=per_model, num_workers=None,
-                              ray_address="auto")
+def gpu_pool(total: int, per_model: int) -> PoolOptions | None:
+    """gen_model_answer's GPU flags as pool settings; --ray-address joins the Ray instance of the fixture."""
+    args = build_parser().parse_args(["--num-gpus-total", str(total), "--num-gpus-per-model", str(per_model),
+                                      "--ray-address", "auto"])
+    return engine_config(args, args.model_path, args.engine, "probe").pool
 
 
 def test_each_worker_gets_its_own_gpus(four_gpus):
-    opts = pool_options(gpu_flags(4, 2), "hf")
+    opts = gpu_pool(4, 2)
     assert (opts.workers, opts.gpus_per_worker) == (2, 2)
     with RayPool(Probe, opts, name="probe") as pool:
         placed = [p["gpu_ids"] for p in pool.placements]

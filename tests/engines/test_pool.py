@@ -108,11 +108,15 @@ def test_judging_through_workers(ray_session, data_dir):
                 turns = [f"{text} ({i + 1})" for i in range(len(q["turns"]))]
                 fh.write(json.dumps({"question_id": q["question_id"], "model_id": model_id,
                                      "choices": [{"index": 0, "turns": turns}]}) + "\n")
-    rc = gen_judgment.main(["--data-dir", str(data_dir), "--judge-model", "default", "--mode", "single",
-                            "--judge-method", "distribution", "--num-workers", "2"])
-    assert rc == 0
-    [out] = (data_dir / "demo_bench" / "model_judgment").glob("*_single.jsonl")
-    recs = answers(out)
+    # The mock judge (no weights to load) in two CPU workers, against the same judge in this process.
+    common = ["--data-dir", str(data_dir), "--judge-model", "mock:judge", "--mode", "single",
+              "--judge-method", "distribution"]
+    out = data_dir / "demo_bench" / "model_judgment"
+    assert gen_judgment.main(common + ["--num-workers", "2", "--output-file", str(out / "pool.jsonl")]) == 0
+    assert gen_judgment.main(common + ["--output-file", str(out / "one.jsonl")]) == 0
+    recs = answers(out / "pool.jsonl")
     assert sorted((r["model"], r["question_id"], r["turn"]) for r in recs) == \
         [("a", 1, 1), ("a", 2, 1), ("a", 2, 2), ("b", 1, 1), ("b", 2, 1), ("b", 2, 2)]
     assert all(r["score"] is not None and not r.get("error") for r in recs)
+    one = {(r["model"], r["question_id"], r["turn"]): r["score_distribution"] for r in answers(out / "one.jsonl")}
+    assert {(r["model"], r["question_id"], r["turn"]): r["score_distribution"] for r in recs} == one

@@ -90,18 +90,29 @@ def test_family_end_to_end_distribution(bench_dir, one_thread, family, mode, def
             assert r["score"] == float(max(dist, key=dist.get))
 
 
-def test_generate_mode_keeps_the_raw_text_of_an_unparseable_output(bench_dir, one_thread):
-    # Four tokens are too few for Prometheus's "Feedback: ... [RESULT] N": an error record with the raw output
-    assert judge(bench_dir, "prometheus", "single", "--judge-max-new-token", "4") == 1
-    path = bench_dir / "model_judgment" / "smollm2-135m-instruct_prometheus_single.jsonl"
+def test_generate_mode_keeps_the_raw_text_of_an_unparseable_output(bench_dir, tmp_path):
+    # Four tokens are too few for Prometheus's "Feedback: ... [RESULT] N": an error record with the raw output.
+    # The judge is the mock engine, replying a full Prometheus judgment that the token budget cuts short.
+    rules = tmp_path / "prometheus_judge.jsonl"
+    rules.write_text(json.dumps({"reply": "Feedback: The invitation is clear and friendly. [RESULT] 4"}) + "\n",
+                     encoding="utf-8")
+    argv = ["--data-dir", str(bench_dir.parent), "--judge-model", f"mock:{rules}", "--judge-model-id", "smol",
+            "--judge-family", "prometheus", "--mode", "single", "--model-list", "alpha", "beta",
+            "--judge-max-new-token", "4"]
+    assert gen_judgment.main(argv) == 1
+    path = bench_dir / "model_judgment" / "smol_prometheus_single.jsonl"
     rows = read_jsonl(path)
     assert len(rows) == 2
     for r in rows:
         assert r["score"] is None and r["error"].startswith("unparseable judgment: the output does not end with")
-        assert r["judgment"] and r["usage"]["completion_tokens"] == 4 and "###Score Rubrics:" in r["user_prompt"]
-    # a rerun retries the failed ones (and fails again the same way: greedy decoding), never duplicating
-    assert judge(bench_dir, "prometheus", "single", "--judge-max-new-token", "4") == 1
+        assert r["judgment"] == "Feedback: The invitation is"
+        assert r["usage"]["completion_tokens"] == 4 and "###Score Rubrics:" in r["user_prompt"]
+    # a rerun retries the failed ones (and fails again the same way), never duplicating
+    assert gen_judgment.main(argv) == 1
     assert [r["judgment"] for r in read_jsonl(path)] == [r["judgment"] for r in rows]
+    # with its full budget the same judge's verdict parses
+    assert gen_judgment.main(argv[:-2]) == 0
+    assert [r["score"] for r in read_jsonl(path)] == [4.0, 4.0]
 
 
 def test_wrapper_replaces_the_chat_template(default_model_path):

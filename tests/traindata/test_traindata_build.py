@@ -12,10 +12,13 @@ from llm_judge.cli import make_traindata
 from llm_judge.bench import load_bench
 from llm_judge.cli import run
 from llm_judge.errors import ConfigError, InputError
+from llm_judge.engines.registry import resolve
+from llm_judge.judging.families import load_family
+from llm_judge.judging.judge import Judge
 from llm_judge.judging.matches import plan_matches
 from llm_judge.judging.prompts import load_prompt_set
 from llm_judge.judging.run import judgment_store, run_matches
-from llm_judge.engines.base import ChatModel, GenRequest, GenResult
+from llm_judge.engines.base import ChatModel, GenResult
 from llm_judge.traindata import formats
 from llm_judge.traindata.convert import SourceSpec
 from llm_judge.traindata.llamafactory import check_example
@@ -233,8 +236,8 @@ def test_own_judgment_files_single_and_pair(tmp_path: Path, data_dir: Path):
         plan = plan_matches(bench, mode, ["alpha", "beta"], loaded, prompts)
         files[mode] = bench.judgment_dir / f"scripted-gpt_{'single' if mode == 'single' else 'pair'}.jsonl"
         with judgment_store(files[mode], mode != "single") as store:
-            run_matches(ScriptedJudge(), "scripted-gpt", bench.name, plan.matches, store,
-                        lambda match, messages: GenRequest(messages))
+            judge = Judge(resolve("mock:scripted-gpt"), load_family(None), model=ScriptedJudge())
+            run_matches(judge, bench.name, plan.matches, store, bench.language)
     single = [json.loads(x) for x in files["single"].read_text().splitlines()]
     pair = [json.loads(x) for x in files["pairwise-all"].read_text().splitlines()]
     assert sum(1 for r in single + pair if r.get("error")) == 2  # the scripted failures, kept with an error

@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 
 from llm_judge.cli import make_traindata
 from llm_judge.traindata.finetune import IGNORE, encode

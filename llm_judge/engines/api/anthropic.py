@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import APIModel, BadResponse
+from .base import APIModel, BadResponse, require_name
+from ..config import EngineConfig
 from ..base import GenRequest, GenResult
 
 
@@ -39,3 +40,8 @@ class AnthropicModel(APIModel):
             raise BadResponse(f"not a Messages response: {str(data)[:200]}") from None
         return GenResult(text=text, prompt_tokens=usage.get("input_tokens"),
                          completion_tokens=usage.get("output_tokens"), finish_reason=data.get("stop_reason"))
+
+
+def from_config(config: EngineConfig) -> AnthropicModel:
+    """The registry's factory for provider "anthropic"."""
+    return AnthropicModel(require_name(config), config.name, config.api)

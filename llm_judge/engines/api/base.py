@@ -14,7 +14,6 @@ a request, read a response and sort their SDK's exceptions (``openai_api.py``, `
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import importlib
 import logging
@@ -22,63 +21,26 @@ import os
 import queue
 import random
 import re
-from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from ...errors import ConfigError
 from .aioloop import LoopThread
 from ..base import ChatModel, GenRequest, GenResult
+from ..config import APIOptions, EngineConfig
 from .retry import FAIL, FATAL, RETRY, APIFatalError, Outcome, RetryPolicy, classify_status, parse_retry_after
 
-__all__ = ["APIOptions", "APIModel", "APIFatalError", "add_api_args"]
+__all__ = ["APIOptions", "APIModel", "APIFatalError", "require_name"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT = 300.0
 _timeout = getattr(asyncio, "timeout", None)  # Python >= 3.11; cheaper than wait_for (no task per call)
 
 
-@dataclass
-class APIOptions:
-    parallel: int = 16
-    api_base: str | None = None  # None: the SDK's env variable (OPENAI_BASE_URL / ANTHROPIC_BASE_URL) or default
-    api_key_env: str | None = None  # None: OPENAI_API_KEY / ANTHROPIC_API_KEY
-    max_retries: int = 6
-    request_timeout: float = DEFAULT_TIMEOUT
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "APIOptions":
-        d = cls()
-        return cls(parallel=getattr(args, "parallel", None) or d.parallel,
-                   api_base=getattr(args, "api_base", None) or None,
-                   api_key_env=getattr(args, "api_key_env", None) or None,
-                   max_retries=_or(getattr(args, "max_retries", None), d.max_retries),
-                   request_timeout=_or(getattr(args, "request_timeout", None), d.request_timeout))
-
-
-def _or(value: Any, default: Any) -> Any:
-    return default if value is None else value
-
-
-def add_api_args(parser: argparse.ArgumentParser) -> None:
-    """The flags of API engines, shared by gen_model_answer and gen_judgment (--parallel is their own)."""
-    g = parser.add_argument_group("API engines (OpenAI, Anthropic, OpenAI-compatible servers)")
-    g.add_argument("--api-base", "--openai-api-base", dest="api_base", default=None,
-                   help="base URL of the API, e.g. http://localhost:8000/v1 for a vLLM server "
-                        "(default: OPENAI_BASE_URL / ANTHROPIC_BASE_URL, else the provider's)")
-    g.add_argument("--api-key-env", default=None, metavar="NAME",
-                   help="environment variable holding the API key (default: OPENAI_API_KEY / ANTHROPIC_API_KEY)")
-    g.add_argument("--max-retries", type=_non_negative_int, default=None,
-                   help=f"retries of a call after 429, 5xx, timeouts, dropped connections (default: {APIOptions.max_retries})")
-    g.add_argument("--request-timeout", type=float, default=None, metavar="SECONDS",
-                   help=f"give up on one attempt after this long (default: {DEFAULT_TIMEOUT:g})")
-
-
-def _non_negative_int(value: str) -> int:
-    n = int(value)
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {n}")
-    return n
+def require_name(config: EngineConfig) -> str:
+    """The API model name of ``config``: a provider's models have no default."""
+    if not config.model:
+        raise ConfigError(f"an {config.provider} model needs a name, e.g. {config.provider}:MODEL")
+    return config.model
 
 
 class BadResponse(Exception):
@@ -208,73 +170,44 @@ class APIModel(ChatModel):
             if not future.done():  # the caller stopped early (an exception, Ctrl-C): stop the calls too
                 future.cancel()
 
-    async def _run_all(self, requests: list[GenRequest], emit: Any) -> None:
-        # Fresh requests are (1, index), retries (0, index): a retry that has waited out its backoff goes
-        # before fresh work, so the run's tail is not made of retries queued behind everything else.
-        ready: asyncio.PriorityQueue[tuple[int, int]] = asyncio.PriorityQueue()
-        for i in range(len(requests)):
-            ready.put_nowait((1, i))
-        attempts = [0] * len(requests)
-        left = len(requests)
-        all_done = asyncio.Event()
-        timers: set[asyncio.TimerHandle] = set()
-        loop = asyncio.get_running_loop()
-
-        def finish(i: int, result: GenResult) -> None:
-            nonlocal left
-            result.attempts = attempts[i]
-            emit((i, result))
-            left -= 1
-            if left == 0:
-                all_done.set()
-
-        def requeue(i: int) -> None:
-            ready.put_nowait((0, i))
-
-        async def worker() -> None:
-            while True:
-                _, i = await ready.get()
-                attempts[i] += 1
-                outcome = await self._attempt(requests[i])
-                if isinstance(outcome, GenResult):
-                    finish(i, outcome)
-                elif outcome.action == FATAL:
-                    raise APIFatalError(self.scrub(
-                        f"{self.where()}: {outcome.message}. Stopped at once: every other call would fail the same "
-                        f"way. Results finished so far are saved; fix the cause and rerun the same command."))
-                elif outcome.action == RETRY and attempts[i] <= self.policy.max_retries:
-                    reason = outcome.message.split(":")[0]
-                    self.retries[reason] = self.retries.get(reason, 0) + 1
-                    delay = self.policy.delay(attempts[i], outcome.retry_after, self._rng)
-                    log.debug("%s: retry %d of request %d in %.2fs after %s", self.name, attempts[i], i, delay,
-                              outcome.message)
-                    handle = loop.call_later(delay, requeue, i)
-                    timers.add(handle)
-                else:
-                    gave_up = f" (gave up after {attempts[i]} attempts)" if outcome.action == RETRY else ""
-                    finish(i, GenResult(error=self.scrub(outcome.message) + gave_up))
-
-        workers = [asyncio.create_task(worker()) for _ in range(min(self.options.parallel, len(requests)))]
-        waiter = asyncio.create_task(all_done.wait())
+    async def _run_all(self, requests: list[GenRequest], emit: Callable[[tuple[int, GenResult]], None]) -> None:
+        batch = _Batch(requests, emit)
+        workers = [asyncio.create_task(self._worker(batch)) for _ in range(min(self.options.parallel, len(requests)))]
+        waiter = asyncio.create_task(batch.all_done.wait())
         try:
             finished, _ = await asyncio.wait(workers + [waiter], return_when=asyncio.FIRST_COMPLETED)
             for t in finished:
                 if t is not waiter:
                     t.result()  # a worker only ends by raising
         finally:
-            for h in timers:
+            for h in batch.timers:
                 h.cancel()
-            # Cancel until every worker has ended: a cancellation that arrives just as a call completes
-            # can be swallowed on the way (asyncio.wait_for on Python < 3.12), and a worker that missed it
-            # would wait on the empty queue forever.
-            pending = set(workers) | {waiter}
-            while pending:
-                for t in pending:
-                    t.cancel()
-                _, pending = await asyncio.wait(pending, timeout=1.0)
-            for t in workers:  # more than one may have failed (every call in flight gets the same 401)
-                if not t.cancelled():
-                    t.exception()
+            await _cancel_all(workers, waiter)
+
+    async def _worker(self, batch: "_Batch") -> None:
+        while True:
+            _, i = await batch.ready.get()
+            batch.attempts[i] += 1
+            self._settle(batch, i, await self._attempt(batch.requests[i]))
+
+    def _settle(self, batch: "_Batch", i: int, outcome: GenResult | Outcome) -> None:
+        """Record request ``i``'s result, schedule its retry, or stop the run (a fatal error)."""
+        attempts = batch.attempts[i]
+        if isinstance(outcome, GenResult):
+            batch.finish(i, outcome)
+        elif outcome.action == FATAL:
+            raise APIFatalError(self.scrub(
+                f"{self.where()}: {outcome.message}. Stopped at once: every other call would fail the same "
+                f"way. Results finished so far are saved; fix the cause and rerun the same command."))
+        elif outcome.action == RETRY and attempts <= self.policy.max_retries:
+            reason = outcome.message.split(":")[0]
+            self.retries[reason] = self.retries.get(reason, 0) + 1
+            delay = self.policy.delay(attempts, outcome.retry_after, self._rng)
+            log.debug("%s: retry %d of request %d in %.2fs after %s", self.name, attempts, i, delay, outcome.message)
+            batch.retry_later(i, delay)
+        else:
+            gave_up = f" (gave up after {attempts} attempts)" if outcome.action == RETRY else ""
+            batch.finish(i, GenResult(error=self.scrub(outcome.message) + gave_up))
 
     async def _attempt(self, request: GenRequest) -> GenResult | Outcome:
         try:
@@ -300,6 +233,51 @@ class APIModel(ChatModel):
         if self.retries:
             log.info("%s: %d retries (%s)", self.name, sum(self.retries.values()),
                      ", ".join(f"{k}: {v}" for k, v in sorted(self.retries.items())))
+
+
+class _Batch:
+    """The state of one ``stream`` call on the event loop: requests ready to send, attempts, retry timers.
+
+    Fresh requests are (1, index), retries (0, index): a retry that has waited out its backoff goes
+    before fresh work, so the run's tail is not made of retries queued behind everything else.
+    """
+
+    def __init__(self, requests: list[GenRequest], emit: Callable[[tuple[int, GenResult]], None]):
+        self.requests = requests
+        self.emit = emit
+        self.ready: asyncio.PriorityQueue[tuple[int, int]] = asyncio.PriorityQueue()
+        for i in range(len(requests)):
+            self.ready.put_nowait((1, i))
+        self.attempts = [0] * len(requests)
+        self.left = len(requests)
+        self.all_done = asyncio.Event()
+        self.timers: set[asyncio.TimerHandle] = set()
+
+    def finish(self, i: int, result: GenResult) -> None:
+        result.attempts = self.attempts[i]
+        self.emit((i, result))
+        self.left -= 1
+        if self.left == 0:
+            self.all_done.set()
+
+    def retry_later(self, i: int, delay: float) -> None:
+        self.timers.add(asyncio.get_running_loop().call_later(delay, self.ready.put_nowait, (0, i)))
+
+
+async def _cancel_all(workers: list[asyncio.Task], waiter: asyncio.Task) -> None:
+    """Cancel until every worker has ended.
+
+    A cancellation that arrives just as a call completes can be swallowed on the way (asyncio.wait_for
+    on Python < 3.12), and a worker that missed it would wait on the empty queue forever.
+    """
+    pending = set(workers) | {waiter}
+    while pending:
+        for t in pending:
+            t.cancel()
+        _, pending = await asyncio.wait(pending, timeout=1.0)
+    for t in workers:  # more than one may have failed (every call in flight gets the same 401)
+        if not t.cancelled():
+            t.exception()
 
 
 def _http_client(sdk: Any, parallel: int, timeout: float) -> Any:

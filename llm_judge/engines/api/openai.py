@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import APIModel, BadResponse
+from .base import APIModel, BadResponse, require_name
+from ..config import EngineConfig
 from ..base import GenRequest, GenResult
 
 
@@ -45,3 +46,8 @@ class OpenAIModel(APIModel):
             raise BadResponse(f"not a chat completion: {str(data)[:200]}") from None
         return GenResult(text=text, prompt_tokens=usage.get("prompt_tokens"),
                          completion_tokens=usage.get("completion_tokens"), finish_reason=choice.get("finish_reason"))
+
+
+def from_config(config: EngineConfig) -> OpenAIModel:
+    """The registry's factory for provider "openai"."""
+    return OpenAIModel(require_name(config), config.name, config.api)
