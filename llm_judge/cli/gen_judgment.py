@@ -19,6 +19,7 @@ from typing import Callable, Iterator, Sequence
 from .. import cli
 from ..bench import Bench, load_bench, parse_model_list
 from ..judging.families import JudgeFamily, load_family
+from ..judging.judge_id import judge_id_for, judgment_path
 from ..judging.matches import MODES, Match, MatchPlan, plan_matches
 from ..judging.run import distribution_request, judgment_store, run_matches
 from ..engines.api.base import add_api_args
@@ -85,14 +86,14 @@ def plan(args: argparse.Namespace, bench: Bench, judge_id: str) -> tuple[MatchPl
                                 bench.config.prompt_names)
     match_plan = plan_matches(bench, args.mode, models, answers, prompts, baseline=baseline, first_n=args.first_n,
                               references=bench.reference_answers(args.reference_model))
-    out = Path(args.output_file) if args.output_file else bench.judgment_dir / family.output_name(judge_id, pairwise)
+    out = Path(args.output_file) if args.output_file else judgment_path(bench.judgment_dir, judge_id, family, pairwise)
     return match_plan, out, pairwise
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cli.setup_logging(args.verbose)
-    from ..engines.registry import model_id_for, split_provider
+    from ..engines.registry import split_provider
 
     family = load_family(args.judge_family)
     args.judge_max_new_token = args.judge_max_new_token or family.request([]).max_new_tokens
@@ -100,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     engine = engine_for(args.judge_model, args.judge_engine, args.api_base)
     provider, judge_name = split_provider(args.judge_model, engine)
     prices = _price_table(args, provider)
-    judge_id = args.judge_model_id or model_id_for(judge_name)
+    judge_id = judge_id_for(args.judge_model, args.judge_model_id)
     bench = load_bench(args.bench_name, args.data_dir)
     match_plan, out, pairwise = plan(args, bench, judge_id)  # validates every input before anything is written
     store = judgment_store(out, pairwise)

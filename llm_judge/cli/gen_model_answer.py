@@ -14,7 +14,7 @@ from typing import Sequence
 
 from .. import cli
 from ..answering.run import AnswerSettings, answer_questions, answer_store
-from ..bench import load_bench
+from ..bench import check_file_name, load_bench
 from ..errors import ConfigError
 from ..engines.api.base import add_api_args
 from ..engines.registry import engine_for
@@ -76,7 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args.engine = engine_for(args.model_path, args.engine, args.api_base)
     provider, _ = split_provider(args.model_path, args.engine)
-    model_id = args.model_id or model_id_for(split_provider(args.model_path, args.engine)[1])
+    model_id = check_file_name(args.model_id or model_id_for(split_provider(args.model_path, args.engine)[1]),
+                               "--model-id")
     answer_file = Path(args.answer_file) if args.answer_file else bench.answer_dir / f"{model_id}.jsonl"
     settings = AnswerSettings(max_new_tokens=args.max_new_token, num_choices=args.num_choices,
                               temperature=args.temperature, top_p=args.top_p,
