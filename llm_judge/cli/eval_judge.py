@@ -124,17 +124,18 @@ def run_judge(args: argparse.Namespace, labelled: LabelledSet, items: list[Label
     """Judge the selected pairs (skipping those already judged); the run's predictions and an exit code."""
     from .gen_judgment import judge_engine_options
     from ..judging.families import load_family
+    from ..judging.judge_id import judge_id_for
     from ..judging.run import distribution_request, judgment_store, run_matches
     from ..metaeval.run import plan, read_run
-    from ..engines.registry import engine_for, load_model, model_id_for, split_provider
+    from ..engines.registry import engine_for, load_model, split_provider
     from ..engines.base import GenRequest
 
     family = load_family(args.judge_family)
     family.check_mode("pairwise-all")
     max_new_tokens = args.judge_max_new_token or family.request([]).max_new_tokens
     engine = engine_for(args.judge_model, args.judge_engine, args.api_base)
-    provider, judge_name = split_provider(args.judge_model, engine)
-    judge_id = args.judge_model_id or model_id_for(judge_name)
+    provider, _ = split_provider(args.judge_model, engine)
+    judge_id = judge_id_for(args.judge_model, args.judge_model_id)
     out = (Path(args.output) if args.output
            else Path(args.output_dir) / labelled.name / family.output_name(judge_id, pairwise=True))
     matches = plan(items, family.prompt_set(args.judge_file, None, args.language, None, None))

@@ -154,3 +154,16 @@ def test_path_like_judge_id_refused(api, bench, tmp_path, capsys):
     assert capsys.readouterr().err.strip().startswith("error: --judge-model-id 'a/b' is not a plain file name")
     assert not (bench / "model_judgment").exists()
     assert api.stats.count(200) == 0
+
+
+def test_eval_judge_refuses_path_like_judge_id(tmp_path, capsys):
+    from llm_judge.cli import eval_judge
+
+    labelled = tmp_path / "mine.jsonl"
+    labelled.write_text(dumps({"id": "sum", "question": "What is 17 + 25?", "response_1": "42", "response_2": "43",
+                               "label": "1"}) + "\n", encoding="utf-8")
+    argv = ["run", str(labelled), "--judge-model", "gpt-4", "--judge-model-id", "../escaped", "--output-dir",
+            str(tmp_path / "out")]
+    assert cli_run.run(eval_judge.main, argv) == 2
+    assert capsys.readouterr().err.startswith("error: --judge-model-id '../escaped' is not a plain file name")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "escaped_pair.jsonl").exists()
