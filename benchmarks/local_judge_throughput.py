@@ -5,8 +5,11 @@
     python benchmarks/local_judge_throughput.py --method generate --max-new-tokens 32 --n 8
 
 The judge is the bundled default model (SmolLM2-135M-Instruct) through the transformers engine; the
-judgments are the first ``--n`` matches of the demo bench (its two answer files, the bench's prompts or
-the family's). "batched" hands every request to the engine at once (``--batch-size`` per forward pass,
+judgments are the first ``--n`` matches of the demo bench (the bench's prompts or the family's). The
+answers they judge are written first, untimed, into a copy of the bench in a temporary folder: the
+default model answers as many questions as ``--n`` matches need, twice (as it is, and told to be
+brief), greedily, in at most ``--answer-tokens`` tokens a turn, so a fresh clone needs nothing else and
+every run judges the same answers. "batched" hands every request to the engine at once (``--batch-size`` per forward pass,
 and for score distributions one shared KV prefix per prompt group); "one at a time" calls the engine
 once per request, as a loop over judgments would. Both runs use the same loaded model, one after the
 other, and the verdicts are compared. A pairwise judgment is two judge calls (both orders).
@@ -18,22 +21,50 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from llm_judge.bench import load_bench  # noqa: E402
+from llm_judge.bench import Bench, load_bench  # noqa: E402
 from llm_judge.judging.families import load_family  # noqa: E402
 from llm_judge.judging.matches import plan_matches  # noqa: E402
 from llm_judge.judging.run import distribution_request  # noqa: E402
 from llm_judge.engines.base import GenRequest, GenResult  # noqa: E402
 
 
-def build_requests(args: argparse.Namespace) -> tuple[list[GenRequest], int]:
-    bench = load_bench("demo_bench", str(REPO / "data"))
+TERSE = "Answer in one or two short sentences."
+
+
+def answer_demo_bench(root: Path, n: int, answer_tokens: int) -> Bench:
+    """A copy of the demo bench under ``root`` with two answer files for its first ``n`` questions."""
+    from llm_judge.answering.run import AnswerSettings, answer_questions, answer_store
+    from llm_judge.engines.hf import HFModel, HFOptions
+
+    folder = root / "demo_bench"
+    folder.mkdir(parents=True)
+    for name in ("question.jsonl", "bench.json"):
+        shutil.copy(REPO / "data" / "demo_bench" / name, folder / name)
+    bench = load_bench(str(folder))
+    model = HFModel(None, "default", HFOptions(batch_size=16))
+    start = time.perf_counter()
+    for model_id, system in (("smollm2-135m-instruct", None), ("smollm2-135m-instruct-terse", TERSE)):
+        settings = AnswerSettings(max_new_tokens=answer_tokens, temperature=0.0, system_prompt=system)
+        with answer_store(bench.answer_dir / f"{model_id}.jsonl") as store:
+            summary = answer_questions(model, bench, bench.questions[:n], model_id, store, settings)
+        if summary.failed:
+            raise SystemExit(f"{model_id}: {summary.failed} answers failed; nothing to judge")
+    model.close()
+    print(f"answered the first {len(bench.questions[:n])} demo questions twice (<= {answer_tokens} tokens a "
+          f"turn) in {time.perf_counter() - start:.0f} s (not timed below)", flush=True)
+    return bench
+
+
+def build_requests(args: argparse.Namespace, bench: Bench) -> tuple[list[GenRequest], int]:
     family = load_family(args.family)
     family.check_mode(args.mode)
     models = sorted(bench.answer_files())
@@ -67,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=24, help="judgments (matches) to time")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--max-new-tokens", type=int, default=32, help="generate only")
+    p.add_argument("--answer-tokens", type=int, default=32, help="most tokens a turn of the judged answers")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     args = p.parse_args(argv)
 
@@ -76,7 +108,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    requests, n = build_requests(args)
+    # Each question gives a single match per model and turn, a pairwise match per turn: enough for --n.
+    questions = args.n if args.mode != "single" else (args.n + 1) // 2
+    with tempfile.TemporaryDirectory(prefix="judge-throughput-") as tmp:
+        requests, n = build_requests(args, answer_demo_bench(Path(tmp), questions, args.answer_tokens))
     family = load_family(args.family)
     judge = HFModel(None, "default", HFOptions(batch_size=args.batch_size, chat_template=family.chat_template()))
     judge.generate(requests[:1])  # warm-up: first-call allocations are not throughput

@@ -203,6 +203,19 @@ def load_bench(name: str, data_dir: str | Path | None = None) -> Bench:
     return Bench(path.name, path, questions, config)
 
 
+def check_file_name(name: str, flag: str) -> str:
+    """``name`` if it is a plain file name (a model or judge id becomes ``<id>.jsonl`` in a bench folder).
+
+    A path (``a/b``, ``../x``, absolute) or a hidden name would write outside the bench's folders or where
+    no listing finds it, so it is refused before anything is written.
+    """
+    bad = not name or name.startswith(".") or any(ch in name for ch in "/\\\0")
+    if bad:
+        raise ConfigError(f"{flag} {name!r} is not a plain file name: it names the .jsonl file in the bench "
+                          "folder, so it may not hold '/', '\\' or start with '.' (pass a name such as my-model)")
+    return name
+
+
 def parse_model_list(values: list[str] | None) -> list[str] | None:
     """``--model-list a b`` or ``--model-list a,b`` (both are seen in the wild)."""
     if not values:

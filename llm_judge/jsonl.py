@@ -24,14 +24,17 @@ def dumps(record: dict[str, Any]) -> str:
 
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
-    """Yield (line number, parsed object) for each non-blank line; bad JSON is an InputError."""
+    """Yield (line number, parsed object) for each non-blank line; bad JSON or bad UTF-8 is an InputError."""
     path = Path(path)
     try:
-        fh = open(path, encoding="utf-8")
+        fh = open(path, "rb")  # bytes, decoded line by line, so a bad byte is reported with its line
     except FileNotFoundError:
         raise InputError(path, "file not found") from None
+    except IsADirectoryError:
+        raise InputError(path, "is a folder, not a JSONL file") from None
     with fh:
-        for lineno, line in enumerate(fh, 1):
+        for lineno, raw in enumerate(fh, 1):
+            line = _decode(path, raw, lineno)
             if not line.strip():
                 continue
             try:
@@ -40,20 +43,31 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
                 raise InputError(path, f"invalid JSON ({exc.msg} at column {exc.colno})", lineno) from None
 
 
+def _decode(path: Path, data: bytes, first_line: int = 1) -> str:
+    """``data`` as text; bytes that are not UTF-8 are an InputError naming the line and column of the first."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = first_line + data.count(b"\n", 0, exc.start)
+        column = exc.start - data.rfind(b"\n", 0, exc.start)
+        raise InputError(path, f"not UTF-8 text (byte {data[exc.start]:#04x} at column {column}); "
+                         "save the file as UTF-8", line) from None
+
+
 def read_jsonl(path: str | Path) -> list[Any]:
     return [obj for _, obj in iter_jsonl(path)]
 
 
 def read_json_object(path: str | Path) -> dict[str, Any]:
-    """A JSON file holding one object (a config); bad JSON or another type is an InputError."""
+    """A JSON file holding one object (a config); bad JSON, bad UTF-8 or another type is an InputError."""
     path = Path(path)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        obj = json.loads(_decode(path, path.read_bytes()))
     except json.JSONDecodeError as exc:
         raise InputError(path, f"invalid JSON ({exc.msg})", exc.lineno) from None
-    if not isinstance(raw, dict):
+    if not isinstance(obj, dict):
         raise InputError(path, "expected a JSON object")
-    return raw
+    return obj
 
 
 def write_jsonl_atomic(path: str | Path, records: Iterable[dict[str, Any]]) -> None:

@@ -123,12 +123,14 @@ def run_judge(args: argparse.Namespace, labelled: LabelledSet, items: list[Label
     """Judge the selected pairs (skipping those already judged); the run's predictions and an exit code."""
     from ..judging.families import load_family
     from ..judging.judge import Judge
-    from ..judging.run import judgment_store, run_matches
+    from ..judging.judge_id import judge_id_for
+    from ..judging.run import judgment_store, pending, run_matches
     from ..metaeval.run import plan, read_run
 
     family = load_family(args.judge_family)
     family.check_mode("pairwise-all")
-    judge = Judge(engine_config(args, args.judge_model, args.judge_engine, args.judge_model_id), family,
+    judge_id = judge_id_for(args.judge_model, args.judge_model_id)
+    judge = Judge(engine_config(args, args.judge_model, args.judge_engine, judge_id), family,
                   args.judge_method, args.judge_max_new_token)
     out = (Path(args.output) if args.output
            else Path(args.output_dir) / labelled.name / family.output_name(judge.id, pairwise=True))

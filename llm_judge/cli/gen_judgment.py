@@ -22,10 +22,11 @@ from ..bench import Bench, load_bench, parse_model_list
 from ..engines.config import EngineConfig
 from ..judging.families import JudgeFamily, load_family
 from ..judging.judge import Judge
+from ..judging.judge_id import judge_id_for, judgment_path
 from ..judging.matches import MODES, MatchPlan, plan_matches
-from ..judging.run import judgment_store, run_matches
-from .engine_flags import add_engine_args, engine_choice, engine_config
+from ..judging.run import judgment_store, pending, run_matches
 from ..records import Judgment
+from .engine_flags import add_engine_args, engine_choice, engine_config
 
 log = logging.getLogger("llm_judge.gen_judgment")
 
@@ -77,7 +78,7 @@ def plan(args: argparse.Namespace, bench: Bench, family: JudgeFamily, judge_id: 
                                 bench.config.prompt_names)
     match_plan = plan_matches(bench, args.mode, models, answers, prompts, baseline=baseline, first_n=args.first_n,
                               references=bench.reference_answers(args.reference_model))
-    out = Path(args.output_file) if args.output_file else bench.judgment_dir / family.output_name(judge_id, pairwise)
+    out = Path(args.output_file) if args.output_file else judgment_path(bench.judgment_dir, judge_id, family, pairwise)
     return match_plan, out, pairwise
 
 
@@ -85,7 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cli.setup_logging(args.verbose)
     family = load_family(args.judge_family)
-    config = engine_config(args, args.judge_model, args.judge_engine, args.judge_model_id)
+    judge_id = judge_id_for(args.judge_model, args.judge_model_id)
+    config = engine_config(args, args.judge_model, args.judge_engine, judge_id)
     judge = Judge(config, family, args.judge_method, args.judge_max_new_token)
     prices = _price_table(args.price_table, config)
     bench = load_bench(args.bench_name, args.data_dir)

@@ -14,7 +14,7 @@ from typing import Sequence
 
 from .. import cli
 from ..answering.run import AnswerSettings, answer_questions, answer_store
-from ..bench import load_bench
+from ..bench import check_file_name, load_bench
 from ..errors import ConfigError
 from ..engines.config import EngineConfig
 from ..engines.registry import open_engine
@@ -59,7 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not questions:
         raise ConfigError(f"--question-begin/--question-end select no question of {bench.name} ({len(bench.questions)} questions)")
     template, prompt_format = _prompt_format(args)
-    config = engine_config(args, args.model_path, args.engine, args.model_id, chat_template=template,
+    model_id = check_file_name(args.model_id, "--model-id") if args.model_id else None
+    config = engine_config(args, args.model_path, args.engine, model_id, chat_template=template,
                            prompt_format=prompt_format, seed=args.seed)
     answer_file = Path(args.answer_file) if args.answer_file else bench.answer_dir / f"{config.name}.jsonl"
     settings = AnswerSettings(max_new_tokens=args.max_new_token, num_choices=args.num_choices,

@@ -15,8 +15,10 @@ from typing import Sequence
 from .. import cli
 from ..bench import Bench, BenchConfig, parse_model_list
 from ..errors import ConfigError, InputError
+from ..judging.families import load_family
+from ..judging.judge_id import judge_id_for, judgment_files, judgment_path
 from ..judging.matches import MODES
-from ..records import PairJudgment, read_judgments
+from ..records import Judgment, PairJudgment, read_judgments
 from ..results.aggregate import pairwise_tallies, single_scores
 from ..results.report import BenchResult, across_benches, pairwise_tables, ratings_table, single_tables
 from ..results.tables import FORMATS, Table, render
@@ -26,8 +28,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="show_result", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     cli.add_data_args(p, several_benches=True)
-    p.add_argument("--input-file", default=None, help="judgment file (default: model_judgment/<judge>_<single|pair>.jsonl)")
-    p.add_argument("--judge-model", default="gpt-4", help="judge whose file to read when --input-file is not given")
+    p.add_argument("--input-file", default=None,
+                   help="a judgment file, or a folder: its *_single.jsonl (single) or *_pair.jsonl (pairwise) files "
+                        "(default: model_judgment/<judge>_<single|pair>.jsonl)")
+    p.add_argument("--judge-model", default="gpt-4",
+                   help="judge whose file to read when --input-file is not given, as given to gen_judgment "
+                        "(gpt-4, openai:NAME, a path, default)")
+    p.add_argument("--judge-model-id", default=None, help="the --judge-model-id given to gen_judgment, if any")
+    p.add_argument("--judge-family", default=None, metavar="NAME|FILE",
+                   help="the --judge-family given to gen_judgment (its name is part of the file name)")
     p.add_argument("--baseline-model", default=None, help="baseline of pairwise-baseline (default: the bench's)")
     p.add_argument("--model-list", nargs="+", default=None, help="only these models")
     p.add_argument("--mode", default="single", choices=MODES)
@@ -45,14 +54,53 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _input_file(args: argparse.Namespace, bench_name: str, mode: str) -> Path:
+def _input_files(args: argparse.Namespace, bench_name: str, mode: str) -> tuple[list[Path], str]:
+    """The judgment files to read, and the mode to show them in.
+
+    --input-file is one file, or a folder: then every judgment file of the mode's kind directly in it
+    (``*_single.jsonl`` for single, ``*_pair.jsonl`` for the pairwise modes); single mode on a folder with
+    pair files only shows those pairwise-all, as it does for one pair file. Without --input-file it is the
+    judge's file in the bench, named exactly as gen_judgment names it (judge id, family).
+    """
     if args.input_file:
-        return Path(args.input_file)
+        path = Path(args.input_file)
+        return ([path], mode) if not path.is_dir() else _folder_files(path, mode)
     from ..bench import load_bench
 
     bench = load_bench(bench_name, args.data_dir)
-    suffix = "single" if mode == "single" else "pair"
-    return bench.judgment_dir / f"{args.judge_model}_{suffix}.jsonl"
+    judge_id = judge_id_for(args.judge_model, args.judge_model_id)
+    return [judgment_path(bench.judgment_dir, judge_id, load_family(args.judge_family), mode != "single")], mode
+
+
+def _folder_files(folder: Path, mode: str) -> tuple[list[Path], str]:
+    single, pair = judgment_files(folder, False), judgment_files(folder, True)
+    if mode == "single" and (single or not pair):
+        files = single
+    else:
+        files, mode = pair, ("pairwise-all" if mode == "single" else mode)
+    if not files:
+        kind = "*_single.jsonl" if mode == "single" else "*_pair.jsonl"
+        raise InputError(folder, f"no judgment file ({kind}) in this folder")
+    return files, mode
+
+
+def _read_judgments(paths: list[Path], folder: bool) -> list[Judgment]:
+    """Every record of ``paths``; a folder's files must come from one judge (their scores do not mix)."""
+    for path in paths:
+        if not path.exists():
+            raise InputError(path, f"no judgment file; run gen_judgment first (or pass --input-file){_present(path)}")
+    records = [r for path in paths for r in read_judgments(path)]
+    judges = sorted({r.judge.model for r in records})
+    if folder and len(judges) > 1:
+        raise ConfigError(f"{paths[0].parent}: the judgment files hold several judges ({', '.join(judges)}); "
+                          "pass one judge's file with --input-file")
+    return records
+
+
+def _present(path: Path) -> str:
+    """A hint naming the judgment files that do exist next to a missing one (a judge id that differs)."""
+    found = sorted(p.name for p in path.parent.glob("*.jsonl")) if path.parent.is_dir() else []
+    return f"; judgment files there: {', '.join(found)}" if found else ""
 
 
 def _find_bench(args: argparse.Namespace, bench_name: str) -> Bench | None:
@@ -83,11 +131,9 @@ def _baseline(args: argparse.Namespace, mode: str, bench: Bench | None) -> str |
 
 
 def bench_result(args: argparse.Namespace, bench_name: str, models: list[str] | None) -> BenchResult:
-    mode = args.mode
-    path = _input_file(args, bench_name, mode)
-    if not path.exists():
-        raise InputError(path, "no judgment file; run gen_judgment first (or pass --input-file)")
-    records = read_judgments(path)
+    paths, mode = _input_files(args, bench_name, args.mode)
+    path = paths[0].parent if len(paths) > 1 else paths[0]  # named in messages
+    records = _read_judgments(paths, bool(args.input_file) and Path(args.input_file).is_dir())
     if mode == "single" and any(isinstance(r, PairJudgment) for r in records):
         mode = "pairwise-all"
     bench = _find_bench(args, bench_name)

@@ -1,7 +1,8 @@
-"""Render a table as a terminal table, markdown, CSV or JSON (no pandas needed).
+"""Render a table as a terminal table, markdown, CSV or JSON (no pandas needed), or hand it to pandas.
 
 Display width counts East Asian wide characters as two columns, so Japanese model names and
-categories line up in a terminal.
+categories line up in a terminal. pandas is imported only by :meth:`Table.to_dataframe` (extra
+``notebook``), so nothing else needs it.
 """
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ import io
 import json
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from ..errors import MissingDependency
+
+if TYPE_CHECKING:
+    import pandas
 
 FORMATS = ("table", "markdown", "csv", "json")
 
@@ -24,6 +30,17 @@ class Table:
 
     def records(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, row)) for row in self.rows]
+
+    def to_dataframe(self) -> "pandas.DataFrame":
+        """The table as a pandas DataFrame for notebooks: the same columns and rows, unrounded; a missing
+        value (shown as "-") is NaN/None; the title and note are kept in ``df.attrs``."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise MissingDependency("pandas", "notebook") from None
+        frame = pd.DataFrame(self.rows, columns=self.columns)
+        frame.attrs.update(title=self.title, note=self.note)
+        return frame
 
 
 def _cell(value: Any, digits: int) -> str:
@@ -63,7 +80,8 @@ def render(tables: list[Table], fmt: str = "table", digits: int = 2) -> str:
         if fmt == "markdown":
             lines = [f"### {t.title}", "", "| " + " | ".join(t.columns) + " |",
                      "|" + "|".join("---:" if num else "---" for num in numeric) + "|"]
-            lines += ["| " + " | ".join(row) + " |" for row in cells]
+            # A "|" inside a cell (a model name) would end the cell: markdown's escape keeps it text.
+            lines += ["| " + " | ".join(v.replace("|", "\\|") for v in row) + " |" for row in cells]
         else:
             widths = [max([_width(c)] + [_width(row[i]) for row in cells]) for i, c in enumerate(t.columns)]
             lines = [f"== {t.title} =="]

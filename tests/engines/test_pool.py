@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from conftest import require
 from llm_judge.cli import gen_judgment, gen_model_answer
 from llm_judge.engines.base import GenRequest
 from llm_judge.engines.hf import HFModel, HFOptions
 from llm_judge.engines.pool import PoolOptions, RayPool, balanced_shards
 
-ray = pytest.importorskip("ray")
+ray = require("ray", "ray")  # skipped without Ray, failed under CI=true
 
 
 @pytest.fixture(scope="module")

