@@ -33,8 +33,6 @@ class AnswerSettings:
 
 @dataclass
 class AnswerSummary:
-    planned: int = 0
-    skipped: int = 0
     written: int = 0
     failed: int = 0
     completion_tokens: int = 0
@@ -55,11 +53,15 @@ def answer_store(path) -> JsonlStore:
     return JsonlStore(path, lambda r: r["question_id"])
 
 
-def answer_questions(model: ChatModel, bench: Bench, questions: list[Question], model_id: str, store: JsonlStore,
+def pending(questions: list[Question], store: JsonlStore) -> list[Question]:
+    """The questions with no answer in ``store`` yet (failed answers count as not answered)."""
+    return [q for q in questions if q.question_id not in store]
+
+
+def answer_questions(model: ChatModel, bench: Bench, todo: list[Question], model_id: str, store: JsonlStore,
                      settings: AnswerSettings, on_answer: Callable[[dict[str, Any]], None] | None = None) -> AnswerSummary:
-    summary = AnswerSummary(planned=len(questions))
-    todo = [q for q in questions if q.question_id not in store]
-    summary.skipped = len(questions) - len(todo)
+    """Answer every question of ``todo`` (see :func:`pending`), writing each answer when all its turns are done."""
+    summary = AnswerSummary()
     for start in range(0, len(todo), settings.chunk_size):
         chunk = todo[start:start + settings.chunk_size]
         for record in _answer_chunk(model, bench, chunk, model_id, settings, summary):

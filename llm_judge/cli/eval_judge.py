@@ -138,14 +138,15 @@ def run_judge(args: argparse.Namespace, labelled: LabelledSet, items: list[Label
     rc = 0
     # Opening the store cuts a record torn by a kill and drops failed ones, so they are judged again.
     with judgment_store(out, pairwise=True) as store:
-        todo = [m for m in matches if m.key(judge.id) not in store]
+        todo = pending(matches, store, judge.id)
         print(f"{labelled.name}: {len(items)} pairs, {len(items) - len(todo)} already judged in {out}, "
               f"{len(todo)} to do = {2 * len(todo)} judge calls to {judge.id}", file=sys.stderr)
         if args.dry_run:
             return None, 0
         if todo:
             with judge:
-                summary = run_matches(judge, labelled.name, todo, store, args.language)
+                summary = run_matches(judge, labelled.name, todo, store, args.language,
+                                      already_done=len(matches) - len(todo))
             print(f"{judge.id} on {labelled.name}: {summary.line()} -> {out}", file=sys.stderr)
             rc = 1 if summary.failed else 0
     return read_run(out, labelled, judge.id, {m.key(judge.id) for m in matches}), rc

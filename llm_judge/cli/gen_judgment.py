@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     bench = load_bench(args.bench_name, args.data_dir)
     match_plan, out, pairwise = plan(args, bench, family, judge.id)  # validates every input before anything is written
     store = judgment_store(out, pairwise)
-    todo = [m for m in match_plan.matches if m.key(judge.id) not in store]
+    todo = pending(match_plan.matches, store, judge.id)
     calls = sum(2 if m.pairwise else 1 for m in todo)
     print(f"{bench.name}: {len(match_plan.matches)} judgments ({args.mode}), {len(match_plan.matches) - len(todo)} "
           f"already in {out}, {len(todo)} to do = {calls} judge calls to {judge.id}", file=sys.stderr)
@@ -110,7 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         store.close()
         return 0
     with judge, store, _progress(len(todo)) as on_record:
-        summary = run_matches(judge, bench.name, match_plan.matches, store, bench.language, on_record)
+        summary = run_matches(judge, bench.name, todo, store, bench.language, on_record,
+                              already_done=len(match_plan.matches) - len(todo))
     cost = ""
     if prices is not None:
         price = prices.lookup(config.model)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .. import cli
-from ..answering.run import AnswerSettings, answer_questions, answer_store
+from ..answering.run import AnswerSettings, answer_questions, answer_store, pending
 from ..bench import check_file_name, load_bench
 from ..errors import ConfigError
 from ..engines.config import EngineConfig
@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                               repetition_penalty=args.repetition_penalty, seed=args.seed,
                               system_prompt=args.system_prompt, chunk_size=_chunk_size(config))
     store = answer_store(answer_file)
-    todo = [q for q in questions if q.question_id not in store]
+    todo = pending(questions, store)
     log.info("%s: %d questions, %d already answered in %s", bench.name, len(questions), len(questions) - len(todo), answer_file)
     model_id = config.name
     if todo:
@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             summary = answer_questions(model, bench, todo, model_id, store, settings)
         order = {q.question_id: i for i, q in enumerate(bench.questions)}
         store.sort(lambda r: order.get(r["question_id"], len(order)))
-        print(f"{model_id}: {summary.written} answered, {summary.skipped + len(questions) - len(todo)} already done, "
+        print(f"{model_id}: {summary.written} answered, {len(questions) - len(todo)} already done, "
               f"{summary.failed} failed -> {answer_file}", file=sys.stderr)
         return 1 if summary.failed else 0
     store.close()

@@ -25,7 +25,6 @@ G2_MAP = {"A": "model_2", "B": "model_1", "tie": "tie"}
 
 @dataclass
 class RunSummary:
-    planned: int = 0
     skipped: int = 0  # already judged in an earlier run
     done: int = 0
     failed: int = 0
@@ -166,15 +165,19 @@ def pair_record(match: Match, judge_model: str, bench: str, g1: GenResult, g2: G
     return rec
 
 
-def run_matches(judge: Judge, bench: str, matches: list[Match], store: JsonlStore, language: str = "en",
-                on_record: Callable[[Judgment], None] | None = None) -> RunSummary:
-    """Judge every match whose key the store does not hold yet; write each record as it completes.
+def pending(matches: list[Match], store: JsonlStore, judge_id: str) -> list[Match]:
+    """The matches ``judge_id`` has no record of in ``store`` yet (failed records count as not judged)."""
+    return [m for m in matches if m.key(judge_id) not in store]
+
+
+def run_matches(judge: Judge, bench: str, todo: list[Match], store: JsonlStore, language: str = "en",
+                on_record: Callable[[Judgment], None] | None = None, already_done: int = 0) -> RunSummary:
+    """Judge every match of ``todo`` (see :func:`pending`); write each record as it completes.
 
     ``judge`` must be open. ``language`` is the bench's (it picks the distribution method's prefill).
+    ``already_done`` (matches judged in earlier runs) only goes into the summary.
     """
-    summary = RunSummary(planned=len(matches))
-    todo = [m for m in matches if m.key(judge.id) not in store]
-    summary.skipped = len(matches) - len(todo)
+    summary = RunSummary(skipped=already_done)
     games = [[(messages, judge.request(match, messages, language)) for messages in match.games()] for match in todo]
     requests = [request for match_games in games for _, request in match_games]
     owners = [(mi, gi) for mi, match_games in enumerate(games) for gi in range(len(match_games))]

@@ -17,7 +17,7 @@ from llm_judge.judging.families import load_family
 from llm_judge.judging.judge import Judge
 from llm_judge.judging.matches import plan_matches
 from llm_judge.judging.prompts import load_prompt_set
-from llm_judge.judging.run import judgment_store, run_matches
+from llm_judge.judging.run import judgment_store, pending, run_matches
 from llm_judge.engines.base import ChatModel, GenResult
 from llm_judge.traindata import formats
 from llm_judge.traindata.convert import SourceSpec
@@ -237,7 +237,7 @@ def test_own_judgment_files_single_and_pair(tmp_path: Path, data_dir: Path):
         files[mode] = bench.judgment_dir / f"scripted-gpt_{'single' if mode == 'single' else 'pair'}.jsonl"
         with judgment_store(files[mode], mode != "single") as store:
             judge = Judge(resolve("mock:scripted-gpt"), load_family(None), model=ScriptedJudge())
-            run_matches(judge, bench.name, plan.matches, store, bench.language)
+            run_matches(judge, bench.name, pending(plan.matches, store, judge.id), store, bench.language)
     single = [json.loads(x) for x in files["single"].read_text().splitlines()]
     pair = [json.loads(x) for x in files["pairwise-all"].read_text().splitlines()]
     assert sum(1 for r in single + pair if r.get("error")) == 2  # the scripted failures, kept with an error
