@@ -39,8 +39,16 @@ def add_data_args(parser: argparse.ArgumentParser, several_benches: bool = False
                         help="where benches live (default: ./data when present, else the bundled benches)")
 
 
-def positive_int(value: str) -> int:
-    n = int(value)
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {n}")
-    return n
+def int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse ``type`` for integers >= ``minimum``."""
+    def parse(value: str) -> int:
+        n = int(value)
+        if n < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {n}")
+        return n
+
+    parse.__name__ = "int"  # argparse names the type in its error ("invalid int value: 'x'")
+    return parse
+
+
+positive_int = int_at_least(1)

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..engines.config import APIOptions, EngineConfig, HFOptions, PoolOptions, VLLMOptions
 from ..engines.registry import ENGINE_CHOICES, resolve
 from ..errors import ConfigError
-from . import positive_int
+from . import int_at_least, positive_int
 
 
 def add_engine_args(parser: argparse.ArgumentParser, *, judge: bool) -> None:
@@ -43,7 +43,7 @@ def add_engine_args(parser: argparse.ArgumentParser, *, judge: bool) -> None:
                         "(default: OPENAI_BASE_URL / ANTHROPIC_BASE_URL, else the provider's)")
     g.add_argument("--api-key-env", default=None, metavar="NAME",
                    help="environment variable holding the API key (default: OPENAI_API_KEY / ANTHROPIC_API_KEY)")
-    g.add_argument("--max-retries", type=_non_negative_int, default=APIOptions.max_retries,
+    g.add_argument("--max-retries", type=int_at_least(0), default=APIOptions.max_retries,
                    help=f"retries of a call after 429, 5xx, timeouts, dropped connections "
                         f"(default: {APIOptions.max_retries})")
     g.add_argument("--request-timeout", type=float, default=APIOptions.request_timeout, metavar="SECONDS",
@@ -54,13 +54,6 @@ def engine_choice(parser: argparse.ArgumentParser, flag: str) -> None:
     """``--engine`` / ``--judge-engine``: the provider, when the model name should not decide it."""
     parser.add_argument(flag, choices=ENGINE_CHOICES, default=None,
                         help="inference engine (default: chosen from the model name; mock: a scripted engine)")
-
-
-def _non_negative_int(value: str) -> int:
-    n = int(value)
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {n}")
-    return n
 
 
 def engine_config(args: argparse.Namespace, model: str | None, engine: str | None, name: str | None, *,
