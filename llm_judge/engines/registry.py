@@ -24,7 +24,7 @@ from .config import API_PROVIDERS, LOCAL_PROVIDERS, APIOptions, EngineConfig, HF
 from .weights import DEFAULT_MODEL_ID, is_default, model_id_for
 
 __all__ = ["PROVIDERS", "EngineConfig", "resolve", "split_provider", "load", "load_model", "open_engine",
-           "DEFAULT_MODEL_ID", "model_id_for"]
+           "DEFAULT_MODEL_ID", "default_name", "model_id_for"]
 
 PROVIDERS: dict[str, str] = {
     "hf": "llm_judge.engines.hf:from_config",
@@ -74,9 +74,15 @@ def resolve(spec: str | None, engine: str | None = None, name: str | None = None
     if provider in API_PROVIDERS + ("mock",) and not model:
         raise ConfigError(f"an {provider} model needs a name, e.g. {provider}:MODEL")
     if name is None:
-        name = Path(model).stem if provider == "mock" and model else model_id_for(model)
+        name = default_name(provider, model)
     return EngineConfig(provider, model, name, hf=hf, vllm=vllm, api=api,
                         pool=pool if provider in LOCAL_PROVIDERS else None)
+
+
+def default_name(provider: str, model: str | None) -> str:
+    """The model id records and file names use when none is given: the last part of the model's path, like
+    FastChat (a mock rules file: its stem)."""
+    return Path(model).stem if provider == "mock" and model else model_id_for(model)
 
 
 @functools.lru_cache(maxsize=None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..bench import check_file_name
-from ..engines.registry import model_id_for, split_provider
+from ..engines.registry import default_name, split_provider
 from .families import JudgeFamily
 
 
@@ -18,8 +18,7 @@ def judge_id_for(judge_model: str | None, judge_model_id: str | None = None) -> 
     if judge_model_id:
         return check_file_name(judge_model_id, "--judge-model-id")
     # The engine flag never changes the name: it only decides a prefix-less name's provider.
-    _, name = split_provider(judge_model)
-    return check_file_name(model_id_for(name), "--judge-model (as a judge id)")
+    return check_file_name(default_name(*split_provider(judge_model)), "--judge-model (as a judge id)")
 
 
 def judgment_path(judgment_dir: Path, judge_id: str, family: JudgeFamily, pairwise: bool) -> Path:

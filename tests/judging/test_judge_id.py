@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from llm_judge.engines.registry import resolve
 from llm_judge.errors import ConfigError
 from llm_judge.judging.families import load_family
 from llm_judge.judging.judge_id import judge_id_for, judgment_files, judgment_path
@@ -19,9 +20,12 @@ from llm_judge.judging.judge_id import judge_id_for, judgment_files, judgment_pa
     ("/models/my-judge/", None, "my-judge"),
     ("/models/judge.Q8_0.gguf", None, "judge.Q8_0"),
     ("openai:gpt-4o", "my-judge", "my-judge"),
+    ("mock:rules/flaky.jsonl", None, "flaky"),  # a rules file: its stem, as the engine names itself
 ])
 def test_judge_id(judge_model, judge_model_id, expected):
     assert judge_id_for(judge_model, judge_model_id) == expected
+    if judge_model_id is None:  # the name the engine's config gets when gen_model_answer is given no --model-id
+        assert resolve(judge_model).name == expected
 
 
 @pytest.mark.parametrize("judge_model, judge_model_id", [
