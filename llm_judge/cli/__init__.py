@@ -1,8 +1,9 @@
-"""What every command shares: logging set-up and turning LlmJudgeError into one line and exit code 2."""
+"""What every command shares: logging set-up, and turning LlmJudgeError into one line and exit code 2."""
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from typing import Callable, Sequence
 
@@ -25,6 +26,11 @@ def run(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None 
     except KeyboardInterrupt:
         print("interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of our output went away (`show_result ... | head`): stop quietly, as Unix tools do.
+        # stdout now points at /dev/null, so the interpreter's last flush cannot raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def add_data_args(parser: argparse.ArgumentParser, several_benches: bool = False) -> None:
