@@ -7,7 +7,7 @@ import pytest
 
 from conftest import require
 from llm_judge.errors import MissingDependency
-from llm_judge.jsonl import read_jsonl
+from llm_judge.records import read_judgments
 from llm_judge.results.report import pairwise_tables
 from llm_judge.results.tables import Table
 
@@ -16,7 +16,7 @@ JP = ("jp_bench", "model_judgment", "fastchat_era_2023-08", "gpt-4_pair.jsonl")
 
 def test_pairwise_tables_as_dataframes(shared):
     pd = require("pandas", "notebook")
-    per_model, per_pair = pairwise_tables(read_jsonl(shared(*JP)), None, None, "pairwise-all")[:2]
+    per_model, per_pair = pairwise_tables(read_judgments(shared(*JP)), None, None, "pairwise-all")[:2]
     frame = per_model.to_dataframe()
     assert isinstance(frame, pd.DataFrame)
     assert list(frame.columns) == per_model.columns and len(frame) == len(per_model.rows) == 3
