@@ -19,7 +19,7 @@ from ..judging.families import load_family
 from ..judging.judge_id import judge_id_for, judgment_files, judgment_path
 from ..judging.matches import MODES
 from ..records import Judgment, PairJudgment, read_judgments
-from ..results.aggregate import pairwise_tallies, single_scores
+from ..results.aggregate import FAILED_GAMES, error_games, pairwise_tallies, rule_note, single_scores
 from ..results.report import BenchResult, across_benches, pairwise_tables, ratings_table, single_tables
 from ..results.tables import FORMATS, Table, render
 
@@ -48,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default: 0)")
     p.add_argument("--length-control", action="store_true",
                    help="with --ratings: add a length term, reported beside the raw rating (reads the answers)")
+    p.add_argument("--failed-games", choices=FAILED_GAMES, default="drop",
+                   help='pairwise: a FastChat-era game whose verdict in either order is "error": drop leaves it out '
+                        "(FastChat's show_result, default); tie counts it as a tie (the Japanese forks' show_result, "
+                        "ja-vicuna-qa-benchmark). Our own failed records are never counted")
     p.add_argument("--plot", metavar="FILE", default=None,
                    help="also draw the results into FILE (.png/.svg/.pdf); with several benches the bench name "
                         "is added to the file name")
@@ -146,10 +150,10 @@ def bench_result(args: argparse.Namespace, bench_name: str, models: list[str] | 
         headline = {row.model: row.mean() for row in single_scores(records, models)}
         return BenchResult(bench_name, mode, single_tables(records, models, categories), headline, records,
                            models, None, categories)
-    baseline = _baseline(args, mode, bench)
-    headline = {m: t.rate("win_rate_adjusted") for m, t in pairwise_tallies(records, models, baseline).items()}
-    result = BenchResult(bench_name, mode, pairwise_tables(records, models, baseline, mode), headline, records,
-                         models, baseline, categories)
+    baseline, rule = _baseline(args, mode, bench), args.failed_games
+    headline = {m: t.rate("win_rate_adjusted") for m, t in pairwise_tallies(records, models, baseline, rule).items()}
+    result = BenchResult(bench_name, mode, pairwise_tables(records, models, baseline, mode, rule), headline, records,
+                         models, baseline, categories, failed_games=rule)
     if args.ratings or args.length_control:
         from ..results.ratings import answer_lengths, collect_games, rate
 
@@ -158,9 +162,10 @@ def bench_result(args: argparse.Namespace, bench_name: str, models: list[str] | 
             if bench is None:
                 raise ConfigError("--length-control needs the bench's answers, and no question.jsonl was found "
                                   f"above {path}; pass --bench-name/--data-dir of the bench")
-            lengths = answer_lengths(bench.load_answers(collect_games(records, models, baseline).models))
-        result.ratings = rate(records, models, baseline, args.bootstrap, args.seed, lengths)
-        result.tables.append(ratings_table(result.ratings))
+            played = collect_games(records, models, baseline, failed_games=rule).models
+            lengths = answer_lengths(bench.load_answers(played))
+        result.ratings = rate(records, models, baseline, args.bootstrap, args.seed, lengths, rule)
+        result.tables.append(ratings_table(result.ratings, rule_note(error_games(records, models, baseline), rule)))
     return result
 
 

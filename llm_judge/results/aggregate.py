@@ -7,13 +7,25 @@ Definitions follow FastChat's show_result.py:
             win_rate_adjusted = (win + tie / 2) / n.
 Records that failed (``record.failed``: an ``error`` field, or FastChat's legacy score -1 / winner "error")
 are counted and reported, never averaged in. Position bias is counted in :mod:`.position`.
+
+One rule differs between the lineages and changes published tables: a FastChat-era pairwise game whose
+verdict in one order (or both) is the string "error". FastChat's show_result drops it (``failed_games="drop"``,
+our default); the Japanese forks' show_result (LLM_Judge_ku, ja-vicuna-qa-benchmark) keeps it, and since
+its two orders differ it is a tie (``failed_games="tie"``). Their code, by accident, scores a game with "error"
+in *both* orders as a model_2 win; the tie rule here calls it a tie, as the rule they describe says. Our own
+failed records (an ``error`` field, null winners) are never counted, under either rule.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from ..records import Judgment, PairJudgment, SingleJudgment
+from ..errors import ConfigError
+from ..records import WINNERS, Judgment, PairJudgment, SingleJudgment
+
+FAILED_GAMES = ("drop", "tie")  # --failed-games; the first is FastChat's and the default
+ERROR_VERDICT = "error"  # FastChat's winner when the judge's verdict could not be parsed
+_RULES = {"drop": "drop (FastChat's rule)", "tie": "tie (the Japanese forks' rule)"}
 
 
 def singles(records: Iterable[Judgment], models: list[str] | None = None) -> list[SingleJudgment]:
@@ -35,6 +47,43 @@ def pairs_in_scope(records: Iterable[Judgment], models: list[str] | None = None,
             continue
         out.append(r)
     return out
+
+
+def error_verdict(record: PairJudgment) -> bool:
+    """A FastChat-era failed game: "error" as the winner of one order or both, the other a verdict, and no
+    ``error`` field (our failed records carry one and leave the winners null)."""
+    winners = (record.g1_winner, record.g2_winner)
+    return (not record.error and ERROR_VERDICT in winners
+            and all(w in WINNERS or w == ERROR_VERDICT for w in winners))
+
+
+def check_rule(failed_games: str) -> str:
+    if failed_games not in FAILED_GAMES:
+        raise ConfigError(f"failed_games must be one of {', '.join(FAILED_GAMES)}, got {failed_games!r}")
+    return failed_games
+
+
+def game_winner(record: PairJudgment, failed_games: str = "drop") -> str | None:
+    """'model_1', 'model_2' or 'tie' for a game that counts, None for one left out: FastChat's combined winner,
+    except that under the tie rule a game with an "error" verdict is a tie."""
+    if check_rule(failed_games) == "tie" and error_verdict(record):
+        return "tie"
+    return record.combined_winner
+
+
+def error_games(records: Iterable[Judgment], models: list[str] | None = None, baseline: str | None = None) -> int:
+    """How many games in a table's scope have an "error" verdict: the games the failed-games rule touches."""
+    return sum(error_verdict(r) for r in pairs_in_scope(records, models, baseline))
+
+
+def rule_note(touched: int, failed_games: str) -> str:
+    """The note naming the failed-games rule in force and the games it touched ("" when it touched none)."""
+    if not touched:
+        return ""
+    what = "left out" if failed_games == "drop" else "counted as ties"
+    other = "tie" if failed_games == "drop" else "drop"
+    return (f'failed games: {_RULES[failed_games]}: {touched} games with an "error" verdict {what} '
+            f"(--failed-games {other} to change)")
 
 
 @dataclass
@@ -83,16 +132,16 @@ class PairTally:
 
 
 def pairwise_tallies(records: Iterable[Judgment], models: list[str] | None = None,
-                     baseline: str | None = None) -> dict[str, PairTally]:
+                     baseline: str | None = None, failed_games: str = "drop") -> dict[str, PairTally]:
     """Per model win / loss / tie over every game it played (the baseline itself left out)."""
     tallies: dict[str, PairTally] = {}
     for r in pairs_in_scope(records, models, baseline):
         t1, t2 = tallies.setdefault(r.model_1, PairTally()), tallies.setdefault(r.model_2, PairTally())
-        if r.failed:
+        w = game_winner(r, failed_games)
+        if w is None:
             t1.failed += 1
             t2.failed += 1
             continue
-        w = r.combined_winner
         if w == "tie":
             t1.tie += 1
             t2.tie += 1
@@ -108,15 +157,15 @@ def pairwise_tallies(records: Iterable[Judgment], models: list[str] | None = Non
 
 
 def pair_tallies(records: Iterable[Judgment], models: list[str] | None = None,
-                 baseline: str | None = None) -> dict[tuple[str, str], PairTally]:
+                 baseline: str | None = None, failed_games: str = "drop") -> dict[tuple[str, str], PairTally]:
     """Per model pair (as model_1, model_2 in the file): model_1's win / loss / tie against model_2."""
     pairs: dict[tuple[str, str], PairTally] = {}
     for r in pairs_in_scope(records, models, baseline):
         t = pairs.setdefault((r.model_1, r.model_2), PairTally())
-        if r.failed:
+        w = game_winner(r, failed_games)
+        if w is None:
             t.failed += 1
             continue
-        w = r.combined_winner
         if w == "tie":
             t.tie += 1
         elif w == "model_1":

@@ -198,7 +198,7 @@ def result_figure(result: "BenchResult") -> "Figure":
             ax.set_xlabel("mean score (1-10)")
             ax.set_title(f"{result.name}: mean score{judged_by}")
         return fig
-    pairs = pair_tallies(result.records, result.models, result.baseline)
+    pairs = pair_tallies(result.records, result.models, result.baseline, result.failed_games)
     heights = [len(pairs) + 1.2] + ([len(result.ratings.rows) + 1.5] if panels > 1 else [])
     fig = new_figure(10, 0.75 * sum(heights) + 0.6)
     grid = fig.add_gridspec(panels, 1, height_ratios=heights)

@@ -6,7 +6,9 @@ the one shown second. :func:`count` classifies each judgment once, by pair (do t
 not, did the position decide) and by game (which position won); :class:`PositionCounts` adds them up.
 Two tables show the sums: per model pair (the models and baseline chosen) and per judge model (every pair
 in the file). When the records hold verdict distributions, the judge's mean probability for the
-first-shown answer is given too: it shows a lean that greedy verdicts hide. Failed judgments are left out.
+first-shown answer is given too: it shows a lean that greedy verdicts hide. Failed judgments are left out,
+and so are games with an "error" verdict under either failed-games rule: a verdict that could not be read
+says nothing about position, whichever way the win-rate tables score it.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from dataclasses import dataclass, fields
 from typing import Callable, Hashable, Iterable
 
 from ..records import Judgment, PairJudgment
-from .aggregate import pairs_in_scope
+from .aggregate import error_games, pairs_in_scope
 from .tables import Table
 
 
@@ -90,6 +92,7 @@ def by_judge(records: Iterable[Judgment]) -> dict[str, PositionCounts]:
 
 
 def consistency_table(records: Iterable[Judgment], models: list[str] | None, baseline: str | None) -> Table:
+    records = list(records)  # read twice: the counts and the note
     table = Table("pairwise: position consistency (%)",
                   ["model_1", "model_2", "n", "consistent", "first_wins_both", "second_wins_both", "one_order_tie"])
     per_pair = by_pair(records, models, baseline)
@@ -101,11 +104,13 @@ def consistency_table(records: Iterable[Judgment], models: list[str] | None, bas
         table.rows.append([m1, m2, c.pairs] + [100.0 * c.rate(k) if c.pairs else None
                                                for k in ("agree", "first_both", "second_both", "one_tie")])
     table.note = ("both orders of each game: consistent = the same verdict; first/second_wins_both = the answer "
-                  "shown first (second) won in both orders, i.e. the verdict followed the position")
+                  "shown first (second) won in both orders, i.e. the verdict followed the position"
+                  + _error_note(error_games(records, models, baseline)))
     return table
 
 
 def position_table(records: Iterable[Judgment]) -> Table:
+    records = list(records)
     table = Table("pairwise: position bias per judge (%)",
                   ["judge", "pairs", "orders_agree", "first_wins", "second_wins", "tie", "p_first"])
     for judge, c in sorted(by_judge(records).items()):
@@ -113,5 +118,11 @@ def position_table(records: Iterable[Judgment]) -> Table:
                            c.pct("prob_first")])
     table.note = ("over both orders of every pair: orders_agree = both orders name the same winner; first_wins = "
                   "the answer shown first (as A) won that order; p_first = mean probability the judge gave the "
-                  "first-shown answer (distribution judging only). No bias: first_wins = second_wins")
+                  "first-shown answer (distribution judging only). No bias: first_wins = second_wins"
+                  + _error_note(error_games(records)))
     return table
+
+
+def _error_note(touched: int) -> str:
+    return (f'; {touched} games with an "error" verdict are left out under either --failed-games rule'
+            if touched else "")

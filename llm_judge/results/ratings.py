@@ -2,9 +2,10 @@
 
 Each judgment record is one game between model_1 and model_2, scored by the same rule as the win-rate
 tables (FastChat's): a win when both orders name the same winner, otherwise a tie; a tie counts as half
-a win. The model P(i beats j) = 1 / (1 + 10 ** ((R_j - R_i) / 400)) is fitted by Newton's method on the
-log-likelihood with fractional outcomes, plus a weak ridge term so that a model that wins (or loses)
-every game still gets a finite rating. Ratings are anchored so that their mean is 1000, or the
+a win; a game with an "error" verdict is left out or is a tie by the tables' failed-games rule. The model
+P(i beats j) = 1 / (1 + 10 ** ((R_j - R_i) / 400)) is fitted by Newton's method on the log-likelihood
+with fractional outcomes, plus a weak ridge term so that a model that wins (or loses) every game still
+gets a finite rating. Ratings are anchored so that their mean is 1000, or the
 baseline's rating is 1000 in pairwise-baseline mode.
 
 Intervals: the games are resampled with replacement ``bootstrap`` times from ``numpy.random.default_rng(seed)``
@@ -23,7 +24,7 @@ from typing import Any, Iterable, Mapping
 
 from ..errors import ConfigError, MissingDependency
 from ..records import Judgment
-from .aggregate import pairs_in_scope
+from .aggregate import game_winner, pairs_in_scope
 
 ELO_SCALE = 400.0 / math.log(10.0)  # natural-log strength -> Elo points
 BASE = 1000.0
@@ -75,17 +76,17 @@ class Ratings:
 
 
 def collect_games(records: Iterable[Judgment], models: list[str] | None = None, baseline: str | None = None,
-                  lengths: Lengths | None = None) -> Games:
-    """The games to fit: failed judgments are left out; with ``lengths`` every game needs both lengths."""
-    kept = [r for r in pairs_in_scope(records, models, baseline) if not r.failed]
-    names = sorted({m for r in kept for m in (r.model_1, r.model_2)})
+                  lengths: Lengths | None = None, failed_games: str = "drop") -> Games:
+    """The games to fit: failed judgments are left out (but see ``failed_games``, as in :mod:`.aggregate`);
+    with ``lengths`` every game needs both lengths."""
+    kept = [(r, w) for r in pairs_in_scope(records, models, baseline) if (w := game_winner(r, failed_games))]
+    names = sorted({m for r, _ in kept for m in (r.model_1, r.model_2)})
     index = {m: i for i, m in enumerate(names)}
     games = Games(names, length_diff=[] if lengths is not None else None)
-    for r in kept:
+    for r, w in kept:
         m1, m2 = r.model_1, r.model_2
         games.first.append(index[m1])
         games.second.append(index[m2])
-        w = r.combined_winner
         games.score.append(0.5 if w == "tie" else 1.0 if w == "model_1" else 0.0)
         if lengths is not None:
             key1, key2 = (m1, r.question_id, r.turn), (m2, r.question_id, r.turn)
@@ -147,14 +148,15 @@ def _elo(theta_models, anchor_index: int | None):
 
 
 def rate(records: Iterable[Judgment], models: list[str] | None = None, baseline: str | None = None,
-         bootstrap: int = 1000, seed: int = 0, lengths: Lengths | None = None) -> Ratings:
+         bootstrap: int = 1000, seed: int = 0, lengths: Lengths | None = None,
+         failed_games: str = "drop") -> Ratings:
     """Ratings of every model in the pairwise records, best first."""
     try:
         import numpy as np
     except ImportError:
         raise MissingDependency("numpy", "ratings") from None
 
-    games = collect_games(records, models, baseline, lengths)
+    games = collect_games(records, models, baseline, lengths, failed_games)
     k = len(games.models)
     if k < 2 or not games.score:
         return Ratings([], bootstrap, seed, baseline or "mean")

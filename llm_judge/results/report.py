@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..records import Judgment
-from .aggregate import PairTally, pair_tallies, pairwise_tallies, single_by_category, single_scores
+from .aggregate import (PairTally, error_games, error_verdict, pair_tallies, pairwise_tallies, rule_note,
+                        single_by_category, single_scores)
 from .position import consistency_table, position_table
 from .ratings import Ratings
 from .tables import Table
@@ -45,34 +46,41 @@ def _pct(t: PairTally, what: str) -> float | None:
 
 
 def pairwise_tables(records: list[Judgment], models: list[str] | None, baseline: str | None,
-                    mode: str) -> list[Table]:
-    tallies = pairwise_tallies(records, models, baseline)
+                    mode: str, failed_games: str = "drop") -> list[Table]:
+    """The win-rate tables (per model, per pair) and the position tables; ``failed_games`` is the rule for
+    games with an "error" verdict (see :mod:`.aggregate`), named in the notes when it touched any."""
+    tallies = pairwise_tallies(records, models, baseline, failed_games)
     per_model = Table("pairwise: per model" + (f" vs {baseline}" if baseline else ""),
                       ["model", "win", "loss", "tie", "win_rate", "loss_rate", "win_rate_adjusted", "failed"])
     for model, t in tallies.items():
         per_model.rows.append([model, t.win, t.loss, t.tie, t.rate("win_rate"), t.rate("loss_rate"),
                                t.rate("win_rate_adjusted"), t.failed])
-    failed = sum(1 for r in records if r.failed)
-    if failed:
-        per_model.note = f"{failed} judgments failed and are not counted; rerun gen_judgment to retry them"
+    counted = failed_games == "tie"  # games with an "error" verdict count as ties: not failed here
+    failed = sum(1 for r in records if r.failed and not (counted and error_verdict(r)))
+    rule = rule_note(error_games(records, models, baseline), failed_games)
+    failed_note = f"{failed} judgments failed and are not counted; rerun gen_judgment to retry them" if failed else ""
+    per_model.note = "; ".join(n for n in (failed_note, rule) if n)
     tables = [per_model]
     if mode == "pairwise-all" or baseline is None:
         pairs = Table("pairwise: per pair (model_1 vs model_2, %)",
                       ["model_1", "model_2", "win", "tie", "loss", "n", "failed"])
-        for (m1, m2), t in pair_tallies(records, models, baseline).items():
+        for (m1, m2), t in pair_tallies(records, models, baseline, failed_games).items():
             pairs.rows.append([m1, m2, _pct(t, "win"), _pct(t, "tie"), _pct(t, "loss"), t.n, t.failed])
+        pairs.note = rule
         tables.append(pairs)
     tables.append(consistency_table(records, models, baseline))
     tables.append(position_table(records))
     return tables
 
 
-def ratings_table(ratings: Ratings) -> Table:
+def ratings_table(ratings: Ratings, rule: str = "") -> Table:
+    """The ratings; ``rule`` is the failed-games note of the games they were fitted on ("" for none)."""
     lc = ratings.length_coef is not None
     columns = ["model", "rating", "lower_95", "upper_95", "games"]
     if lc:
         columns += ["lc_rating", "lc_lower_95", "lc_upper_95"]
-    table = Table("pairwise: Bradley-Terry ratings (Elo scale)", columns, note=ratings.describe())
+    table = Table("pairwise: Bradley-Terry ratings (Elo scale)", columns,
+                  note=ratings.describe() + (f"; {rule}" if rule else ""))
     for r in ratings.rows:
         row = [r.model, r.rating, r.lower, r.upper, r.games]
         if lc:
@@ -94,6 +102,7 @@ class BenchResult:
     baseline: str | None = None
     categories: dict[Any, str] | None = None
     ratings: Ratings | None = None
+    failed_games: str = "drop"  # the rule the pairwise tables were counted by (the plots count by it too)
 
 
 def across_benches(results: list[BenchResult]) -> Table:
