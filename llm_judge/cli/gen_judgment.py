@@ -4,6 +4,7 @@
     python -m llm_judge.gen_judgment --mode pairwise-baseline --baseline-model gpt-3.5-turbo
     python -m llm_judge.gen_judgment --mode pairwise-all --judge-model default     (local SmolLM2 judge)
     python -m llm_judge.gen_judgment --judge-model mock:judge     (a scripted judge, no model: see engines/mock.py)
+    python -m llm_judge.gen_judgment --mode pairwise-all --wandb  (log the run's metadata to Weights & Biases)
 
 Writes data/<bench>/model_judgment/<judge>_single.jsonl or <judge>_pair.jsonl (FastChat's format plus
 our fields). Judgments already present are skipped; failed ones are retried on the next run.
@@ -24,7 +25,7 @@ from ..judging.families import JudgeFamily, load_family
 from ..judging.judge import Judge
 from ..judging.judge_id import judge_id_for, judgment_path
 from ..judging.matches import MODES, MatchPlan, plan_matches
-from ..judging.run import judgment_store, pending, run_matches
+from ..judging.run import RunSummary, judgment_store, pending, run_matches
 from ..records import Judgment
 from .engine_flags import add_engine_args, engine_choice, engine_config
 
@@ -59,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--price-table", default=None, metavar="FILE",
                    help='JSON prices in USD per 1M tokens, e.g. {"gpt-4o": {"input": 2.5, "output": 10}}, '
                         "over the built-in table (API judges)")
+    p.add_argument("--wandb", action="store_true",
+                   help="log the run's metadata (judge, bench, mode, counts, tokens, cost) to a Weights & Biases run "
+                        "(project and entity from WANDB_PROJECT / WANDB_ENTITY); needs llm_judge[wandb]")
+    p.add_argument("--wandb-run-name", default=None, metavar="NAME",
+                   help="the W&B run's name (default: gen_judgment-<bench>-<mode>-<judge>)")
     add_engine_args(p, judge=True)
     p.add_argument("-v", "--verbose", action="store_true")
     return p
@@ -85,6 +91,10 @@ def plan(args: argparse.Namespace, bench: Bench, family: JudgeFamily, judge_id: 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cli.setup_logging(args.verbose)
+    if args.wandb:
+        from ..results.wandb_log import require_wandb
+
+        require_wandb()  # before any judging: a missing extra is reported first
     family = load_family(args.judge_family)
     judge_id = judge_id_for(args.judge_model, args.judge_model_id)
     config = engine_config(args, args.judge_model, args.judge_engine, judge_id)
@@ -108,16 +118,42 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(line, file=sys.stderr)
     if args.dry_run or not todo:
         store.close()
+        if args.wandb:
+            print("nothing judged in this run: no W&B run logged", file=sys.stderr)
         return 0
     with judge, store, _progress(len(todo)) as on_record:
         summary = run_matches(judge, bench.name, todo, store, bench.language, on_record,
                               already_done=len(match_plan.matches) - len(todo))
-    cost = ""
+    cost, usd = "", None
     if prices is not None:
         price = prices.lookup(config.model)
-        cost = f", cost ${price.cost(summary.prompt_tokens, summary.completion_tokens):,.2f}" if price else ", cost unknown"
+        usd = price.cost(summary.prompt_tokens, summary.completion_tokens) if price else None
+        cost = f", cost ${usd:,.2f}" if price else ", cost unknown"
     print(f"{judge.id} on {bench.name}: {summary.line()}{cost} -> {out}", file=sys.stderr)
+    if args.wandb:
+        _log_wandb(args, judge, bench, match_plan, summary, usd, out)
     return 1 if summary.failed else 0
+
+
+def _log_wandb(args: argparse.Namespace, judge: Judge, bench: Bench, match_plan: MatchPlan, summary: RunSummary,
+               usd: float | None, out: Path) -> None:
+    """The run's metadata as a W&B run: what was judged, by whom, and what it took."""
+    from ..results.wandb_log import default_run_name, log_run
+
+    engine = judge.engine
+    baseline = (args.baseline_model or bench.config.baseline_model) if args.mode == "pairwise-baseline" else None
+    config = {"judge": judge.id, "judge_model": engine.model, "provider": engine.provider,
+              "judge_family": judge.family.name, "judge_method": judge.method, "max_new_tokens": judge.max_new_tokens,
+              "bench": bench.name, "mode": args.mode, "baseline": baseline,
+              "models": sorted({m for match in match_plan.matches for m in match.models}), "output_file": str(out)}
+    metrics = {"judgments": len(match_plan.matches), "already_done": summary.skipped, "judged": summary.done,
+               "failed": summary.failed, "prompt_tokens": summary.prompt_tokens,
+               "completion_tokens": summary.completion_tokens, "errors": dict(summary.errors)}
+    if usd is not None:
+        metrics["cost_usd"] = usd
+    name = args.wandb_run_name or "gen_judgment-" + default_run_name([bench.name], args.mode, [judge.id])
+    folder = log_run(name, "gen_judgment", config, metrics)
+    print(f"logged to W&B run {name!r} ({folder})", file=sys.stderr)
 
 
 def _price_table(path: str | None, config: EngineConfig):

@@ -4,6 +4,7 @@
     python -m llm_judge.show_result --input-file PATH/gpt-4_pair.jsonl --mode pairwise-all --format markdown
     python -m llm_judge.show_result --bench-name mt_bench jp_bench --model-list a b    (benches side by side)
     python -m llm_judge.show_result --input-file PATH/gpt-4_pair.jsonl --ratings --bootstrap 1000 --seed 0 --plot out.png
+    python -m llm_judge.show_result --input-file PATH/gpt-4_pair.jsonl --failed-games tie --wandb   (to W&B)
 """
 from __future__ import annotations
 
@@ -55,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="FILE", default=None,
                    help="also draw the results into FILE (.png/.svg/.pdf); with several benches the bench name "
                         "is added to the file name")
+    p.add_argument("--wandb", action="store_true",
+                   help="also log the tables, ratings and plot to a Weights & Biases run (project and entity from "
+                        "WANDB_PROJECT / WANDB_ENTITY; WANDB_MODE=offline keeps it local); needs llm_judge[wandb]")
+    p.add_argument("--wandb-run-name", default=None, metavar="NAME",
+                   help="the W&B run's name (default: <bench>-<mode>-<judge>)")
     return p
 
 
@@ -181,24 +187,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise ConfigError("--input-file reads one bench's judgments; give one --bench-name with it")
     if args.bootstrap < 0:
         raise ConfigError(f"--bootstrap must be >= 0, got {args.bootstrap}")
+    if args.wandb:
+        from ..results.wandb_log import require_wandb
+
+        require_wandb()  # before any work: a missing extra is reported first
     models = parse_model_list(args.model_list)
     results = [bench_result(args, name, models) for name in names]
     tables: list[Table] = []
-    if len(results) > 1:
-        tables.append(across_benches(results))
+    across = across_benches(results) if len(results) > 1 else None
+    if across:
+        tables.append(across)
         for r in results:
             for t in r.tables:
                 t.title = f"{r.name}: {t.title}"
     tables += [t for r in results for t in r.tables]
     print(render(tables, args.format, args.digits))
+    plots: dict[str, Path] = {}
     if args.plot:
         from ..results.plots import plot_result
 
         for r in results:
-            out = plot_path(args.plot, r.name, len(results) > 1)
-            plot_result(r, out)
-            print(f"wrote {out}", file=sys.stderr)
+            plots[r.name] = plot_result(r, plot_path(args.plot, r.name, len(results) > 1))
+            print(f"wrote {plots[r.name]}", file=sys.stderr)
+    if args.wandb:
+        _log_wandb(args, results, plots, across)
     return 0
+
+
+def _log_wandb(args: argparse.Namespace, results: list[BenchResult], plots: dict[str, Path],
+               across: Table | None) -> None:
+    from ..results.wandb_log import default_run_name, log_results
+
+    judges = sorted({r.judge_model for res in results for r in res.records if r.judge_model})
+    mode = results[0].mode
+    config = {"benches": [r.name for r in results], "mode": mode, "judges": judges, "baseline": results[0].baseline,
+              "models": results[0].models, "failed_games": args.failed_games, "input_file": args.input_file,
+              "ratings": bool(args.ratings or args.length_control), "bootstrap": args.bootstrap, "seed": args.seed,
+              "length_control": args.length_control}
+    name = args.wandb_run_name or default_run_name([r.name for r in results], mode, judges)
+    folder = log_results(results, name, config, plots, across)
+    print(f"logged to W&B run {name!r} ({folder})", file=sys.stderr)
 
 
 def cli_main() -> None:

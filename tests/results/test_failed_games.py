@@ -112,10 +112,12 @@ def test_show_result_tables_and_notes(with_errors, capsys):
     ratings = "pairwise: Bradley-Terry ratings (Elo scale)"
     games = {mode: {r["model"]: r["games"] for r in t[ratings]["rows"]} for mode, t in (("drop", drop), ("tie", tie))}
     assert games == {"drop": {SFT: 156, PPO: 156, BASE: 160}, "tie": {SFT: 159, PPO: 159, BASE: 160}}
-    assert tie[ratings]["note"].endswith("3 games with an \"error\" verdict counted as ties (--failed-games drop to change)")
+    rule = "3 games with an \"error\" verdict counted as ties (--failed-games drop to change)"
+    assert tie[ratings]["note"].endswith(rule)
     for title in ("pairwise: position consistency (%)", "pairwise: position bias per judge (%)"):
         assert drop[title]["rows"] == tie[title]["rows"]
-        assert drop[title]["note"].endswith('3 games with an "error" verdict are left out under either --failed-games rule')
+        left_out = '3 games with an "error" verdict are left out under either --failed-games rule'
+        assert drop[title]["note"].endswith(left_out) and tie[title]["note"].endswith(left_out)
 
 
 def test_baseline_scope_counts_only_its_games(with_errors, capsys):
