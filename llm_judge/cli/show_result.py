@@ -90,8 +90,9 @@ def _folder_files(folder: Path, mode: str) -> tuple[list[Path], str]:
     else:
         files, mode = pair, ("pairwise-all" if mode == "single" else mode)
     if not files:
-        kind = "*_single.jsonl or single:*.jsonl" if mode == "single" else "*_pair.jsonl or pairwise:*.jsonl"
-        raise InputError(folder, f"no judgment file ({kind}) in this folder")
+        kind = "single" if mode == "single" else "pair"
+        raise InputError(folder, f"no judgment file (*_{kind}.jsonl) in this folder, nor ja-vicuna-qa-benchmark's "
+                                 f"({kind.replace('pair', 'pairwise')}:*.jsonl) in it or its judge folders")
     return files, mode
 
 

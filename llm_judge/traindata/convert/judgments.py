@@ -39,7 +39,7 @@ WORDS_JA = ("アシスタントA", "アシスタントB", "引き分け")
 def _bench_dir(path: Path, options: dict[str, str]) -> Path:
     if options.get("bench"):
         return Path(options["bench"])
-    for parent in path.resolve().parents:
+    for parent in (path.resolve(), *path.resolve().parents):  # the path may be model_judgment/ itself
         if parent.name == "model_judgment":
             return parent.parent
     raise ConfigError(f"{path}: cannot tell which bench it judges; give it as {path},bench=DIR")
