@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import logging
 import sys
 from pathlib import Path
@@ -91,9 +92,18 @@ def plan(args: argparse.Namespace, bench: Bench, family: JudgeFamily, judge_id: 
         if args.output_file:
             raise ConfigError("--output-file names one FastChat judgment file; with the ja-vicuna layout the files go "
                               "to model_judgment/pairwise/<judge>/ (single/<judge>/)")
+        _sorted_pairs(match_plan)
         return match_plan, judgment_folder(bench.judgment_dir, judge_id, family, pairwise), pairwise
     out = Path(args.output_file) if args.output_file else judgment_path(bench.judgment_dir, judge_id, family, pairwise)
     return match_plan, out, pairwise
+
+
+def _sorted_pairs(match_plan: MatchPlan) -> None:
+    """Each pair in ja-vicuna-qa-benchmark's order, model_1 first by name (against a baseline too): the order is
+    part of a judgment's key and of the file name, so a run finds the judgments its own tool wrote."""
+    for i, match in enumerate(match_plan.matches):
+        if match.pairwise and list(match.models) != sorted(match.models):
+            match_plan.matches[i] = dataclasses.replace(match, models=match.models[::-1], answers=match.answers[::-1])
 
 
 def _layout(args: argparse.Namespace, bench: Bench) -> str:

@@ -156,3 +156,18 @@ def test_bench_json_chooses_the_layout_and_the_flag_wins(bench, capsys):
     assert cli_run.run(gen_judgment.main, ["--data-dir", str(bench.parent), "--judge-model", "mock:judge",
                                            "--output-file", str(bench / "x.jsonl")]) == 2
     assert "with the ja-vicuna layout" in capsys.readouterr().err
+
+
+def test_pairs_are_named_in_sorted_order_as_ja_vicuna_does_against_a_baseline_too(bench, capsys):
+    baseline = ["--mode", "pairwise-baseline", "--baseline-model", "model-a"]
+    assert judge(bench, *baseline, "--judgment-layout", "ja-vicuna") == 0
+    folder = bench / "model_judgment" / "pairwise" / "judge"
+    assert sorted(p.name for p in folder.iterdir()) == ["pairwise:model-a_model-b.jsonl", "pairwise:model-a_model-c.jsonl"]
+    assert {r["model_1"] for r in read_jsonl(folder / "pairwise:model-a_model-c.jsonl")} == {"model-a"}
+    assert judge(bench, *baseline) == 0  # FastChat's layout puts the baseline second
+    capsys.readouterr()
+    fastchat = tables(capsys, "--input-file", str(bench / "model_judgment" / "judge_pair.jsonl"), *baseline)
+    assert {r["model_2"] for r in read_jsonl(bench / "model_judgment" / "judge_pair.jsonl")} == {"model-a"}
+    assert unordered(tables(capsys, "--input-file", str(folder), *baseline))[0] == unordered(fastchat)[0]
+    assert judge(bench, "--mode", "pairwise-all", "--judgment-layout", "ja-vicuna") == 0
+    assert "54 already in" in capsys.readouterr().err  # all-pairs finds the baseline run's pairs: the same keys
