@@ -1,7 +1,8 @@
 """The records that flow through the pipeline and their FastChat-compatible JSON form.
 
 question.jsonl -> Question;  model_answer/<model>.jsonl -> Answer;
-model_judgment/*.jsonl -> SingleJudgment or PairJudgment (:func:`read_judgments` tells them apart, once).
+model_judgment/*.jsonl -> SingleJudgment or PairJudgment (:func:`read_judgments` tells them apart, once);
+ja-vicuna-qa-benchmark's records (``judge_model``/``judge_prompt``, no turn) read as the same (llm_judge/layouts.py).
 Parsing validates and raises :class:`InputError` naming file, line and field. Unknown fields are kept in
 ``extra`` and written back, so a round trip never drops what another tool put there.
 """

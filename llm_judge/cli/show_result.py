@@ -12,11 +12,10 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .. import cli
+from .. import cli, layouts
 from ..bench import Bench, BenchConfig, parse_model_list
 from ..errors import ConfigError, InputError
 from ..judging.families import load_family
-from .. import layouts
 from ..judging.judge_id import judge_id_for, judgment_files, judgment_folder, judgment_path
 from ..judging.matches import MODES
 from ..records import Judgment, PairJudgment, read_judgments

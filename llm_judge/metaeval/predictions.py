@@ -75,7 +75,8 @@ def _expand(pattern: str) -> list[Path]:
     if Path(pattern).is_dir():
         found = judgment_files(Path(pattern), pairwise=True)
         if not found:
-            raise InputError(pattern, "is a folder without pairwise judgment files (pairwise:<model_1>_<model_2>.jsonl)")
+            raise InputError(pattern, "is a folder without pairwise judgment files "
+                                      "(pairwise:<model_1>_<model_2>.jsonl)")
         return found
     if any(ch in pattern for ch in "*?["):
         found = sorted(Path(p) for p in glob.glob(pattern, recursive=True))

@@ -18,8 +18,9 @@ PAIR = {"model_1": "calm2", "model_2": "davinci", "question_id": 1, "question": 
         "answer_1": "タイムトラッキング。", "answer_2": "目標を明確にする。", "g1_judgment": "... [[A]]",
         "g2_judgment": "... [[B]]", "g1_winner": "model_1", "g2_winner": "model_1", "judge_model": "gpt-4",
         "judge_prompt": "pair", "tstamp": 1703844878.710304}
-SINGLE = {"model": "calm2", "question_id": 1, "question": "時間管理能力を向上させるには？", "answer": "タイムトラッキング。",
-          "judgment": "評価: [[7]]", "score": 7, "judge_model": "gpt-4", "judge_prompt": "single", "tstamp": 1.0}
+SINGLE = {"model": "calm2", "question_id": 1, "question": "時間管理能力を向上させるには？",
+          "answer": "タイムトラッキング。", "judgment": "評価: [[7]]", "score": 7, "judge_model": "gpt-4",
+          "judge_prompt": "single", "tstamp": 1.0}
 
 
 def test_pair_record_reads_its_judge_fields_as_the_judge_and_keeps_the_texts():
@@ -50,7 +51,8 @@ def test_fastchat_records_are_untouched_by_the_second_form():
 
 
 @pytest.mark.parametrize("change,field", [({"judge_prompt": None}, "judge_prompt"), ({"judge_model": 4}, "judge_model"),
-                                          ({"judge_model": ""}, "judge_model"), ({"g2_winner": "B"}, "g2_winner")])
+                                          ({"judge_model": ""}, "judge_model"),
+                                          ({"g2_winner": "B"}, "g2_winner")])
 def test_a_malformed_per_pair_record_is_one_error_naming_file_line_and_field(tmp_path, change, field):
     folder = tmp_path / "model_judgment" / "pairwise" / "gpt-4"
     folder.mkdir(parents=True)
@@ -94,8 +96,8 @@ def _answers(path: Path, model: str, text: str) -> None:
 def bench(tmp_path: Path) -> Path:
     path = tmp_path / "jp"
     path.mkdir()
-    (path / "question.jsonl").write_text("".join(dumps({"question_id": q, "category": "math", "turns": [f"q{q}"]}) + "\n"
-                                                 for q in (1, 2)), encoding="utf-8")
+    questions = [{"question_id": q, "category": "math", "turns": [f"q{q}"]} for q in (1, 2)]
+    (path / "question.jsonl").write_text("".join(dumps(q) + "\n" for q in questions), encoding="utf-8")
     _answers(path / "model_answer" / "calm2" / "results.jsonl", "calm2", "calm2 says")
     _answers(path / "model_answer" / "davinci.jsonl", "davinci", "davinci says")
     _answers(path / "reference_answer" / "gpt-4" / "results.jsonl", "gpt-4", "reference")

@@ -21,7 +21,8 @@ def vote(qid: int, a: str, b: str, winner: str, turn: int = 1) -> dict:
 
 
 # (question, model_1, model_2, g1_winner, g2_winner, turn, error) as a judge wrote them
-JUDGED = [(81, "vicuna", "alpaca", "model_1", "model_1", 1, None), (81, "alpaca", "vicuna", "model_1", "model_2", 2, None),
+JUDGED = [(81, "vicuna", "alpaca", "model_1", "model_1", 1, None),
+          (81, "alpaca", "vicuna", "model_1", "model_2", 2, None),
           (82, "alpaca", "vicuna", None, None, 1, "g1: timeout"), (83, "alpaca", "vicuna", "tie", "model_2", 1, None)]
 
 

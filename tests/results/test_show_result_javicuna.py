@@ -58,7 +58,8 @@ def test_per_pair_files_give_the_tables_of_fastchats_single_file(published, caps
     for folder in (judgments / "pairwise" / "gpt-4", judgments / "pairwise", judgments):
         assert tables(capsys, "--input-file", str(folder), *flags) == expected
     one_pair = judgments / "pairwise" / "gpt-4" / "pairwise:rinna-3.6b_rinna-3.6b-ppo.jsonl"
-    rows = {row["model_1"]: row for row in tables(capsys, "--input-file", str(one_pair), "--mode", "pairwise-all")[1]["rows"]}
+    shown = tables(capsys, "--input-file", str(one_pair), "--mode", "pairwise-all")
+    rows = {row["model_1"]: row for row in shown[1]["rows"]}
     assert rows["rinna-3.6b"]["n"] == 80 and rows["rinna-3.6b"]["model_2"] == "rinna-3.6b-ppo"
 
 
@@ -113,7 +114,8 @@ def test_gen_judgment_writes_the_layout_and_show_result_reads_it_back(bench, cap
     assert {r["turn"] for r in records if "turn" in r} == {2}
     assert judge(bench, "--mode", "pairwise-all") == 0  # the same judgments in FastChat's file
     capsys.readouterr()
-    expected = tables(capsys, "--input-file", str(bench / "model_judgment" / "judge_pair.jsonl"), "--mode", "pairwise-all")
+    fastchat = bench / "model_judgment" / "judge_pair.jsonl"
+    expected = tables(capsys, "--input-file", str(fastchat), "--mode", "pairwise-all")
     assert len({row["win"] for row in expected[0]["rows"]}) > 1  # the judge told the models apart
     assert unordered(tables(capsys, "--input-file", str(folder), "--mode", "pairwise-all")) == unordered(expected)
     assert judge(bench, "--mode", "pairwise-all", "--judgment-layout", "ja-vicuna") == 0
@@ -162,7 +164,8 @@ def test_pairs_are_named_in_sorted_order_as_ja_vicuna_does_against_a_baseline_to
     baseline = ["--mode", "pairwise-baseline", "--baseline-model", "model-a"]
     assert judge(bench, *baseline, "--judgment-layout", "ja-vicuna") == 0
     folder = bench / "model_judgment" / "pairwise" / "judge"
-    assert sorted(p.name for p in folder.iterdir()) == ["pairwise:model-a_model-b.jsonl", "pairwise:model-a_model-c.jsonl"]
+    files = ["pairwise:model-a_model-b.jsonl", "pairwise:model-a_model-c.jsonl"]
+    assert sorted(p.name for p in folder.iterdir()) == files
     assert {r["model_1"] for r in read_jsonl(folder / "pairwise:model-a_model-c.jsonl")} == {"model-a"}
     assert judge(bench, *baseline) == 0  # FastChat's layout puts the baseline second
     capsys.readouterr()
