@@ -5,7 +5,10 @@ Layout (FastChat's)::
     data/<bench>/question.jsonl
     data/<bench>/reference_answer/<reference model>.jsonl
     data/<bench>/model_answer/<model>.jsonl          keyed by file name, not by model_id inside
+    data/<bench>/model_answer/<model>/results.jsonl  the same, in ja-vicuna-qa-benchmark's per-model folders
     data/<bench>/model_judgment/<judge>_single.jsonl  <judge>_pair.jsonl
+    data/<bench>/model_judgment/pairwise/<judge>/pairwise:<model_1>_<model_2>.jsonl   ja-vicuna-qa-benchmark's
+                                                      judgment layout (llm_judge/layouts.py)
     data/<bench>/bench.json                           optional, see BenchConfig
 
 Loading validates everything and raises InputError naming file, line and field.
@@ -29,7 +32,9 @@ FASTCHAT_TEMPERATURES = {
     "reasoning": 0.0, "stem": 0.1, "humanities": 0.1, "arena-hard-200": 0.0,
 }
 DEFAULT_TEMPERATURE = 0.7
+JUDGMENT_LAYOUTS = ("fastchat", "ja-vicuna")
 
+RESULTS_FILE = "results.jsonl"  # ja-vicuna-qa-benchmark's answers: model_answer/<model>/results.jsonl
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 
@@ -48,6 +53,9 @@ class BenchConfig:
     description: str = ""
     # Turns judged per question (FastChat judges 2). 1 where a bench's published prompts grade turn 1 only.
     judge_turns: int = 2
+    # Where gen_judgment writes judgments: "fastchat" (one file per judge and kind) or "ja-vicuna" (one file
+    # per model pair, as ku-nlp/ja-vicuna-qa-benchmark does; see llm_judge/layouts.py).
+    judgment_layout: str = "fastchat"
 
     @classmethod
     def load(cls, path: Path) -> "BenchConfig":
@@ -59,13 +67,16 @@ class BenchConfig:
         checks = {
             "language": str, "reference_categories": list, "temperature": dict, "default_temperature": (int, float),
             "judge_prompts": str, "prompt_names": dict, "reference_model": str, "baseline_model": str,
-            "description": str, "judge_turns": int,
+            "description": str, "judge_turns": int, "judgment_layout": str,
         }
         for key, typ in checks.items():
             if key in raw and raw[key] is not None and not isinstance(raw[key], typ):
                 raise InputError(path, f"has the wrong type ({type(raw[key]).__name__})", field=key)
         if isinstance(raw.get("judge_turns"), int) and raw["judge_turns"] < 1:
             raise InputError(path, "must be 1 or more", field="judge_turns")
+        if raw.get("judgment_layout", JUDGMENT_LAYOUTS[0]) not in JUDGMENT_LAYOUTS:
+            raise InputError(path, f"must be one of {', '.join(JUDGMENT_LAYOUTS)}, got {raw['judgment_layout']!r}",
+                             field="judgment_layout")
         for cat, temp in raw.get("temperature", {}).items():
             if not isinstance(temp, (int, float)) or temp < 0:
                 raise InputError(path, f"temperature for {cat!r} must be a number >= 0", field="temperature")
@@ -118,8 +129,8 @@ class Bench:
         """question_id -> reference turns; a question's own ``reference`` field wins over the file."""
         refs: dict[QuestionId, list[str]] = {}
         name = reference_model or self.config.reference_model
-        ref_file = self.path / "reference_answer" / f"{name}.jsonl"
-        if ref_file.exists():
+        ref_file = _answer_file(self.path / "reference_answer", name)
+        if ref_file is not None:
             for qid, answer in load_answer_file(ref_file).items():
                 refs[qid] = answer.turns
         for q in self.questions:
@@ -128,9 +139,18 @@ class Bench:
         return refs
 
     def answer_files(self) -> dict[str, Path]:
+        """model name -> its answer file: ``<model>.jsonl``, or ``<model>/results.jsonl`` (ja-vicuna-qa-benchmark's
+        per-model folders). A model with both is an InputError: which one to judge is not ours to guess."""
         if not self.answer_dir.is_dir():
             return {}
-        return {p.stem: p for p in sorted(self.answer_dir.glob("*.jsonl"))}
+        files = {p.stem: p for p in self.answer_dir.glob("*.jsonl") if p.is_file()}
+        for results in self.answer_dir.glob(f"*/{RESULTS_FILE}"):
+            model = results.parent.name
+            if model in files:
+                raise InputError(results, f"model {model!r} also has the answer file {files[model]}; "
+                                          "keep one of the two")
+            files[model] = results
+        return dict(sorted(files.items()))
 
     def load_answers(self, models: Iterable[str] | None = None) -> dict[str, dict[QuestionId, Answer]]:
         """model name (file name) -> question_id -> Answer, for the named models or all of them."""
@@ -141,6 +161,14 @@ class Bench:
             raise InputError(self.answer_dir, f"no answer file for model(s): {', '.join(missing)} "
                              f"(have: {', '.join(files) or 'none'})")
         return {m: load_answer_file(files[m]) for m in wanted}
+
+
+def _answer_file(folder: Path, model: str) -> Path | None:
+    """``<folder>/<model>.jsonl`` or ``<folder>/<model>/results.jsonl``, whichever exists (the first if both)."""
+    for path in (folder / f"{model}.jsonl", folder / model / RESULTS_FILE):
+        if path.is_file():
+            return path
+    return None
 
 
 def load_questions(path: Path) -> list[Question]:

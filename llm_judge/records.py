@@ -1,7 +1,8 @@
 """The records that flow through the pipeline and their FastChat-compatible JSON form.
 
 question.jsonl -> Question;  model_answer/<model>.jsonl -> Answer;
-model_judgment/*.jsonl -> SingleJudgment or PairJudgment (:func:`read_judgments` tells them apart, once).
+model_judgment/*.jsonl -> SingleJudgment or PairJudgment (:func:`read_judgments` tells them apart, once);
+ja-vicuna-qa-benchmark's records (``judge_model``/``judge_prompt``, no turn) read as the same (llm_judge/layouts.py).
 Parsing validates and raises :class:`InputError` naming file, line and field. Unknown fields are kept in
 ``extra`` and written back, so a round trip never drops what another tool put there.
 """
@@ -124,7 +125,8 @@ class Answer:
 
 
 class JudgeName(NamedTuple):
-    """Who judged: the judge model and the name of the prompt it was given (FastChat's ``judge`` list)."""
+    """Who judged: the judge model and the name of the prompt it was given (FastChat's ``judge`` list, or
+    ja-vicuna-qa-benchmark's ``judge_model`` and ``judge_prompt`` fields)."""
 
     model: str
     prompt: str
@@ -134,6 +136,15 @@ class JudgeName(NamedTuple):
         if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
             raise InputError(path, f"must be [judge model, prompt name], got {json.dumps(value)}", line, "judge")
         return cls(value[0], value[1])
+
+    @classmethod
+    def from_fields(cls, obj: dict[str, Any], path: Path | str, line: int | None) -> "JudgeName":
+        """The same judge written as two fields, ``judge_model`` and ``judge_prompt`` (ja-vicuna-qa-benchmark)."""
+        for name in ("judge_model", "judge_prompt"):
+            if not isinstance(obj.get(name), str) or not obj[name]:
+                raise InputError(path, f"must be a non-empty string beside the other of judge_model/judge_prompt, "
+                                       f"got {json.dumps(obj.get(name), ensure_ascii=False)[:60]}", line, name)
+        return cls(obj["judge_model"], obj["judge_prompt"])
 
     def to_json(self) -> list[str]:
         return [self.model, self.prompt]
@@ -216,9 +227,12 @@ class _JSONRecord:
             raise InputError(path, "is missing", line, "question_id")
         values["question_id"] = _check_qid(obj["question_id"], path, line)
         values["turn"] = _turn(obj, path, line)
+        names = [f.name for f in fields(cls)]
         if obj.get("judge") is not None:
             values["judge"] = JudgeName.from_json(obj["judge"], path, line)
-        names = [f.name for f in fields(cls)]
+        elif obj.get("judge_model") is not None or obj.get("judge_prompt") is not None:
+            values["judge"] = JudgeName.from_fields(obj, path, line)
+            names += ["judge_model", "judge_prompt"]  # read as the judge, written back as FastChat's list
         for name in names:
             if name in _OPTIONAL:
                 values[name] = _optional(obj, name, path, line)

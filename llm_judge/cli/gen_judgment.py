@@ -7,25 +7,31 @@
     python -m llm_judge.gen_judgment --mode pairwise-all --wandb  (log the run's metadata to Weights & Biases)
 
 Writes data/<bench>/model_judgment/<judge>_single.jsonl or <judge>_pair.jsonl (FastChat's format plus
-our fields). Judgments already present are skipped; failed ones are retried on the next run.
+our fields), or with --judgment-layout ja-vicuna one file per model pair as ja-vicuna-qa-benchmark does:
+model_judgment/pairwise/<judge>/pairwise:<model_1>_<model_2>.jsonl (single/<judge>/single:<model>.jsonl).
+Judgments already present are skipped; failed ones are retried on the next run.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import logging
 import sys
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from .. import cli
-from ..bench import Bench, load_bench, parse_model_list
+from ..bench import JUDGMENT_LAYOUTS, Bench, load_bench, parse_model_list
+from ..errors import ConfigError
 from ..engines.config import EngineConfig
 from ..judging.families import JudgeFamily, load_family
 from ..judging.judge import Judge
-from ..judging.judge_id import judge_id_for, judgment_path
-from ..judging.matches import MODES, MatchPlan, plan_matches
+from ..judging.judge_id import judge_id_for, judgment_folder, judgment_path
+from ..judging.matches import MODES, Match, MatchPlan, plan_matches
 from ..judging.run import RunSummary, judgment_store, pending, run_matches
+from ..jsonl import JsonlStore
+from ..layouts import LayoutStore
 from ..records import Judgment
 from .engine_flags import add_engine_args, engine_choice, engine_config
 
@@ -51,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--first-n", type=cli.positive_int, default=None, help="judge only the first n questions (debugging)")
     p.add_argument("--reference-model", default=None, help="reference answers file name (default: the bench's, gpt-4)")
     p.add_argument("--output-file", default=None, help="judgment file (default: model_judgment/<judge>_<single|pair>.jsonl)")
+    p.add_argument("--judgment-layout", choices=JUDGMENT_LAYOUTS, default=None,
+                   help="fastchat: one file per judge (default); ja-vicuna: one file per model pair in "
+                        "model_judgment/pairwise/<judge>/, as ku-nlp/ja-vicuna-qa-benchmark writes "
+                        "(default: the bench.json's judgment_layout)")
     p.add_argument("--judge-method", choices=["generate", "distribution"], default="generate",
                    help="generate: the judge writes an explanation and a verdict (default); distribution: read the "
                         "judge's probabilities for each verdict directly (local judges; fast, never unparseable)")
@@ -84,8 +94,37 @@ def plan(args: argparse.Namespace, bench: Bench, family: JudgeFamily, judge_id: 
                                 bench.config.prompt_names)
     match_plan = plan_matches(bench, args.mode, models, answers, prompts, baseline=baseline, first_n=args.first_n,
                               references=bench.reference_answers(args.reference_model))
+    if _layout(args, bench) == "ja-vicuna":
+        if args.output_file:
+            raise ConfigError("--output-file names one FastChat judgment file; with the ja-vicuna layout the files go "
+                              "to model_judgment/pairwise/<judge>/ (single/<judge>/)")
+        _sorted_pairs(match_plan)
+        return match_plan, judgment_folder(bench.judgment_dir, judge_id, family, pairwise), pairwise
     out = Path(args.output_file) if args.output_file else judgment_path(bench.judgment_dir, judge_id, family, pairwise)
     return match_plan, out, pairwise
+
+
+def _sorted_pairs(match_plan: MatchPlan) -> None:
+    """Each pair in ja-vicuna-qa-benchmark's order, model_1 first by name (against a baseline too): the order is
+    part of a judgment's key and of the file name, so a run finds the judgments its own tool wrote."""
+    for i, match in enumerate(match_plan.matches):
+        if match.pairwise and list(match.models) != sorted(match.models):
+            match_plan.matches[i] = dataclasses.replace(match, models=match.models[::-1], answers=match.answers[::-1])
+
+
+def _layout(args: argparse.Namespace, bench: Bench) -> str:
+    """The flag's layout, else the bench's (bench.json ``judgment_layout``), else FastChat's."""
+    return args.judgment_layout or bench.config.judgment_layout
+
+
+def open_store(layout: str, out: Path, pairwise: bool, matches: list[Match], judge_id: str) -> JsonlStore | LayoutStore:
+    """The store of ``out``: a FastChat judgment file, or a judge folder of the ja-vicuna layout (its records
+    carry the question and answer texts, taken from the matches)."""
+    if layout != "ja-vicuna":
+        return judgment_store(out, pairwise)
+    texts = {m.key(judge_id): (m.question.turns[m.turn - 1], [a.turns[m.turn - 1] for a in m.answers])
+             for m in matches}
+    return LayoutStore(out, pairwise, texts)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -102,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     prices = _price_table(args.price_table, config)
     bench = load_bench(args.bench_name, args.data_dir)
     match_plan, out, pairwise = plan(args, bench, family, judge.id)  # validates every input before anything is written
-    store = judgment_store(out, pairwise)
+    store = open_store(_layout(args, bench), out, pairwise, match_plan.matches, judge.id)
     todo = pending(match_plan.matches, store, judge.id)
     calls = sum(2 if m.pairwise else 1 for m in todo)
     print(f"{bench.name}: {len(match_plan.matches)} judgments ({args.mode}), {len(match_plan.matches) - len(todo)} "

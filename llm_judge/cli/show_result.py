@@ -13,11 +13,11 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .. import cli
+from .. import cli, layouts
 from ..bench import Bench, BenchConfig, parse_model_list
 from ..errors import ConfigError, InputError
 from ..judging.families import load_family
-from ..judging.judge_id import judge_id_for, judgment_files, judgment_path
+from ..judging.judge_id import judge_id_for, judgment_files, judgment_folder, judgment_path
 from ..judging.matches import MODES
 from ..records import Judgment, PairJudgment, read_judgments
 from ..results.aggregate import FAILED_GAMES, error_games, pairwise_tallies, rule_note, single_scores
@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     cli.add_data_args(p, several_benches=True)
     p.add_argument("--input-file", default=None,
-                   help="a judgment file, or a folder: its *_single.jsonl (single) or *_pair.jsonl (pairwise) files "
+                   help="a judgment file, or a folder: its *_single.jsonl (single) or *_pair.jsonl (pairwise) files, "
+                        "or ja-vicuna-qa-benchmark's per-pair files (a judge folder, pairwise/ or model_judgment/) "
                         "(default: model_judgment/<judge>_<single|pair>.jsonl)")
     p.add_argument("--judge-model", default="gpt-4",
                    help="judge whose file to read when --input-file is not given, as given to gen_judgment "
@@ -68,9 +69,11 @@ def _input_files(args: argparse.Namespace, bench_name: str, mode: str) -> tuple[
     """The judgment files to read, and the mode to show them in.
 
     --input-file is one file, or a folder: then every judgment file of the mode's kind directly in it
-    (``*_single.jsonl`` for single, ``*_pair.jsonl`` for the pairwise modes); single mode on a folder with
-    pair files only shows those pairwise-all, as it does for one pair file. Without --input-file it is the
-    judge's file in the bench, named exactly as gen_judgment names it (judge id, family).
+    (``*_single.jsonl`` for single, ``*_pair.jsonl`` for the pairwise modes), or, in a folder without
+    those, the files of ja-vicuna-qa-benchmark's layout under it (``single:*.jsonl``, ``pairwise:*.jsonl``:
+    see llm_judge/layouts.py); single mode on a folder with pair files only shows those pairwise-all, as
+    it does for one pair file. Without --input-file it is the judge's file in the bench (its judge folder
+    when bench.json sets ``judgment_layout`` to ja-vicuna), named exactly as gen_judgment names it.
     """
     if args.input_file:
         path = Path(args.input_file)
@@ -79,18 +82,26 @@ def _input_files(args: argparse.Namespace, bench_name: str, mode: str) -> tuple[
 
     bench = load_bench(bench_name, args.data_dir)
     judge_id = judge_id_for(args.judge_model, args.judge_model_id)
-    return [judgment_path(bench.judgment_dir, judge_id, load_family(args.judge_family), mode != "single")], mode
+    family, pairwise = load_family(args.judge_family), mode != "single"
+    if bench.config.judgment_layout == "ja-vicuna":
+        folder = judgment_folder(bench.judgment_dir, judge_id, family, pairwise)
+        files = layouts.judgment_files(folder, pairwise) if folder.is_dir() else []
+        return files or [folder / layouts.file_name(["*", "*"] if pairwise else ["*"])], mode
+    return [judgment_path(bench.judgment_dir, judge_id, family, pairwise)], mode
 
 
 def _folder_files(folder: Path, mode: str) -> tuple[list[Path], str]:
     single, pair = judgment_files(folder, False), judgment_files(folder, True)
+    if not single and not pair:  # no FastChat files: ja-vicuna-qa-benchmark's layout, if that is what it holds
+        single, pair = layouts.judgment_files(folder, False), layouts.judgment_files(folder, True)
     if mode == "single" and (single or not pair):
         files = single
     else:
         files, mode = pair, ("pairwise-all" if mode == "single" else mode)
     if not files:
-        kind = "*_single.jsonl" if mode == "single" else "*_pair.jsonl"
-        raise InputError(folder, f"no judgment file ({kind}) in this folder")
+        kind = "single" if mode == "single" else "pair"
+        raise InputError(folder, f"no judgment file (*_{kind}.jsonl) in this folder, nor ja-vicuna-qa-benchmark's "
+                                 f"({kind.replace('pair', 'pairwise')}:*.jsonl) in it or its judge folders")
     return files, mode
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from ..bench import check_file_name
 from ..engines.registry import default_name, split_provider
-from .families import JudgeFamily
+from ..layouts import judge_folder
+from .families import DEFAULT_FAMILY, JudgeFamily
 
 
 def judge_id_for(judge_model: str | None, judge_model_id: str | None = None) -> str:
@@ -24,6 +25,13 @@ def judge_id_for(judge_model: str | None, judge_model_id: str | None = None) -> 
 def judgment_path(judgment_dir: Path, judge_id: str, family: JudgeFamily, pairwise: bool) -> Path:
     """Where a judge's judgments of one kind live: FastChat's name for our family, the family's in it otherwise."""
     return judgment_dir / family.output_name(judge_id, pairwise)
+
+
+def judgment_folder(judgment_dir: Path, judge_id: str, family: JudgeFamily, pairwise: bool) -> Path:
+    """The same judge's folder in ja-vicuna-qa-benchmark's layout: ``pairwise/<judge>`` (``single/<judge>``),
+    the family in the folder name as in the file name, for other families than ours."""
+    name = judge_id if family.name == DEFAULT_FAMILY else f"{judge_id}_{family.name}"
+    return judge_folder(judgment_dir, name, pairwise)
 
 
 def judgment_files(folder: Path, pairwise: bool) -> list[Path]:

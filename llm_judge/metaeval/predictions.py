@@ -8,7 +8,8 @@
                    line with the test file; a second file holds the run on the swapped pairs
     judgelm        JudgeLM: one {"pred_text": "8 7\n..."} per line aligned with the val set; second file = reversed
     fastchat       FastChat pairwise judgment files (our ``run`` output, gen_judgment, MT-bench gpt-4_pair.jsonl):
-                   g1_winner / g2_winner per (question_id, model_1, model_2, turn)
+                   g1_winner / g2_winner per (question_id, model_1, model_2, turn); also a folder of
+                   ja-vicuna-qa-benchmark's per-pair files (pairwise:<model_1>_<model_2>.jsonl, llm_judge/layouts.py)
     mtbench-votes  model votes in the MT-bench human-judgment format (its ``gpt4_pair`` split): one order
     jsonl          ours: {"id", "verdict": "1"|"2"|"tie"|null} or {"id", "verdicts": [order 1, order 2]}
 
@@ -25,6 +26,7 @@ from typing import Any, Callable, Iterable
 from ..datasets import autoj, judgelm, ours, pandalm
 from ..datasets.rows import Row, read_rows
 from ..errors import ConfigError, InputError
+from ..layouts import judgment_files
 from ..records import PairJudgment
 from .pairs import ONE, TIE, TWO, LabelledSet, Verdict, flip
 
@@ -69,6 +71,13 @@ class PredSpec:
 
 
 def _expand(pattern: str) -> list[Path]:
+    """The files a pattern names: a glob's matches, a folder's per-pair judgment files, or the one file."""
+    if Path(pattern).is_dir():
+        found = judgment_files(Path(pattern), pairwise=True)
+        if not found:
+            raise InputError(pattern, "is a folder without pairwise judgment files "
+                                      "(pairwise:<model_1>_<model_2>.jsonl)")
+        return found
     if any(ch in pattern for ch in "*?["):
         found = sorted(Path(p) for p in glob.glob(pattern, recursive=True))
         if not found:

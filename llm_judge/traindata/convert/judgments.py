@@ -1,4 +1,6 @@
-"""FastChat judgment files (MT-bench's GPT-4 judgments, jp_bench's, and this harness's own).
+"""FastChat judgment files (MT-bench's GPT-4 judgments, jp_bench's, and this harness's own), and folders
+of ja-vicuna-qa-benchmark's per-pair (per-model) files (llm_judge/layouts.py: a judge folder, pairwise/, or
+model_judgment/).
 
 A judgment record names the question and model(s), not their text, so it is joined with its bench:
 ``question.jsonl``, ``model_answer/<model>.jsonl`` and ``reference_answer/``; a record gets the
@@ -19,6 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 from ...bench import Bench, load_answer_file, load_bench
+from ...layouts import judgment_files
 from ...datasets.rows import Row, iter_rows
 from ...errors import ConfigError
 from ...records import Answer, JudgeName, PairJudgment, Question, SingleJudgment, judgment_from_json
@@ -36,7 +39,7 @@ WORDS_JA = ("アシスタントA", "アシスタントB", "引き分け")
 def _bench_dir(path: Path, options: dict[str, str]) -> Path:
     if options.get("bench"):
         return Path(options["bench"])
-    for parent in path.resolve().parents:
+    for parent in (path.resolve(), *path.resolve().parents):  # the path may be model_judgment/ itself
         if parent.name == "model_judgment":
             return parent.parent
     raise ConfigError(f"{path}: cannot tell which bench it judges; give it as {path},bench=DIR")
@@ -53,9 +56,10 @@ class _Bench:
 
     def answer(self, row: Row, model: str, qid, field: str) -> Answer:
         if model not in self.answers:
-            file = self.bench.answer_dir / f"{model}.jsonl"
-            if not file.exists():
-                raise row.error(f"no answer file {file} for model {model!r}", field)
+            file = self.bench.answer_files().get(model)
+            if file is None:
+                raise row.error(f"no answer file for model {model!r} in {self.bench.answer_dir} "
+                                f"({model}.jsonl or {model}/results.jsonl)", field)
             self.answers[model] = load_answer_file(file)
         answer = self.answers[model].get(qid)
         if answer is None:
@@ -123,9 +127,27 @@ def _single_record(row: Row, j: SingleJudgment, bench: _Bench, question: Questio
         meta={**meta, "models": [j.model], **extra}))
 
 
+def _reference_shown(j: PairJudgment | SingleJudgment, refs: list[str]) -> bool:
+    """Whether the judge saw the reference: its text is in the prompt shown. A record that keeps no prompt
+    (ja-vicuna-qa-benchmark's) says it by the prompt's name: FastChat's and its reference prompts are *-math*."""
+    shown = j.g1_user_prompt if isinstance(j, PairJudgment) else j.user_prompt
+    if shown is None:
+        return j.judge is not None and "-math" in j.judge.prompt
+    return all(ref.strip() in shown for ref in refs[:j.turn])
+
+
 def read(path: Path, options: dict[str, str], skipped: Counter) -> list[JudgeRecord]:
+    """A judgment file's records, or those of every per-pair (per-model) file under a folder."""
     bench = _Bench(_bench_dir(path, options))
     agreeing_only = options.get("agreeing_only", "0") not in ("0", "", "false", "no")
+    files = judgment_files(path, True) + judgment_files(path, False) if path.is_dir() else [path]
+    if not files:
+        raise ConfigError(f"{path}: a folder without judgment files (pairwise:<model_1>_<model_2>.jsonl or "
+                          "single:<model>.jsonl, directly or in a judge folder)")
+    return [record for file in files for record in _read_file(file, bench, agreeing_only, skipped)]
+
+
+def _read_file(path: Path, bench: _Bench, agreeing_only: bool, skipped: Counter) -> list[JudgeRecord]:
     records: list[JudgeRecord] = []
     for row in iter_rows(path):
         j = judgment_from_json(row.obj, row.path if row.line is not None else f"{row.path}[{row.index}]", row.line)
@@ -136,8 +158,7 @@ def read(path: Path, options: dict[str, str], skipped: Counter) -> list[JudgeRec
         if question is None:
             raise row.error(f"question {j.question_id!r} is not in {bench.bench.question_file}", "question_id")
         refs = bench.references().get(j.question_id)
-        shown_prompt = (j.g1_user_prompt if isinstance(j, PairJudgment) else j.user_prompt) or ""
-        if refs and not all(ref.strip() in shown_prompt for ref in refs[:j.turn]):
+        if refs and not _reference_shown(j, refs):
             refs = None  # judged without the reference (a general prompt)
         judge = j.judge or JudgeName("", "")
         meta = {"question_id": j.question_id, "judge": judge.model, "prompt": judge.prompt, "turn": j.turn,
