@@ -104,7 +104,9 @@ def _answer_chunk(model: ChatModel, bench: Bench, chunk: list[Question], model_i
                 errors[qi] = f"turn {turn + 1}: {result.error}"
                 continue
             # Turn 2 sees the answer as stored: with special_token_map applied (the chat template undoes it).
-            text = replace_tokens(result.text or "", settings.token_map).strip() if settings.token_map else result.text or ""
+            text = result.text or ""
+            if settings.token_map:
+                text = replace_tokens(text, settings.token_map).strip()
             msgs.append({"role": "assistant", "content": text})
             replies[(qi, c)].append(text)
             tokens[qi] = tokens.get(qi, 0) + (result.completion_tokens or 0)

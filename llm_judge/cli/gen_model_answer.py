@@ -112,14 +112,15 @@ def merge_config(args: argparse.Namespace, given: set[str]) -> ModelConfig:
     """
     mc = load_model_config(args.config)
     gen = dict(mc.generation_config)
-    # (flag dest, config value, how the flag's value is written back into generation_config)
-    for dest, value, key in (("max_new_token", mc.max_new_tokens(), "max_new_tokens"),
-                             ("temperature", mc.temperature(), "temperature"),
-                             ("top_p", gen.get("top_p"), "top_p"),
-                             ("repetition_penalty", gen.get("repetition_penalty"), "repetition_penalty")):
+    # (flag dest, the file's value, the generation_config key a given flag is written to, a key it replaces)
+    overrides = (("max_new_token", mc.max_new_tokens(), "max_new_tokens", "max_length"),
+                 ("temperature", mc.temperature(), "temperature", "do_sample"),
+                 ("top_p", gen.get("top_p"), "top_p", None),
+                 ("repetition_penalty", gen.get("repetition_penalty"), "repetition_penalty", None))
+    for dest, value, key, replaced in overrides:
         if dest in given:
             gen[key] = getattr(args, dest)
-            gen.pop({"max_new_tokens": "max_length", "temperature": "do_sample"}.get(key, ""), None)
+            gen.pop(replaced, None)
         elif value is not None:
             setattr(args, dest, value)
     fields: dict[str, str | None] = {}

@@ -131,7 +131,8 @@ def template_from_prompt(prompt_template: str, *, turn_template: str | None = No
     first = _jinja_expr(template_pieces(prompt_template, "instruction"), "instruction")
     user = first
     if turn_template:
-        user = f"({first}) if ns.first else ({_jinja_expr(template_pieces(turn_template, 'instruction'), 'instruction')})"
+        later = _jinja_expr(template_pieces(turn_template, "instruction"), "instruction")
+        user = f"({first}) if ns.first else ({later})"
     if answer_template is None:  # the newline goes through the map too: rinna's "<NL>"
         answer, answer_text = "text", "message['content'] + '\\n'"
     else:

@@ -24,7 +24,8 @@ CONFIGS: dict[str, dict[str, str]] = {
                            "appropriately completes the request.\n\n### Instruction:\n{instruction}\n\n### Response:\n",
         "turn_template": "### Instruction:\n{instruction}\n\n### Response:\n", "answer_template": "{answer}\n\n"},
     "alpaca_jp": {
-        "prompt_template": "{bos_token}以下にあるタスクの指示を示します。示された指示に適切に従うように回答を埋めてください。"
+        "prompt_template": "{bos_token}以下にあるタスクの指示を示します。"
+                           "示された指示に適切に従うように回答を埋めてください。"
                            "### 指示：\n\n{instruction}\n\n### 回答：\n\n",
         "turn_template": "### 指示：\n\n{instruction}\n\n### 回答：\n\n", "answer_template": "{answer}\n\n"},
     # upstream's own configs/rinna--japanese-gpt-neox-3.6b-instruction-ppo.json fields, nothing of ours
