@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..bench import Bench
 from ..engines.base import ChatModel, GenRequest, request_params
 from ..records import Answer, Question
 from ..jsonl import JsonlStore
+from .model_config import replace_tokens
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,8 @@ class AnswerSettings:
     seed: int | None = None
     system_prompt: str | None = None
     chunk_size: int = 64  # questions per chunk: a crash loses at most one chunk's work
+    token_map: dict[str, str] = field(default_factory=dict)  # a model config's special_token_map, for answers
+    model_config: dict[str, Any] | None = None  # the model config file used, stored with every answer
 
 
 @dataclass
@@ -100,8 +103,12 @@ def _answer_chunk(model: ChatModel, bench: Bench, chunk: list[Question], model_i
             if not result.ok:
                 errors[qi] = f"turn {turn + 1}: {result.error}"
                 continue
-            msgs.append({"role": "assistant", "content": result.text or ""})
-            replies[(qi, c)].append(result.text or "")
+            # Turn 2 sees the answer as stored: with special_token_map applied (the chat template undoes it).
+            text = result.text or ""
+            if settings.token_map:
+                text = replace_tokens(text, settings.token_map).strip()
+            msgs.append({"role": "assistant", "content": text})
+            replies[(qi, c)].append(text)
             tokens[qi] = tokens.get(qi, 0) + (result.completion_tokens or 0)
     out = []
     for qi, q in enumerate(chunk):
@@ -125,6 +132,8 @@ def _generation(model: ChatModel, q: Question, params: dict[str, Any], settings:
     """
     gen = dict(model.describe())
     gen.update(params)
+    if settings.model_config is not None:
+        gen["model_config"] = settings.model_config
     if settings.seed is not None:
         gen["seed"] = settings.seed
         gen["turn_seeds"] = [[request_seed(settings.seed, q.question_id, c, t) for t in range(len(q.turns))]

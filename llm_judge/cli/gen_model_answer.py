@@ -1,21 +1,24 @@
 """Step 1: answer a bench's questions with a model.
 
     python -m llm_judge.gen_model_answer --model-path PATH_OR_ID --model-id NAME [--bench-name mt_bench]
+    python -m llm_judge.gen_model_answer --config configs/MODEL.json [flags that override the file]
 
 Writes data/<bench>/model_answer/<model-id>.jsonl (FastChat's format). Rerunning skips answered questions.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from pathlib import Path
 from typing import Sequence
 
 from .. import cli
+from ..answering.model_config import ModelConfig, load_model_config
 from ..answering.run import AnswerSettings, answer_questions, answer_store, pending
 from ..bench import check_file_name, load_bench
-from ..errors import ConfigError
+from ..errors import ConfigError, InputError
 from ..engines.config import EngineConfig
 from ..engines.registry import open_engine
 from .engine_flags import add_engine_args, engine_choice, engine_config
@@ -26,6 +29,8 @@ log = logging.getLogger("llm_judge.gen_model_answer")
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gen_model_answer", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", default=None, metavar="FILE",
+                   help="a model config file of ja-vicuna-qa-benchmark (JSON); flags given beside it override it")
     p.add_argument("--model-path", "--base_model", dest="model_path", default="default",
                    help="local folder, hub id, .gguf file, API model name, or 'default' (SmolLM2-135M-Instruct)")
     p.add_argument("--model-id", default=None, help="name of the answer file (default: last part of --model-path)")
@@ -46,27 +51,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--with-prompt", "--with_prompt", dest="with_prompt", default=None,
                    help="prompt template for models without a chat template (alpaca, alpaca_jp, rinna, llm-jp, vicuna)")
     p.add_argument("--conv-template", default=None, help="a FastChat conversation template (needs fschat)")
+    p.add_argument("--tokenizer", default=None, help="a tokenizer other than the model's (path or hub id)")
     add_engine_args(p, judge=False)
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     cli.setup_logging(args.verbose)
+    model_config = merge_config(args, given_flags(parser, argv)) if args.config else None
     bench = load_bench(args.bench_name, args.data_dir)
     questions = bench.question_slice(args.question_begin, args.question_end)
     if not questions:
         raise ConfigError(f"--question-begin/--question-end select no question of {bench.name} ({len(bench.questions)} questions)")
-    template, prompt_format = _prompt_format(args)
+    template, prompt_format = _prompt_format(args, model_config)
     model_id = check_file_name(args.model_id, "--model-id") if args.model_id else None
     config = engine_config(args, args.model_path, args.engine, model_id, chat_template=template,
                            prompt_format=prompt_format, seed=args.seed)
+    if args.tokenizer:
+        config = config.replace(hf=dataclasses.replace(config.hf, tokenizer_path=args.tokenizer))
     answer_file = Path(args.answer_file) if args.answer_file else bench.answer_dir / f"{config.name}.jsonl"
     settings = AnswerSettings(max_new_tokens=args.max_new_token, num_choices=args.num_choices,
                               temperature=args.temperature, top_p=args.top_p,
                               repetition_penalty=args.repetition_penalty, seed=args.seed,
-                              system_prompt=args.system_prompt, chunk_size=_chunk_size(config))
+                              system_prompt=args.system_prompt, chunk_size=_chunk_size(config),
+                              token_map=model_config.special_token_map if model_config else {},
+                              model_config=model_config.to_json() if model_config else None)
     store = answer_store(answer_file)
     todo = pending(questions, store)
     log.info("%s: %d questions, %d already answered in %s", bench.name, len(questions), len(questions) - len(todo), answer_file)
@@ -84,11 +96,55 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _prompt_format(args: argparse.Namespace) -> tuple[str | None, str | None]:
-    """(chat template, its origin) from --with-prompt / --conv-template; (None, None): the model's own."""
+def given_flags(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> set[str]:
+    """The destinations of the flags on the command line: parsed again with every default suppressed, so a
+    flag left out is absent while one given (even with its default value) is present."""
+    quiet = build_parser()
+    for action in quiet._actions:  # not set_defaults: that would put SUPPRESS itself into the namespace
+        action.default = argparse.SUPPRESS
+    return set(vars(quiet.parse_args(sys.argv[1:] if argv is None else argv)))
+
+
+def merge_config(args: argparse.Namespace, given: set[str]) -> ModelConfig:
+    """Fill ``args`` from the --config file where no flag was given; the config as used, flags included.
+
+    A flag given beside the file wins over the file; a flag left at its default does not.
+    """
+    mc = load_model_config(args.config)
+    gen = dict(mc.generation_config)
+    # (flag dest, the file's value, the generation_config key a given flag is written to, a key it replaces)
+    overrides = (("max_new_token", mc.max_new_tokens(), "max_new_tokens", "max_length"),
+                 ("temperature", mc.temperature(), "temperature", "do_sample"),
+                 ("top_p", gen.get("top_p"), "top_p", None),
+                 ("repetition_penalty", gen.get("repetition_penalty"), "repetition_penalty", None))
+    for dest, value, key, replaced in overrides:
+        if dest in given:
+            gen[key] = getattr(args, dest)
+            gen.pop(replaced, None)
+        elif value is not None:
+            setattr(args, dest, value)
+    fields: dict[str, str | None] = {}
+    for dest, name in (("model_path", "model_name_or_path"), ("model_id", "model_id"),
+                       ("lora_model", "lora_model_name_or_path"), ("tokenizer", "tokenizer_name_or_path")):
+        fields[name] = getattr(args, dest) if dest in given else getattr(mc, name)
+    if not fields["model_name_or_path"]:
+        raise InputError(mc.path, "is null (an API model's config?); give the model with --model-path",
+                         field="model_name_or_path")
+    mc = mc.replace(generation_config=gen, **fields)
+    args.model_path, args.model_id, args.lora_model = (mc.model_name_or_path, mc.model_id,
+                                                       mc.lora_model_name_or_path)
+    args.tokenizer = mc.tokenizer_path()
+    return mc
+
+
+def _prompt_format(args: argparse.Namespace, model_config: ModelConfig | None) -> tuple[str | None, str | None]:
+    """(chat template, its origin) from --with-prompt / --conv-template, else the --config file's
+    prompt_template; (None, None): the model's own."""
     from ..engines.chat_templates import chat_template_for
 
     with_prompt, conv = args.with_prompt, args.conv_template
+    if model_config and not with_prompt and not conv:
+        return model_config.chat_template(), f"config:{model_config.path}"
     template = chat_template_for(with_prompt, conv)
     return template, f"with-prompt:{with_prompt}" if with_prompt else f"conv-template:{conv}" if conv else None
 

@@ -28,6 +28,7 @@ class HFOptions:
     revision: str | None = None
     trust_remote_code: bool = False
     lora_path: str | None = None
+    tokenizer_path: str | None = None  # a tokenizer other than the model's (path or hub id); None: the model's
     chat_template: str | None = None  # a Jinja chat template overriding the tokenizer's
     prompt_format: str | None = None  # where chat_template came from ("with-prompt:rinna"), stored with answers
     threads: int | None = None  # torch CPU threads (None: torch's default)

@@ -35,12 +35,15 @@ def _dtype(torch: Any, name: str, device: str) -> Any:
 
 
 def load_tokenizer(path: str, opts: HFOptions) -> Any:
-    """The tokenizer for prompts: left padding, a pad token, and the chat template override if any."""
+    """The tokenizer for prompts (``opts.tokenizer_path``, else the model's at ``path``): left padding, a pad
+    token, and the chat template override if any."""
     try:
         from transformers import AutoTokenizer
     except ImportError:
         raise MissingDependency("transformers", "hf") from None
-    tokenizer = AutoTokenizer.from_pretrained(path, revision=opts.revision, trust_remote_code=opts.trust_remote_code)
+    # --revision names a revision of the model; a tokenizer of its own is loaded as it is named.
+    source, revision = (opts.tokenizer_path, None) if opts.tokenizer_path else (path, opts.revision)
+    tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, trust_remote_code=opts.trust_remote_code)
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -111,7 +114,7 @@ class HFModel(ChatModel):
              "dtype": self.options.dtype, "batch_size": self.options.batch_size}
         if self.options.lora_path:
             d["lora_path"] = self.options.lora_path
-        for key in ("revision", "prompt_format"):
+        for key in ("revision", "tokenizer_path", "prompt_format"):
             if getattr(self.options, key):
                 d[key] = getattr(self.options, key)
         return d

@@ -70,7 +70,8 @@ class VLLMModel(ChatModel):
             os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(opts.cpu_kv_cache_gib))
         self.tokenizer = load_tokenizer(self.path, hf)
         kwargs: dict[str, Any] = {
-            "tokenizer": self.path, "revision": hf.revision, "trust_remote_code": hf.trust_remote_code,
+            "tokenizer": hf.tokenizer_path or self.path, "revision": hf.revision,
+            "trust_remote_code": hf.trust_remote_code,
             "tensor_parallel_size": opts.tensor_parallel_size, "seed": opts.seed,
             "dtype": "float32" if hf.dtype == "auto" and cpu else hf.dtype,
             "enforce_eager": cpu if opts.enforce_eager is None else opts.enforce_eager,
@@ -104,7 +105,7 @@ class VLLMModel(ChatModel):
         d = {"engine": self.engine, "model": self.name, "model_path": self.model_path or "default",
              "dtype": self.hf.dtype, "tensor_parallel_size": self.options.tensor_parallel_size,
              "vllm_version": getattr(self._vllm, "__version__", "?")}
-        for key in ("lora_path", "revision", "prompt_format"):
+        for key in ("lora_path", "revision", "tokenizer_path", "prompt_format"):
             if getattr(self.hf, key, None):
                 d[key] = getattr(self.hf, key)
         return d
