@@ -77,14 +77,16 @@ class JudgeFamily:
         """The family's prompts; ``--judge-file`` replaces the prompt file (the family's roles still apply)."""
         if self.prompt_file is None and not self.roles:
             return load_prompt_set(judge_file, bench_setting, language, bench_dir, bench_names)
+        # Roles naming prompts of ours (multi-criteria) never fall back to FastChat's names: a file without
+        # them must not be judged silently with plain single-score prompts.
+        ours = self.prompt_file is None
         if judge_file:
-            return PromptSet(load_prompt_file(judge_file), dict(self.roles), str(judge_file), defaults=False)
-        if self.prompt_file is None:
-            # Roles naming prompts of ours (multi-criteria): the built-in set of the bench's language, whatever
-            # prompt file the bench names for plain judging.
-            ours = load_prompt_set(None, None, language)
-            return PromptSet(ours.prompts, dict(self.roles), ours.source, defaults=False)
-        return PromptSet(dict(self.prompts), dict(self.roles), str(self.prompt_file), defaults=False)
+            return PromptSet(load_prompt_file(judge_file), dict(self.roles), str(judge_file), defaults=not ours)
+        if ours:
+            # the built-in set of the bench's language, whatever prompt file the bench names for plain judging
+            builtin = load_prompt_set(None, None, language)
+            return PromptSet(builtin.prompts, dict(self.roles), builtin.source, defaults=False)
+        return PromptSet(dict(self.prompts), dict(self.roles), str(self.prompt_file))
 
     @property
     def max_new_tokens(self) -> int:

@@ -4,6 +4,8 @@ with show_result's per-criterion tables."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
 import pytest
 
 from fakeapi import FakeAPI
@@ -180,3 +182,30 @@ def test_multi_criteria_refuses_distribution_and_pairwise(tmp_path, capsys):
     assert "no score-distribution settings" in capsys.readouterr().err
     out = tmp_path / "multi_en" / "model_judgment" / "mock_multi-criteria_single.jsonl"
     assert not out.exists() or read_jsonl(out) == []  # no record written
+
+
+def test_a_prompt_file_without_the_familys_prompts_is_refused_not_judged_plainly(tmp_path, capsys):
+    make_bench(tmp_path, "multi_en", EN)
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text((Path(__file__).parents[2] / "llm_judge" / "prompts" / "judge_en.jsonl").read_text(
+        encoding="utf-8").split("\n", 1)[0].replace('"pair-v2"', '"single-v1"').replace('"pairwise"', '"single"')
+        .replace('"[[A]]"', '"[[rating]]"') + "\n", encoding="utf-8")
+    from llm_judge.__main__ import main as dispatch
+
+    assert dispatch(["gen_judgment", "--data-dir", str(tmp_path), "--bench-name", "multi_en", "--judge-model",
+                     "mock:judge", "--judge-family", "multi-criteria", "--judge-file", str(plain)]) == 2
+    assert "has no judge prompt named 'single-multi-criteria-v1'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("scores,message", [(None, "must map each criterion"), ({"accuracy": "Accuracy"}, "must include 'overall'"),
+                                            ({"a": "Acc: x", "overall": "Overall"}, "names must differ and hold no")])
+def test_criteria_scores_prompts_are_checked_when_the_file_loads(tmp_path, scores, message):
+    from llm_judge.judging.prompts import load_prompt_file
+
+    row = {"name": "m", "type": "single", "prompt_template": "{question} {answer}", "output_format": "criteria-scores"}
+    if scores is not None:
+        row["scores"] = scores
+    path = tmp_path / "p.jsonl"
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=rf"p.jsonl:1: field 'scores': {message}"):
+        load_prompt_file(path)
