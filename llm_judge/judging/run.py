@@ -122,27 +122,23 @@ def single_record(match: Match, judge_model: str, bench: str, result: GenResult,
     scale = match.scale
     if scale is not None and tuple(scale) != FASTCHAT_SCALE:
         rec.scale = list(scale)  # a record without one is on FastChat's 1-10
-    if match.prompt.scores:  # several criteria: no distribution judging (families without its settings refuse)
-        parse: Callable[[str], float] = lambda text: _criteria_scores(rec, match, text)
-    else:
-        parse = single_parser(match.prompt.output_format, scale)
+    parse = None if match.prompt.scores else single_parser(match.prompt.output_format, scale)
+    if parse is not None:  # several criteria have no distribution method (that family has no distribution spec)
         dist = _single_distribution(result, request, parse)
         rec.score_distribution, rec.expected_score = dist.get("score_distribution"), dist.get("expected_score")
     if result.error:
         rec.error = result.error
         return rec
     try:
-        rec.score = parse(result.text or "")
+        if parse is not None:
+            rec.score = parse(result.text or "")
+        else:  # every criterion or none: a partial block leaves no scores at all
+            low, high = scale or FASTCHAT_SCALE
+            rec.scores = parse_criteria_scores(result.text or "", dict(match.prompt.scores), low, high)
+            rec.score = rec.scores[OVERALL]
     except VerdictError as exc:
         rec.error = f"unparseable judgment: {exc}"
     return rec
-
-
-def _criteria_scores(rec: SingleJudgment, match: Match, text: str) -> float:
-    """Set ``rec.scores`` from a criteria-scores judgment; the overall score is the record's score."""
-    low, high = match.scale or FASTCHAT_SCALE
-    rec.scores = parse_criteria_scores(text, dict(match.prompt.scores), low, high)
-    return rec.scores[OVERALL]
 
 
 def pair_record(match: Match, judge_model: str, bench: str, g1: GenResult, g2: GenResult,
