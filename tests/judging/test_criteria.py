@@ -200,16 +200,19 @@ def test_prometheus_criteria_through_the_mock_engine(benches, tmp_path):
         (3.0, [1, 5], "prometheus-absolute")]
 
 
-def test_criteria_distribution_on_the_default_model(tmp_path, default_model_path):
-    """--judge-method distribution reads the question's own labels: 1..5 for a 1-5 question, 1..10 elsewhere."""
+@pytest.mark.parametrize("family,plain", [("ours", 10), ("prometheus", 5)])
+def test_criteria_distribution_on_the_default_model(tmp_path, default_model_path, family, plain):
+    """--judge-method distribution reads the question's own labels: 1..5 for a 1-5 question, the family's elsewhere."""
     make_bench(tmp_path, "crit_en", [EN[0], EN[2]])
     assert gen_judgment.main(["--data-dir", str(tmp_path), "--bench-name", "crit_en", "--judge-model", "default",
-                              "--model-list", "alpha", "--judge-method", "distribution"]) == 0
+                              "--model-list", "alpha", "--judge-method", "distribution", "--judge-family", family]) == 0
     out = next((tmp_path / "crit_en" / "model_judgment").glob("*_single.jsonl"))
     rows = {r["question_id"]: r for r in read_jsonl(out)}
+    assert rows[1]["judge"][1] == ("single-criteria-v1" if family == "ours" else "prometheus-absolute-criteria")
     assert sorted(rows[1]["score_distribution"], key=int) == [str(i) for i in range(1, 6)] and rows[1]["scale"] == [1, 5]
-    assert sorted(rows[3]["score_distribution"], key=int) == [str(i) for i in range(1, 11)] and "scale" not in rows[3]
+    assert sorted(rows[3]["score_distribution"], key=int) == [str(i) for i in range(1, plain + 1)]
+    assert rows[3].get("scale") == (None if plain == 10 else [1, 5])
     for r in rows.values():
         dist = r["score_distribution"]
         assert sum(dist.values()) == pytest.approx(1.0) and r["score"] == float(max(dist, key=dist.get))
-        assert "error" not in r and 1 <= r["expected_score"] <= (5 if r["question_id"] == 1 else 10)
+        assert "error" not in r and 1 <= r["expected_score"] <= (5 if r["question_id"] == 1 else plain)
