@@ -56,6 +56,9 @@ class BenchConfig:
     # Where gen_judgment writes judgments: "fastchat" (one file per judge and kind) or "ja-vicuna" (one file
     # per model pair, as ku-nlp/ja-vicuna-qa-benchmark does; see llm_judge/layouts.py).
     judgment_layout: str = "fastchat"
+    # Per-question criteria: the question field holding them ("field"; ELYZA-tasks-100 calls it eval_aspect),
+    # the field holding a question's own scale ("scale_field") and the scale of the others ("scale").
+    criteria: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> "BenchConfig":
@@ -67,7 +70,7 @@ class BenchConfig:
         checks = {
             "language": str, "reference_categories": list, "temperature": dict, "default_temperature": (int, float),
             "judge_prompts": str, "prompt_names": dict, "reference_model": str, "baseline_model": str,
-            "description": str, "judge_turns": int, "judgment_layout": str,
+            "description": str, "judge_turns": int, "judgment_layout": str, "criteria": dict,
         }
         for key, typ in checks.items():
             if key in raw and raw[key] is not None and not isinstance(raw[key], typ):
@@ -80,7 +83,61 @@ class BenchConfig:
         for cat, temp in raw.get("temperature", {}).items():
             if not isinstance(temp, (int, float)) or temp < 0:
                 raise InputError(path, f"temperature for {cat!r} must be a number >= 0", field="temperature")
+        if isinstance(raw.get("criteria"), dict):
+            CriteriaSettings.from_config(raw["criteria"], path)
         return cls(**raw)
+
+
+Scale = tuple[int, int]
+DEFAULT_CRITERIA_SCALE: Scale = (1, 5)  # the usual range of Japanese per-question grading (ELYZA-tasks-100)
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """A question's own grading criteria (a rubric or evaluation aspect) and the scale its score is on."""
+
+    text: str
+    scale: Scale
+
+
+def _scale(value: Any, path: Path | str, line: int | None, name: str) -> Scale:
+    ok = (isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) and not isinstance(v, bool)
+                                                              for v in value) and 0 <= value[0] < value[1] <= 100)
+    if not ok:
+        raise InputError(path, f"must be [lowest, highest], two whole numbers 0..100, got {value!r}", line, name)
+    return (value[0], value[1])
+
+
+@dataclass(frozen=True)
+class CriteriaSettings:
+    """bench.json's ``criteria``: which question fields hold the criteria and the scale."""
+
+    field: str = "criteria"
+    scale_field: str = "scale"
+    scale: Scale = DEFAULT_CRITERIA_SCALE
+
+    @classmethod
+    def from_config(cls, obj: dict[str, Any], path: Path | str) -> "CriteriaSettings":
+        unknown = sorted(set(obj) - {"field", "scale_field", "scale"})
+        if unknown:
+            raise InputError(path, "unknown setting (known: field, scale, scale_field)", field=f"criteria.{unknown[0]}")
+        for key in ("field", "scale_field"):
+            if key in obj and (not isinstance(obj[key], str) or not obj[key]):
+                raise InputError(path, "must be a question field name", field=f"criteria.{key}")
+        scale = _scale(obj["scale"], path, None, "criteria.scale") if "scale" in obj else DEFAULT_CRITERIA_SCALE
+        return cls(obj.get("field", "criteria"), obj.get("scale_field", "scale"), scale)
+
+    def read(self, question: Question, path: Path | str, line: int | None) -> Criteria | None:
+        """The question's criteria, None when it has none; InputError naming file, line and field if malformed."""
+        text, scale = question.extra.get(self.field), question.extra.get(self.scale_field)
+        if text is None:
+            if scale is not None:
+                raise InputError(path, f"a scale needs criteria ({self.field!r}) on the same question", line,
+                                 self.scale_field)
+            return None
+        if not isinstance(text, str) or not text.strip():
+            raise InputError(path, "must be a non-empty string (the question's grading criteria)", line, self.field)
+        return Criteria(text.strip(), self.scale if scale is None else _scale(scale, path, line, self.scale_field))
 
 
 @dataclass
@@ -89,6 +146,10 @@ class Bench:
     path: Path
     questions: list[Question]
     config: BenchConfig
+    criteria: dict[QuestionId, Criteria] = field(default_factory=dict)  # the questions that have their own
+
+    def criteria_of(self, question: Question) -> Criteria | None:
+        return self.criteria.get(question.question_id)
 
     @property
     def question_file(self) -> Path:
@@ -172,6 +233,17 @@ def _answer_file(folder: Path, model: str) -> Path | None:
 
 
 def load_questions(path: Path) -> list[Question]:
+    return _load_questions(path)[0]
+
+
+def _criteria(questions: list[Question], lines: dict[QuestionId, int], path: Path,
+              settings: CriteriaSettings) -> dict[QuestionId, Criteria]:
+    """question_id -> Criteria of the questions that carry their own."""
+    found = ((q.question_id, settings.read(q, path, lines[q.question_id])) for q in questions)
+    return {qid: c for qid, c in found if c is not None}
+
+
+def _load_questions(path: Path) -> tuple[list[Question], dict[QuestionId, int]]:
     questions: list[Question] = []
     seen: dict[QuestionId, int] = {}
     for lineno, obj in iter_jsonl(path):
@@ -183,7 +255,7 @@ def load_questions(path: Path) -> list[Question]:
         questions.append(q)
     if not questions:
         raise InputError(path, "holds no questions")
-    return questions
+    return questions, seen
 
 
 def load_answer_file(path: Path) -> dict[QuestionId, Answer]:
@@ -227,8 +299,9 @@ def load_bench(name: str, data_dir: str | Path | None = None) -> Bench:
         raise ConfigError(f"no bench {name!r}: {question_file} does not exist (benches in {data_dir}: {have})")
     config_file = path / "bench.json"
     config = BenchConfig.load(config_file) if config_file.exists() else BenchConfig()
-    questions = load_questions(question_file)  # file order is kept, as FastChat does
-    return Bench(path.name, path, questions, config)
+    questions, lines = _load_questions(question_file)  # file order is kept, as FastChat does
+    settings = CriteriaSettings.from_config(config.criteria, config_file)
+    return Bench(path.name, path, questions, config, _criteria(questions, lines, question_file, settings))
 
 
 def check_file_name(name: str, flag: str) -> str:

@@ -169,13 +169,14 @@ WINNERS = ("model_1", "model_2", "tie")
 _LEGACY_FAILED = "error"
 # The optional fields of both kinds and the JSON type each must have when present.
 _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
-    "text": ((str,), "a string"), "number": ((int, float), "a number"), "object": ((dict,), "a JSON object")}
+    "text": ((str,), "a string"), "number": ((int, float), "a number"), "object": ((dict,), "a JSON object"),
+    "list": ((list,), "a JSON list")}
 _OPTIONAL = {
     "user_prompt": "text", "judgment": "text", "g1_user_prompt": "text", "g1_judgment": "text",
     "g2_user_prompt": "text", "g2_judgment": "text", "tstamp": "number", "bench": "text", "category": "text",
     "usage": "object", "score_distribution": "object", "expected_score": "number", "g1_distribution": "object",
     "g1_verdict_probs": "object", "g2_distribution": "object", "g2_verdict_probs": "object",
-    "win_probs": "object", "error": "text", "score": "number",
+    "win_probs": "object", "error": "text", "score": "number", "scores": "object", "scale": "list",
 }
 # Written even when null: FastChat's readers expect the verdict field of every record.
 _ALWAYS = ("score", "g1_winner", "g2_winner", "turn")
@@ -189,6 +190,18 @@ def _optional(obj: dict[str, Any], name: str, path: Path | str, line: int | None
     if isinstance(value, bool) or not isinstance(value, types):
         raise InputError(path, f"must be {what}, got {json.dumps(value, ensure_ascii=False)[:60]}", line, name)
     return value
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_scores(scores: Any, scale: Any, path: Path | str, line: int | None) -> None:
+    """``scores`` maps criteria to numbers; ``scale`` is [lowest, highest]."""
+    if scores is not None and not all(isinstance(k, str) and k and _number(v) for k, v in scores.items()):
+        raise InputError(path, "must map each criterion to a number", line, "scores")
+    if scale is not None and not (len(scale) == 2 and all(_number(v) for v in scale) and scale[0] < scale[1]):
+        raise InputError(path, f"must be [lowest, highest], got {json.dumps(scale)}", line, "scale")
 
 
 def _model(obj: dict[str, Any], name: str, path: Path | str, line: int | None) -> str:
@@ -264,6 +277,8 @@ class SingleJudgment(_JSONRecord):
     user_prompt: str | None = None
     judgment: str | None = None
     score: float | None = None
+    scores: dict[str, float] | None = None  # several criteria (criteria-scores prompts); ``score`` is the overall
+    scale: list[float] | None = None  # [lowest, highest] of the scores; absent: FastChat's 1-10
     turn: int = 1
     tstamp: float | None = None
     bench: str | None = None
@@ -277,7 +292,9 @@ class SingleJudgment(_JSONRecord):
     @classmethod
     def from_json(cls, obj: Any, path: Path | str, line: int | None) -> "SingleJudgment":
         model = _model(obj, "model", path, line) if isinstance(obj, dict) else None
-        return cls._read(obj, path, line, model=model)
+        rec = cls._read(obj, path, line, model=model)
+        _check_scores(rec.scores, rec.scale, path, line)
+        return rec
 
     @property
     def failed(self) -> bool:

@@ -20,8 +20,9 @@ from ..judging.families import load_family
 from ..judging.judge_id import judge_id_for, judgment_files, judgment_folder, judgment_path
 from ..judging.matches import MODES
 from ..records import Judgment, PairJudgment, read_judgments
-from ..results.aggregate import FAILED_GAMES, error_games, pairwise_tallies, rule_note, single_scores
-from ..results.report import BenchResult, across_benches, pairwise_tables, ratings_table, single_tables
+from ..results.aggregate import FAILED_GAMES, error_games, pairwise_tallies, rule_note, scale_of, singles
+from ..results.report import (BenchResult, across_benches, pairwise_tables, ratings_table, single_headline,
+                              single_tables)
 from ..results.tables import FORMATS, Table, render
 
 
@@ -164,9 +165,11 @@ def bench_result(args: argparse.Namespace, bench_name: str, models: list[str] | 
     if mode == "single":
         if args.ratings or args.length_control:
             raise ConfigError(f"{path}: --ratings needs pairwise judgments; this file holds single scores")
-        headline = {row.model: row.mean() for row in single_scores(records, models)}
-        return BenchResult(bench_name, mode, single_tables(records, models, categories), headline, records,
-                           models, None, categories)
+        headline, scale = single_headline(records, models)
+        # The plots draw one scale: the headline's (the tables show every scale, each apart).
+        shown = [r for r in singles(records) if scale_of(r) == scale]
+        return BenchResult(bench_name, mode, single_tables(records, models, categories), headline, shown,
+                           models, None, categories, scale=scale)
     baseline, rule = _baseline(args, mode, bench), args.failed_games
     headline = {m: t.rate("win_rate_adjusted") for m, t in pairwise_tallies(records, models, baseline, rule).items()}
     result = BenchResult(bench_name, mode, pairwise_tables(records, models, baseline, mode, rule), headline, records,

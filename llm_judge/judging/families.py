@@ -25,7 +25,8 @@ from typing import Any, Mapping
 
 from ..errors import ConfigError, InputError
 from ..engines.base import GenRequest
-from .prompts import DEFAULT_NAMES, PROMPT_DIR, JudgePrompt, PromptSet, load_prompt_file, load_prompt_set
+from .prompts import (BUILTIN_SETS, CRITERIA_NAMES, DEFAULT_NAMES, PROMPT_DIR, JudgePrompt, PromptSet,
+                      load_prompt_file, load_prompt_set)
 from .verdicts import VerdictError, pair_parser, single_parser
 
 FAMILY_DIR = PROMPT_DIR / "families"
@@ -74,10 +75,17 @@ class JudgeFamily:
     def prompt_set(self, judge_file: str | None, bench_setting: str | None, language: str, bench_dir: Path | None,
                    bench_names: Mapping[str, str] | None) -> PromptSet:
         """The family's prompts; ``--judge-file`` replaces the prompt file (the family's roles still apply)."""
-        if self.prompt_file is None:
+        if self.prompt_file is None and not self.roles:
             return load_prompt_set(judge_file, bench_setting, language, bench_dir, bench_names)
+        # Roles naming prompts of ours (multi-criteria) never fall back to FastChat's names: a file without
+        # them must not be judged silently with plain single-score prompts.
+        ours = self.prompt_file is None
         if judge_file:
-            return PromptSet(load_prompt_file(judge_file), dict(self.roles), str(judge_file))
+            return PromptSet(load_prompt_file(judge_file), dict(self.roles), str(judge_file), defaults=not ours)
+        if ours:
+            # the built-in set of the bench's language, whatever prompt file the bench names for plain judging
+            builtin = load_prompt_set(None, None, language)
+            return PromptSet(builtin.prompts, dict(self.roles), builtin.source, defaults=False)
         return PromptSet(dict(self.prompts), dict(self.roles), str(self.prompt_file))
 
     @property
@@ -93,7 +101,8 @@ class JudgeFamily:
                           repetition_penalty=float(g.get("repetition_penalty", 1.0)))
 
     def distribution_request(self, prompt: JudgePrompt, pairwise: bool, messages: list[dict[str, str]],
-                             language: str) -> GenRequest:
+                             language: str, scale: tuple[int, int] | None = None) -> GenRequest:
+        """``scale``: a question's own range (criteria prompts); its whole numbers become the labels."""
         kind = "pairwise" if pairwise else "single"
         specs = self.distribution.get(kind, ())
         if not specs:
@@ -103,8 +112,15 @@ class JudgeFamily:
             known = [f for s in specs for f in s.formats or ()]
             raise ConfigError(f"distribution judging with family {self.name!r} needs a {kind} prompt with output "
                               f"format {' or '.join(known)}; {prompt.name!r} has {prompt.output_format!r}")
+        labels = list(spec.labels)
+        if scale is not None and not pairwise:
+            labels = [str(v) for v in range(scale[0], scale[1] + 1)]
+            if not spec.suffix and any(b != a and b.startswith(a) for a in labels for b in labels):
+                raise ConfigError(f"distribution judging with family {self.name!r} cannot read scores "
+                                  f"{scale[0]}-{scale[1]}: its verdict has no closing mark after the number, so "
+                                  f"'1' would also count every score starting with 1")
         return GenRequest(messages, max_new_tokens=1, prefill=spec.prefill_for(language),
-                          score_choices=list(spec.labels), score_suffix=spec.suffix)
+                          score_choices=labels, score_suffix=spec.suffix)
 
     def chat_template(self) -> str | None:
         """The wrapper as a Jinja chat template: system and user text joined, then wrapped; None: the model's own."""
@@ -171,6 +187,9 @@ def _load(path_text: str, mtime_ns: int, size: int) -> JudgeFamily:
         prompt_file = path.parent / prompt_file
         prompts = load_prompt_file(prompt_file)
         _check_roles(path, name, modes, roles, prompts)
+    elif roles:
+        for language in BUILTIN_SETS:  # roles naming our prompts must name them in every language
+            _check_roles(path, name, modes, roles, load_prompt_set(None, None, language).prompts)
     generation = need("generation", dict, {})
     wrapper = obj.get("wrapper")
     if wrapper is not None and (not isinstance(wrapper, str) or wrapper.count("{prompt}") != 1
@@ -194,10 +213,14 @@ def _load(path_text: str, mtime_ns: int, size: int) -> JudgeFamily:
 
 def _check_roles(path: Path, name: str, modes: tuple[str, ...], roles: Mapping[str, str],
                  prompts: Mapping[str, JudgePrompt]) -> None:
-    for role in DEFAULT_NAMES:
+    unknown = sorted(set(roles) - set(DEFAULT_NAMES) - set(CRITERIA_NAMES))
+    if unknown:
+        raise InputError(path, f"unknown role {unknown[0]!r} (known: {', '.join([*DEFAULT_NAMES, *CRITERIA_NAMES])})",
+                         field="roles")
+    for role in [*DEFAULT_NAMES, *CRITERIA_NAMES]:
         kind = "pairwise" if role.startswith("pair") else "single"
-        if kind not in modes:
-            continue
+        if kind not in modes or (role in CRITERIA_NAMES and role not in roles):
+            continue  # a family without criteria roles judges questions with criteria by its plain prompts
         prompt_name = roles.get(role)
         if prompt_name not in prompts:
             raise InputError(path, f"role {role!r} needs a prompt of the prompt file, not {prompt_name!r}",

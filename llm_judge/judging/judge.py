@@ -52,7 +52,8 @@ class Judge:
     def request(self, match: Match, messages: list[dict[str, str]], language: str) -> GenRequest:
         """The request for one game of ``match`` (``language`` picks the distribution prefill)."""
         if self.method == "distribution":
-            return self.family.distribution_request(match.prompt, match.pairwise, messages, language)
+            return self.family.distribution_request(match.prompt, match.pairwise, messages, language,
+                                                    match.criteria.scale if match.criteria else None)
         return self.family.request(messages, self.max_new_tokens)
 
     @property

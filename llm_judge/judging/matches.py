@@ -11,10 +11,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from ..bench import Bench
+from ..bench import Bench, Criteria, Scale
 from ..errors import ConfigError
 from ..records import Answer, JudgeName, PairKey, Question, QuestionId, SingleKey, pair_key, single_key
 from .prompts import JudgePrompt, PromptSet
+from .verdicts import native_scale
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +30,18 @@ class Match:
     answers: tuple[Answer, ...]
     prompt: JudgePrompt
     reference: list[str] | None = None
+    criteria: Criteria | None = None  # the question's own, when the prompt shows them
 
     @property
     def pairwise(self) -> bool:
         return len(self.models) == 2
+
+    @property
+    def scale(self) -> Scale | None:
+        """The range of a single match's score: the question's own with criteria, else the prompt format's."""
+        if self.pairwise:
+            return None
+        return self.criteria.scale if self.criteria else native_scale(self.prompt.output_format)
 
     def key(self, judge_model: str) -> SingleKey | PairKey:
         """The key of the record judging this match writes (the same functions key the store)."""
@@ -57,6 +66,9 @@ class Match:
         if self.reference:
             for i, ref in enumerate(self.reference[:2], 1):
                 values[f"ref_answer_{i}"] = ref
+        if self.criteria:
+            values["criteria"] = self.criteria.text
+            values["scale_min"], values["scale_max"] = (str(v) for v in self.criteria.scale)
         return values
 
     def games(self) -> list[list[dict[str, str]]]:
@@ -73,6 +85,7 @@ class MatchPlan:
     skipped_missing_turn: int = 0  # an answer has fewer turns than its question
     skipped_missing_answer: int = 0
     no_reference: int = 0  # needed a reference, had none: judged with the general prompt
+    criteria_unused: int = 0  # matches of questions with criteria that the prompts had no place for
 
 
 def _turns_to_judge(question: Question, answers: Iterable[Answer], limit: int = 2) -> list[int]:
@@ -116,7 +129,21 @@ def plan_matches(bench: Bench, mode: str, models: list[str], answers: dict[str, 
             turns = _turns_to_judge(q, group_answers, limit)
             plan.skipped_missing_turn += min(len(q.turns), limit) - len(turns)
             for turn in turns:
-                prompt = prompts.get(pairwise, ref is not None, turn > 1)
-                plan.matches.append(Match(q, turn, tuple(group), tuple(group_answers), prompt, ref))
+                prompt, criteria = _prompt(prompts, pairwise, ref is not None, turn > 1, bench.criteria_of(q))
+                plan.criteria_unused += bench.criteria_of(q) is not None and criteria is None
+                plan.matches.append(Match(q, turn, tuple(group), tuple(group_answers), prompt, ref, criteria))
     plan.matches.sort(key=lambda m: (bench.questions.index(m.question), m.turn))
+    if plan.criteria_unused:
+        log.warning("%d judgments of questions with their own criteria use the general prompt: %s has no "
+                    "criteria prompt for %s judging", plan.criteria_unused, prompts.source, mode)
     return plan
+
+
+def _prompt(prompts: PromptSet, pairwise: bool, reference: bool, multi_turn: bool,
+            criteria: Criteria | None) -> tuple[JudgePrompt, Criteria | None]:
+    """The criteria prompt for a single match of a question with criteria, when the set has one; else the role's."""
+    if criteria is not None and not pairwise:
+        prompt = prompts.criteria_prompt(reference, multi_turn)
+        if prompt is not None:
+            return prompt, criteria
+    return prompts.get(pairwise, reference, multi_turn), None

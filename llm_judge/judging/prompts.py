@@ -17,6 +17,7 @@ from typing import Mapping
 
 from ..errors import ConfigError, InputError
 from ..jsonl import iter_jsonl
+from .verdicts import CRITERIA_FORMAT, OVERALL
 
 PROMPT_DIR = Path(__file__).resolve().parent.parent / "prompts"
 BUILTIN_SETS = {"en": PROMPT_DIR / "judge_en.jsonl", "ja": PROMPT_DIR / "judge_ja.jsonl"}
@@ -33,6 +34,15 @@ DEFAULT_NAMES = {
     "pair-math-multi-turn": "pair-math-v1-multi-turn",
 }
 
+# role -> our prompt for a question with its own criteria (single mode only). A prompt set without the
+# role's prompt judges such a question with the role's plain prompt (matches.py counts them).
+CRITERIA_NAMES = {
+    "single-criteria": "single-criteria-v1",
+    "single-criteria-math": "single-criteria-math-v1",
+    "single-criteria-multi-turn": "single-criteria-v1-multi-turn",
+    "single-criteria-math-multi-turn": "single-criteria-math-v1-multi-turn",
+}
+
 _FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _TOKEN = re.compile(r"\{\{|\}\}|" + _FIELD.pattern)  # what render replaces, tried in this order at each place
 REQUIRED_KEYS = ("name", "type", "prompt_template", "output_format")
@@ -47,6 +57,13 @@ class JudgePrompt:
     output_format: str  # "[[rating]]", "[[A]]", ...: selects the verdict parser
     category: str = "general"
     description: str = ""
+    # criteria-scores prompts: (record key, the name the judge writes) per criterion, "overall" last
+    scores: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def takes_criteria(self) -> bool:
+        """Whether the prompt shows a question's own criteria (and its scale)."""
+        return "criteria" in self.fields
 
     @property
     def fields(self) -> set[str]:
@@ -87,10 +104,29 @@ def load_prompt_file(path: str | Path) -> dict[str, JudgePrompt]:
         prompts[obj["name"]] = JudgePrompt(
             name=obj["name"], type=obj["type"], system_prompt=obj.get("system_prompt") or "",
             prompt_template=obj["prompt_template"], output_format=obj["output_format"],
-            category=obj.get("category") or "general", description=obj.get("description") or "")
+            category=obj.get("category") or "general", description=obj.get("description") or "",
+            scores=_scores(path, lineno, obj))
     if not prompts:
         raise InputError(path, "holds no judge prompts")
     return prompts
+
+
+def _scores(path: Path, lineno: int, obj: dict) -> tuple[tuple[str, str], ...]:
+    """A criteria-scores prompt's ``scores``: {record key: name the judge writes}, with "overall"."""
+    value = obj.get("scores")
+    if obj["output_format"] != CRITERIA_FORMAT:
+        if value is not None:
+            raise InputError(path, f"belongs to output format {CRITERIA_FORMAT!r} only", lineno, "scores")
+        return ()
+    if not (isinstance(value, dict) and value and all(isinstance(k, str) and k and isinstance(v, str) and v
+                                                      for k, v in value.items())):
+        raise InputError(path, "must map each criterion's key to the name the judge writes", lineno, "scores")
+    if OVERALL not in value:
+        raise InputError(path, f"must include {OVERALL!r} (the record's score)", lineno, "scores")
+    names = [n for kv in value.items() for n in {x.casefold() for x in kv}]  # a line may name either
+    if len(names) != len(set(names)) or any(ch in n for n in names for ch in ":：[]*"):
+        raise InputError(path, "names must differ and hold no ':', '[', ']' or '*'", lineno, "scores")
+    return tuple(value.items())
 
 
 @dataclass
@@ -100,17 +136,28 @@ class PromptSet:
     prompts: dict[str, JudgePrompt]
     names: dict[str, str]
     source: str
+    # False: ``names`` is the whole mapping (a family's roles); True: FastChat's names fill in the rest
+    defaults: bool = True
 
     def get(self, pairwise: bool, reference: bool, multi_turn: bool) -> JudgePrompt:
         role = ("pair" if pairwise else "single") + ("-math" if reference else "") + ("-multi-turn" if multi_turn else "")
-        name = self.names.get(role, DEFAULT_NAMES[role])
-        if name not in self.prompts and DEFAULT_NAMES[role] in self.prompts:
+        name = self.names.get(role, DEFAULT_NAMES[role] if self.defaults else "")
+        if self.defaults and name not in self.prompts and DEFAULT_NAMES[role] in self.prompts:
             # a --judge-file with FastChat's names on a bench whose own file renames them (jp_bench's two sets)
             name = DEFAULT_NAMES[role]
         prompt = self.prompts.get(name)
         if prompt is None:
             raise ConfigError(f"{self.source} has no judge prompt named {name!r} (needed for {role}); "
                               f"it has: {', '.join(self.prompts)}")
+        return prompt
+
+    def criteria_prompt(self, reference: bool, multi_turn: bool) -> JudgePrompt | None:
+        """The single-mode prompt for a question with its own criteria, or None when the set has none."""
+        role = "single-criteria" + ("-math" if reference else "") + ("-multi-turn" if multi_turn else "")
+        prompt = self.prompts.get(self.names.get(role, CRITERIA_NAMES[role] if self.defaults else ""))
+        if prompt is not None and not (prompt.type == "single" and prompt.takes_criteria):
+            raise ConfigError(f"{self.source}: the {role} prompt {prompt.name!r} must be a single prompt "
+                              "with a {criteria} field")
         return prompt
 
     def check(self, pairwise: bool, reference: bool, multi_turn: bool) -> None:

@@ -17,7 +17,9 @@ from ..jsonl import JsonlStore
 from .families import JudgeFamily, load_family
 from .judge import Judge
 from .matches import Match
-from .verdicts import VerdictError, pair_parser, single_parser
+from .verdicts import OVERALL, VerdictError, pair_parser, parse_criteria_scores, single_parser
+
+FASTCHAT_SCALE = (1, 10)
 
 G1_MAP = {"A": "model_1", "B": "model_2", "tie": "tie"}
 G2_MAP = {"A": "model_2", "B": "model_1", "tie": "tie"}
@@ -117,14 +119,23 @@ def single_record(match: Match, judge_model: str, bench: str, result: GenResult,
         judge=JudgeName(judge_model, match.prompt.name), user_prompt=user_prompt, judgment=result.text or "",
         turn=match.turn, tstamp=time.time(), bench=bench, category=match.question.category,
         usage=result.usage() or None)
-    parse = single_parser(match.prompt.output_format)
-    dist = _single_distribution(result, request, parse)
-    rec.score_distribution, rec.expected_score = dist.get("score_distribution"), dist.get("expected_score")
+    scale = match.scale
+    if scale is not None and tuple(scale) != FASTCHAT_SCALE:
+        rec.scale = list(scale)  # a record without one is on FastChat's 1-10
+    parse = None if match.prompt.scores else single_parser(match.prompt.output_format, scale)
+    if parse is not None:  # several criteria have no distribution method (that family has no distribution spec)
+        dist = _single_distribution(result, request, parse)
+        rec.score_distribution, rec.expected_score = dist.get("score_distribution"), dist.get("expected_score")
     if result.error:
         rec.error = result.error
         return rec
     try:
-        rec.score = parse(result.text or "")
+        if parse is not None:
+            rec.score = parse(result.text or "")
+        else:  # every criterion or none: a partial block leaves no scores at all
+            low, high = scale or FASTCHAT_SCALE
+            rec.scores = parse_criteria_scores(result.text or "", dict(match.prompt.scores), low, high)
+            rec.score = rec.scores[OVERALL]
     except VerdictError as exc:
         rec.error = f"unparseable judgment: {exc}"
     return rec

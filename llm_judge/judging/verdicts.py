@@ -7,8 +7,9 @@ VerdictError; the caller keeps the raw text in an error record and never guesses
 """
 from __future__ import annotations
 
+import functools
 import re
-from typing import Callable
+from typing import Callable, Mapping
 
 from ..errors import ConfigError
 
@@ -160,12 +161,13 @@ def parse_pandalm(text: str) -> str:
     return {"1": "A", "2": "B", "tie": "tie"}[m.group(1).lower()]
 
 
-def parse_prometheus_absolute(text: str) -> float:
-    """Prometheus absolute grading: ``Feedback: ... [RESULT] N``, ending with an integer N from 1 to 5."""
+def parse_prometheus_absolute(text: str, low: float = 1.0, high: float = 5.0) -> float:
+    """Prometheus absolute grading: ``Feedback: ... [RESULT] N``, ending with an integer N from 1 to 5
+    (or on a question's own scale, for the criteria prompts)."""
     value = _ending(text, _PROMETHEUS, "'[RESULT] N'")
     if not value.isdigit():
         raise VerdictError(f"[RESULT] {value!r} is not an integer score")
-    return _in_range(value, 1, 5, "score")
+    return _in_range(value, low, high, "score")
 
 
 def parse_prometheus_relative(text: str) -> str:
@@ -182,12 +184,29 @@ PAIR_FORMATS.update({"judgelm-scores": parse_judgelm_pair, "autoj-decision": par
                      "pandalm": parse_pandalm, "prometheus-relative": parse_prometheus_relative})
 
 
-def single_parser(output_format: str) -> Callable[[str], float]:
-    try:
-        return SINGLE_FORMATS[output_format]
-    except KeyError:
+Scale = tuple[float, float]
+# The score range of each single-answer format; FastChat's 1-10 unless the format says otherwise.
+SCALES: dict[str, Scale] = {"prometheus-absolute": (1, 5)}
+# The formats whose prompts may state another range (a question's own scale): their parser takes low, high.
+SCALED_FORMATS: dict[str, Callable[..., float]] = {"[[rating]]": parse_rating, "[[評価]]": parse_rating,
+                                                   "prometheus-absolute": parse_prometheus_absolute}
+
+
+def native_scale(output_format: str) -> Scale:
+    return SCALES.get(output_format, (1, 10))
+
+
+def single_parser(output_format: str, scale: Scale | None = None) -> Callable[[str], float]:
+    """The parser of ``output_format``; with ``scale`` (a question's own), one that checks that range instead."""
+    if output_format not in SINGLE_FORMATS:
         raise ConfigError(f"no parser for single-answer output format {output_format!r} "
-                          f"(known: {', '.join(SINGLE_FORMATS)})") from None
+                          f"(known: {', '.join(SINGLE_FORMATS)})")
+    if scale is None or tuple(scale) == native_scale(output_format):
+        return SINGLE_FORMATS[output_format]
+    if output_format not in SCALED_FORMATS:
+        raise ConfigError(f"output format {output_format!r} scores {native_scale(output_format)[0]:g}-"
+                          f"{native_scale(output_format)[1]:g} only, not {scale[0]:g}-{scale[1]:g}")
+    return functools.partial(SCALED_FORMATS[output_format], low=scale[0], high=scale[1])
 
 
 def pair_parser(output_format: str) -> Callable[[str], str]:
@@ -196,3 +215,53 @@ def pair_parser(output_format: str) -> Callable[[str], str]:
     except KeyError:
         raise ConfigError(f"no parser for pairwise output format {output_format!r} "
                           f"(known: {', '.join(PAIR_FORMATS)})") from None
+
+
+# -- several criteria at once (our criteria-scores prompts) ---------------------------------------------
+# The prompt asks for one line per criterion, "<name>: [[N]]", the overall score last, as the very end of
+# the output. Only that closing block is read: score lines the judge quotes from an answer further up (or
+# an answer's own "Overall: [[10]]") are never in it, and a block missing a criterion is no verdict at all.
+
+CRITERIA_FORMAT = "criteria-scores"
+OVERALL = "overall"
+_SCORE_LINE = re.compile(r"[-*#>\s]*(?:\d+[.)]\s*)?(?:\*\*)?\s*([^:：\[\]*]+?)\s*(?:\*\*)?\s*[:：]\s*(?:\*\*)?\s*\[\[\s*"
+                         + _SCORE + r"\s*(?:/\s*\d+\s*)?\]\](?:\s*/\s*\d+)?(?:\*\*)?\s*[.。]?\s*")
+
+
+def _closing_block(text: str) -> list[tuple[str, str]]:
+    """(name, score) of the score lines that end the output, blank lines between them allowed."""
+    block: list[tuple[str, str]] = []
+    for line in reversed(text.splitlines()):
+        if not line.strip():
+            continue
+        m = _SCORE_LINE.fullmatch(line)
+        if not m:
+            break
+        block.append((m.group(1).strip(), m.group(2)))
+    return block[::-1]
+
+
+def parse_criteria_scores(text: str, labels: Mapping[str, str], low: float = 1.0,
+                          high: float = 10.0) -> dict[str, float]:
+    """Every criterion's score from the closing block, keyed as in ``labels`` (key -> the name the judge writes).
+
+    A line may name its criterion by the key or the label (any case). A criterion missing, given twice,
+    or a line naming none of them makes the output unparseable: no score is ever filled in.
+    """
+    by_name = {name.casefold(): key for key, label in labels.items() for name in (key, label)}
+    block = _closing_block(text)
+    if not block:
+        tail = text.strip()[-60:]
+        raise VerdictError(f"the output does not end with score lines such as 'Overall: [[7]]' (it ends {tail!r})")
+    scores: dict[str, float] = {}
+    for name, value in block:
+        key = by_name.get(name.casefold())
+        if key is None:
+            raise VerdictError(f"the final block scores {name!r}, which is none of {', '.join(labels.values())}")
+        if key in scores:
+            raise VerdictError(f"the final block scores {labels[key]!r} twice")
+        scores[key] = _in_range(value, low, high, f"{labels[key]} score")
+    missing = [labels[k] for k in labels if k not in scores]
+    if missing:
+        raise VerdictError(f"the final block has no score for {', '.join(missing)}")
+    return {k: scores[k] for k in labels}

@@ -192,3 +192,47 @@ def single_by_category(records: Iterable[Judgment], models: list[str] | None = N
         if not r.failed:
             out.setdefault(r.model, {}).setdefault(category_of(r, categories), []).append(float(r.score))
     return out
+
+
+# -- scales and criteria ---------------------------------------------------------------------------------
+# Scores on different scales (a question's own 1-5 criteria, Prometheus' 1-5, FastChat's 1-10) are never
+# averaged together: each scale gets its own tables. A record without a ``scale`` is on FastChat's 1-10.
+
+Scale = tuple[float, float]
+FASTCHAT_SCALE: Scale = (1.0, 10.0)
+
+
+def scale_of(record: SingleJudgment) -> Scale:
+    return (float(record.scale[0]), float(record.scale[1])) if record.scale else FASTCHAT_SCALE
+
+
+def scale_text(scale: Scale) -> str:
+    return f"{scale[0]:g}-{scale[1]:g}"
+
+
+def by_scale(records: Iterable[Judgment], models: list[str] | None = None) -> dict[Scale, list[SingleJudgment]]:
+    """The single judgments of ``models`` grouped by the scale of their scores, the largest group first."""
+    groups: dict[Scale, list[SingleJudgment]] = {}
+    for r in singles(records, models):
+        groups.setdefault(scale_of(r), []).append(r)
+    return dict(sorted(groups.items(), key=lambda kv: -len(kv[1])))
+
+
+def criterion_means(records: Iterable[Judgment], models: list[str] | None = None,
+                    categories: dict[Any, str] | None = None,
+                    per_category: bool = False) -> tuple[list[str], dict[tuple[str, ...], dict[str, float]]]:
+    """The criteria scored (in first-seen order) and the mean of each per model, or per (model, category).
+
+    Only judgments that kept several criteria (``scores``) count; failed ones never do.
+    """
+    sums: dict[tuple[str, ...], dict[str, list[float]]] = {}
+    criteria: dict[str, None] = {}
+    for r in singles(records, models):
+        if r.failed or not r.scores:
+            continue
+        key = (r.model, category_of(r, categories)) if per_category else (r.model,)
+        for name, value in r.scores.items():
+            criteria[name] = None
+            sums.setdefault(key, {}).setdefault(name, []).append(float(value))
+    means = {key: {name: sum(v) / len(v) for name, v in by_name.items()} for key, by_name in sums.items()}
+    return list(criteria), means

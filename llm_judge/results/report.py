@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..records import Judgment
-from .aggregate import (PairTally, error_games, error_verdict, pair_tallies, pairwise_tallies, rule_note,
-                        single_by_category, single_scores)
+from ..records import Judgment, SingleJudgment
+from .aggregate import (FASTCHAT_SCALE, PairTally, Scale, by_scale, criterion_means, error_games, error_verdict,
+                        pair_tallies, pairwise_tallies, rule_note, scale_text, single_by_category, single_scores)
 from .position import consistency_table, position_table
 from .ratings import Ratings
 from .tables import Table
@@ -17,10 +17,31 @@ from .tables import Table
 
 def single_tables(records: list[Judgment], models: list[str] | None,
                   categories: dict[Any, str] | None = None) -> list[Table]:
+    """The score tables of each scale the judgments use (most judgments first), never averaged across scales."""
+    groups = by_scale(records, models) or {FASTCHAT_SCALE: []}
+    tables = [t for scale, group in groups.items()
+              for t in _scale_tables(group, models, categories, scale, len(groups) > 1)]
+    if len(groups) > 1:
+        scales = ", ".join(scale_text(s) for s in groups)
+        tables[0].note = "; ".join(filter(None, [tables[0].note, f"scores are on {len(groups)} scales ({scales}): "
+                                                 "each has its own tables and is never averaged with another"]))
+    return tables
+
+
+def single_headline(records: list[Judgment], models: list[str] | None) -> tuple[dict[str, float | None], Scale]:
+    """model -> mean score on the scale most judgments use (the across-bench table), and that scale."""
+    groups = by_scale(records, models) or {FASTCHAT_SCALE: []}
+    scale, group = next(iter(groups.items()))
+    return {row.model: row.mean() for row in single_scores(group, models)}, scale
+
+
+def _scale_tables(records: list[SingleJudgment], models: list[str] | None, categories: dict[Any, str] | None,
+                  scale: Scale, several: bool) -> list[Table]:
     rows = single_scores(records, models)
     turns = sorted({t for row in rows for t in row.scores})
     columns = ["model"] + [f"turn {t}" for t in turns] + ["score", "n", "failed"]
-    table = Table("single: mean score (1-10)", columns)
+    on = f" ({scale_text(scale)})"
+    table = Table(f"single: mean score{on}", columns)
     for row in rows:
         table.rows.append([row.model] + [row.mean(t) for t in turns] + [row.mean(), row.n, row.failed])
     failed = sum(r.failed for r in rows)
@@ -32,12 +53,30 @@ def single_tables(records: list[Judgment], models: list[str] | None,
     if found - {"unknown"}:
         order = list(dict.fromkeys(categories.values())) if categories else []
         cats = [c for c in order if c in found] + sorted(found - set(order))
-        per_cat = Table("single: mean score per category", ["model"] + cats)
+        per_cat = Table("single: mean score per category" + (on if several else ""), ["model"] + cats)
         for row in rows:
             got = by_cat.get(row.model, {})
             per_cat.rows.append([row.model] + [sum(got[c]) / len(got[c]) if got.get(c) else None for c in cats])
         tables.append(per_cat)
-    return tables
+    return tables + criteria_tables(records, models, categories, scale)
+
+
+def criteria_tables(records: list[SingleJudgment], models: list[str] | None, categories: dict[Any, str] | None,
+                    scale: Scale) -> list[Table]:
+    """Judgments that scored several criteria: the mean of each per model, then per model and category."""
+    criteria, means = criterion_means(records, models)
+    if not criteria:
+        return []
+    per_model = Table(f"single: mean score per criterion ({scale_text(scale)})", ["model"] + criteria)
+    for (model,), got in means.items():
+        per_model.rows.append([model] + [got.get(c) for c in criteria])
+    per_model.rows.sort(key=lambda row: [str(row[0])])
+    _, by_cat = criterion_means(records, models, categories, per_category=True)
+    per_cat = Table(f"single: mean score per criterion and category ({scale_text(scale)})",
+                    ["model", "category"] + criteria)
+    for (model, category), got in sorted(by_cat.items()):
+        per_cat.rows.append([model, category] + [got.get(c) for c in criteria])
+    return [per_model, per_cat]
 
 
 def _pct(t: PairTally, what: str) -> float | None:
@@ -103,13 +142,20 @@ class BenchResult:
     categories: dict[Any, str] | None = None
     ratings: Ratings | None = None
     failed_games: str = "drop"  # the rule the pairwise tables were counted by (the plots count by it too)
+    scale: Scale | None = None  # single: the scale of the headline scores
 
 
 def across_benches(results: list[BenchResult]) -> Table:
     """One row per model, one column per bench: mean score (single) or adjusted win rate (pairwise)."""
-    columns = ["model"] + [f"{r.name} {'score' if r.mode == 'single' else 'win_rate_adjusted'}" for r in results]
+    columns = ["model"] + [f"{r.name} {_headline_name(r)}" for r in results]
     models = list(dict.fromkeys(m for r in results for m in r.headline))
     table = Table("across benches", columns)
     for m in models:
         table.rows.append([m] + [r.headline.get(m) for r in results])
     return table
+
+
+def _headline_name(result: BenchResult) -> str:
+    if result.mode != "single":
+        return "win_rate_adjusted"
+    return "score" if result.scale in (None, FASTCHAT_SCALE) else f"score ({scale_text(result.scale)})"
