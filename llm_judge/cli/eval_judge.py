@@ -135,6 +135,7 @@ def run_judge(args: argparse.Namespace, labelled: LabelledSet, items: list[Label
     out = (Path(args.output) if args.output
            else Path(args.output_dir) / labelled.name / family.output_name(judge.id, pairwise=True))
     matches = plan(items, family.prompt_set(args.judge_file, None, args.language, None, None))
+    judge.check(matches, args.language)
     rc = 0
     # Opening the store cuts a record torn by a kill and drops failed ones, so they are judged again.
     with judgment_store(out, pairwise=True) as store:

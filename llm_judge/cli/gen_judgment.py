@@ -141,6 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     prices = _price_table(args.price_table, config)
     bench = load_bench(args.bench_name, args.data_dir)
     match_plan, out, pairwise = plan(args, bench, family, judge.id)  # validates every input before anything is written
+    judge.check(match_plan.matches, bench.language)
     store = open_store(_layout(args, bench), out, pairwise, match_plan.matches, judge.id)
     todo = pending(match_plan.matches, store, judge.id)
     calls = sum(2 if m.pairwise else 1 for m in todo)

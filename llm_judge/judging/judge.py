@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from typing import Iterable
 
 from ..engines.base import ChatModel, GenRequest
 from ..engines.config import EngineConfig
@@ -55,6 +56,15 @@ class Judge:
             return self.family.distribution_request(match.prompt, match.pairwise, messages, language,
                                                     match.criteria.scale if match.criteria else None)
         return self.family.request(messages, self.max_new_tokens)
+
+    def check(self, matches: Iterable[Match], language: str) -> None:
+        """Build one request per prompt the matches use, so that a setting this judge cannot serve (distribution
+        judging with a family that reads no labels, say) stops the run before a model loads or a file opens."""
+        seen: set[str] = set()
+        for match in matches:
+            if match.prompt.name not in seen:
+                seen.add(match.prompt.name)
+                self.request(match, match.games()[0], language)
 
     @property
     def model(self) -> ChatModel:
