@@ -208,3 +208,21 @@ def test_criteria_scores_prompts_are_checked_when_the_file_loads(tmp_path, score
     path.write_text(json.dumps(row) + "\n", encoding="utf-8")
     with pytest.raises(InputError, match=rf"p.jsonl:1: field 'scores': {message}"):
         load_prompt_file(path)
+
+
+def test_multi_criteria_end_to_end_on_the_default_model(tmp_path, default_model_path):
+    """The real model through the whole path: its outputs are parsed by the multi-criteria parser, and what it
+    cannot write as a complete closing block is an error record with its raw text kept, never a guessed score."""
+    make_bench(tmp_path, "multi_en", EN[:1])
+    argv = ["--data-dir", str(tmp_path), "--bench-name", "multi_en", "--judge-model", "default",
+            "--judge-family", "multi-criteria", "--judge-max-new-token", "48"]
+    code = gen_judgment.main(argv)
+    recs = read_judgments(tmp_path / "multi_en" / "model_judgment" / "smollm2-135m-instruct_multi-criteria_single.jsonl")
+    assert len(recs) == 2 and {r.judge.prompt for r in recs} == {"single-multi-criteria-v1"}
+    for r in recs:
+        assert r.judgment  # the model wrote something, kept whether or not it parsed
+        if r.error:
+            assert r.score is None and r.scores is None and r.error.startswith("unparseable judgment")
+        else:
+            assert set(r.scores) == set(KEYS) and r.score == r.scores["overall"]
+    assert code == (1 if any(r.error for r in recs) else 0)
