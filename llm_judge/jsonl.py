@@ -12,7 +12,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Hashable, Iterable, Iterator
+from typing import Any, BinaryIO, Callable, Hashable, Iterable, Iterator
 
 from .errors import InputError
 
@@ -26,21 +26,35 @@ def dumps(record: dict[str, Any]) -> str:
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
     """Yield (line number, parsed object) for each non-blank line; bad JSON or bad UTF-8 is an InputError."""
     path = Path(path)
+    with open_jsonl(path) as fh:
+        for lineno, raw in enumerate(fh, 1):
+            obj = parse_line(path, raw, lineno)
+            if obj is not BLANK:
+                yield lineno, obj
+
+
+def open_jsonl(path: Path) -> BinaryIO:
+    """``path`` opened for reading in bytes (decoded line by line, so a bad byte is reported with its line)."""
     try:
-        fh = open(path, "rb")  # bytes, decoded line by line, so a bad byte is reported with its line
+        return open(path, "rb")
     except FileNotFoundError:
         raise InputError(path, "file not found") from None
     except IsADirectoryError:
         raise InputError(path, "is a folder, not a JSONL file") from None
-    with fh:
-        for lineno, raw in enumerate(fh, 1):
-            line = _decode(path, raw, lineno)
-            if not line.strip():
-                continue
-            try:
-                yield lineno, json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(path, f"invalid JSON ({exc.msg} at column {exc.colno})", lineno) from None
+
+
+BLANK = object()  # parse_line's answer for a blank line
+
+
+def parse_line(path: Path, raw: bytes, lineno: int) -> Any:
+    """One JSONL line's object (``BLANK`` for a blank line); bad JSON or bad UTF-8 is an InputError."""
+    line = _decode(path, raw, lineno)
+    if not line.strip():
+        return BLANK
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"invalid JSON ({exc.msg} at column {exc.colno})", lineno) from None
 
 
 def _decode(path: Path, data: bytes, first_line: int = 1) -> str:

@@ -23,6 +23,7 @@ from ..records import Judgment, PairJudgment, read_judgments
 from ..results.aggregate import FAILED_GAMES, error_games, pairwise_tallies, rule_note, scale_of, singles
 from ..results.report import (BenchResult, across_benches, pairwise_tables, ratings_table, single_headline,
                               single_tables)
+from ..results.stream import read_counted
 from ..results.tables import FORMATS, Table, render
 
 
@@ -106,12 +107,18 @@ def _folder_files(folder: Path, mode: str) -> tuple[list[Path], str]:
     return files, mode
 
 
-def _read_judgments(paths: list[Path], folder: bool) -> list[Judgment]:
-    """Every record of ``paths``; a folder's files must come from one judge (their scores do not mix)."""
+def _read_judgments(paths: list[Path], folder: bool, counted: bool) -> list[Judgment]:
+    """Every record of ``paths``; a folder's files must come from one judge (their scores do not mix).
+
+    ``counted``: pairwise files are read in one streaming pass into counted records (results/stream.py),
+    which every table, the ratings and the plots take; the W&B outputs table and the length term need each
+    record whole, so they read typed records.
+    """
     for path in paths:
         if not path.exists():
             raise InputError(path, f"no judgment file; run gen_judgment first (or pass --input-file){_present(path)}")
-    records = [r for path in paths for r in read_judgments(path)]
+    fast = read_counted(paths) if counted else None
+    records = fast if fast is not None else [r for path in paths for r in read_judgments(path)]
     judges = sorted({r.judge.model for r in records})
     if folder and len(judges) > 1:
         raise ConfigError(f"{paths[0].parent}: the judgment files hold several judges ({', '.join(judges)}); "
@@ -155,7 +162,8 @@ def _baseline(args: argparse.Namespace, mode: str, bench: Bench | None) -> str |
 def bench_result(args: argparse.Namespace, bench_name: str, models: list[str] | None) -> BenchResult:
     paths, mode = _input_files(args, bench_name, args.mode)
     path = paths[0].parent if len(paths) > 1 else paths[0]  # named in messages
-    records = _read_judgments(paths, bool(args.input_file) and Path(args.input_file).is_dir())
+    records = _read_judgments(paths, bool(args.input_file) and Path(args.input_file).is_dir(),
+                              counted=not (args.wandb or args.length_control))
     if mode == "single" and any(isinstance(r, PairJudgment) for r in records):
         mode = "pairwise-all"
     bench = _find_bench(args, bench_name)

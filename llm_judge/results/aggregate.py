@@ -5,7 +5,8 @@ Definitions follow FastChat's show_result.py:
   pairwise: a game counts for a model only when both orders agree (g1_winner == g2_winner != tie),
             otherwise it is a tie; win_rate = win / n, loss_rate = loss / n,
             win_rate_adjusted = (win + tie / 2) / n.
-Records that failed (``record.failed``: an ``error`` field, or FastChat's legacy score -1 / winner "error")
+A record may stand for several identical games (:class:`CountedPair`, what show_result's streaming reader
+keeps): every count here adds its ``count``. Records that failed (``record.failed``: an ``error`` field, or FastChat's legacy score -1 / winner "error")
 are counted and reported, never averaged in. Position bias is counted in :mod:`.position`.
 
 One rule differs between the lineages and changes published tables: a FastChat-era pairwise game whose
@@ -26,6 +27,19 @@ from ..records import WINNERS, Judgment, PairJudgment, SingleJudgment
 FAILED_GAMES = ("drop", "tie")  # --failed-games; the first is FastChat's and the default
 ERROR_VERDICT = "error"  # FastChat's winner when the judge's verdict could not be parsed
 _RULES = {"drop": "drop (FastChat's rule)", "tie": "tie (the Japanese forks' rule)"}
+
+
+@dataclass(kw_only=True, eq=False)
+class CountedPair(PairJudgment):
+    """``count`` pairwise judgments that agree in everything the tables count: models, winners, judge and
+    whether they failed. Its other fields (question, turn, error text) are those of the first of them."""
+
+    count: int = 1
+
+
+def multiplicity(record: Judgment) -> int:
+    """How many judgments ``record`` stands for."""
+    return record.count if isinstance(record, CountedPair) else 1
 
 
 def singles(records: Iterable[Judgment], models: list[str] | None = None) -> list[SingleJudgment]:
@@ -73,7 +87,7 @@ def game_winner(record: PairJudgment, failed_games: str = "drop") -> str | None:
 
 def error_games(records: Iterable[Judgment], models: list[str] | None = None, baseline: str | None = None) -> int:
     """How many games in a table's scope have an "error" verdict: the games the failed-games rule touches."""
-    return sum(error_verdict(r) for r in pairs_in_scope(records, models, baseline))
+    return sum(multiplicity(r) for r in pairs_in_scope(records, models, baseline) if error_verdict(r))
 
 
 def rule_note(touched: int, failed_games: str) -> str:
@@ -137,20 +151,20 @@ def pairwise_tallies(records: Iterable[Judgment], models: list[str] | None = Non
     tallies: dict[str, PairTally] = {}
     for r in pairs_in_scope(records, models, baseline):
         t1, t2 = tallies.setdefault(r.model_1, PairTally()), tallies.setdefault(r.model_2, PairTally())
-        w = game_winner(r, failed_games)
+        w, n = game_winner(r, failed_games), multiplicity(r)
         if w is None:
-            t1.failed += 1
-            t2.failed += 1
+            t1.failed += n
+            t2.failed += n
             continue
         if w == "tie":
-            t1.tie += 1
-            t2.tie += 1
+            t1.tie += n
+            t2.tie += n
         elif w == "model_1":
-            t1.win += 1
-            t2.loss += 1
+            t1.win += n
+            t2.loss += n
         else:
-            t2.win += 1
-            t1.loss += 1
+            t2.win += n
+            t1.loss += n
     if baseline is not None:
         tallies.pop(baseline, None)
     return dict(sorted(tallies.items(), key=lambda kv: -(kv[1].rate("win_rate_adjusted") or 0.0)))
@@ -162,16 +176,15 @@ def pair_tallies(records: Iterable[Judgment], models: list[str] | None = None,
     pairs: dict[tuple[str, str], PairTally] = {}
     for r in pairs_in_scope(records, models, baseline):
         t = pairs.setdefault((r.model_1, r.model_2), PairTally())
-        w = game_winner(r, failed_games)
+        w, n = game_winner(r, failed_games), multiplicity(r)
         if w is None:
-            t.failed += 1
-            continue
-        if w == "tie":
-            t.tie += 1
+            t.failed += n
+        elif w == "tie":
+            t.tie += n
         elif w == "model_1":
-            t.win += 1
+            t.win += n
         else:
-            t.loss += 1
+            t.loss += n
     return pairs
 
 

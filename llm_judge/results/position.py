@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields
 from typing import Callable, Hashable, Iterable
 
 from ..records import Judgment, PairJudgment
-from .aggregate import error_games, pairs_in_scope
+from .aggregate import error_games, multiplicity, pairs_in_scope
 from .tables import Table
 
 
@@ -55,17 +55,18 @@ def _position(winner: str, shown_first: str) -> str:
 
 
 def count(record: PairJudgment) -> PositionCounts:
-    """One judged (not failed) pairwise judgment, classified by pair and by game."""
-    c = PositionCounts(pairs=1)
+    """One judged (not failed) pairwise judgment, classified by pair and by game (times its multiplicity)."""
+    n = multiplicity(record)
+    c = PositionCounts(pairs=n)
     positions = (_position(record.g1_winner, "model_1"), _position(record.g2_winner, "model_2"))
     for p in positions:
-        setattr(c, p, getattr(c, p) + 1)
+        setattr(c, p, getattr(c, p) + n)
     if record.g1_winner == record.g2_winner:
-        c.agree = 1
+        c.agree = n
     elif positions[0] == positions[1]:  # e.g. "A" in both orders: in model terms, a disagreement
-        setattr(c, f"{positions[0]}_both", 1)
+        setattr(c, f"{positions[0]}_both", n)
     else:
-        c.one_tie = 1
+        c.one_tie = n
     for probs in (record.g1_verdict_probs, record.g2_verdict_probs):
         if probs and "A" in probs:
             c.prob_first += float(probs["A"])

@@ -9,7 +9,8 @@ from typing import Any
 
 from ..records import Judgment, SingleJudgment
 from .aggregate import (FASTCHAT_SCALE, PairTally, Scale, by_scale, criterion_means, error_games, error_verdict,
-                        pair_tallies, pairwise_tallies, rule_note, scale_text, single_by_category, single_scores)
+                        multiplicity, pair_tallies, pairwise_tallies, rule_note, scale_text, single_by_category,
+                        single_scores)
 from .position import consistency_table, position_table
 from .ratings import Ratings
 from .tables import Table
@@ -95,7 +96,7 @@ def pairwise_tables(records: list[Judgment], models: list[str] | None, baseline:
         per_model.rows.append([model, t.win, t.loss, t.tie, t.rate("win_rate"), t.rate("loss_rate"),
                                t.rate("win_rate_adjusted"), t.failed])
     counted = failed_games == "tie"  # games with an "error" verdict count as ties: not failed here
-    failed = sum(1 for r in records if r.failed and not (counted and error_verdict(r)))
+    failed = sum(multiplicity(r) for r in records if r.failed and not (counted and error_verdict(r)))
     rule = rule_note(error_games(records, models, baseline), failed_games)
     failed_note = f"{failed} judgments failed and are not counted; rerun gen_judgment to retry them" if failed else ""
     per_model.note = "; ".join(n for n in (failed_note, rule) if n)

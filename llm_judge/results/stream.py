@@ -1,0 +1,133 @@
+"""show_result's reader: pairwise judgment files in one streaming pass, kept as counted records.
+
+A million pairwise judgments are about 1.5 GB of JSON, nearly all of it prompts and judgment texts that no
+table shows. :func:`read_counted` decodes each line with msgspec into a Struct of the fields a pairwise
+record has, type-checking each as :mod:`llm_judge.records` does, and keeps one
+:class:`~.aggregate.CountedPair` per distinct (model_1, model_2, g1_winner, g2_winner, judge, failed): what
+it holds grows with the models and verdicts, not with the judgments. A record with verdict probabilities is
+kept as its own (slim) record, so that the position tables add the probabilities in file order, exactly as
+when every record is read.
+
+Validation is the typed reader's: a line the fast decoder refuses, or whose fields fail one of its checks,
+is read again by :func:`llm_judge.records.judgment_from_json`, which raises the error it always raises
+(file, line, field) or, where the fast checks were stricter, reads the record. Without msgspec
+(``pip install 'llm_judge[fast]'``) every line goes through the typed reader: slower, the same memory.
+A file with a single-answer judgment is not pairwise: :func:`read_counted` returns None, and the caller
+reads it with :func:`llm_judge.records.read_judgments`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable, Optional, Union
+
+from ..jsonl import BLANK, open_jsonl, parse_line
+from ..records import WINNERS, JudgeName, PairJudgment, judgment_from_json
+from .aggregate import ERROR_VERDICT, CountedPair
+
+try:
+    import msgspec
+except ImportError:  # the standard json module reads every line instead
+    msgspec = None
+
+_VERDICTS = frozenset(WINNERS + (ERROR_VERDICT, None))
+Groups = dict[tuple[Any, ...], CountedPair]
+
+if msgspec is not None:
+    class _Pair(msgspec.Struct):
+        """Every field the typed reader checks on a pairwise record, with the JSON type it requires; the
+        texts are decoded to be type-checked and dropped with the Struct."""
+
+        question_id: Union[int, str, msgspec.UnsetType] = msgspec.UNSET
+        model_1: Optional[str] = None
+        model_2: Optional[str] = None
+        g1_winner: Optional[str] = None
+        g2_winner: Optional[str] = None
+        judge: Optional[tuple[str, str]] = None
+        judge_model: Optional[str] = None
+        judge_prompt: Optional[str] = None
+        turn: Union[int, None, msgspec.UnsetType] = msgspec.UNSET
+        g1_user_prompt: Optional[str] = None
+        g1_judgment: Optional[str] = None
+        g2_user_prompt: Optional[str] = None
+        g2_judgment: Optional[str] = None
+        tstamp: Optional[float] = None
+        bench: Optional[str] = None
+        category: Optional[str] = None
+        error: Optional[str] = None
+        usage: Optional[dict] = None
+        g1_distribution: Optional[dict] = None
+        g1_verdict_probs: Optional[dict] = None
+        g2_distribution: Optional[dict] = None
+        g2_verdict_probs: Optional[dict] = None
+        win_probs: Optional[dict] = None
+
+
+def read_counted(paths: Iterable[Path | str]) -> list[PairJudgment] | None:
+    """The pairwise judgments of ``paths`` as counted records, in order of first appearance; None when a
+    file holds a single-answer judgment."""
+    out: list[PairJudgment] = []
+    groups: Groups = {}
+    for path in paths:
+        if not _read_file(Path(path), out, groups):
+            return None
+    return out
+
+
+def _read_file(path: Path, out: list[PairJudgment], groups: Groups) -> bool:
+    decode = msgspec.json.Decoder(_Pair).decode if msgspec is not None else None
+    with open_jsonl(path) as fh:
+        for lineno, raw in enumerate(fh, 1):
+            if decode is not None:
+                try:
+                    rec = decode(raw)
+                except msgspec.MsgspecError:  # bad JSON, a type, a blank line: the typed reader says which
+                    rec = None
+                if rec is not None and _valid(rec):
+                    _add(out, groups, rec, _judge(rec))
+                    continue
+            obj = parse_line(path, raw, lineno)
+            if obj is BLANK:
+                continue
+            typed = judgment_from_json(obj, path, lineno)
+            if not isinstance(typed, PairJudgment):
+                return False
+            _add(out, groups, typed, tuple(typed.judge) if typed.judge else None)
+    return True
+
+
+def _valid(rec: Any) -> bool:
+    """The typed reader's checks that a Struct type cannot express; False sends the line to that reader."""
+    if rec.question_id is msgspec.UNSET or rec.question_id == "" or not rec.model_1 or not rec.model_2:
+        return False
+    if rec.g1_winner not in _VERDICTS or rec.g2_winner not in _VERDICTS:
+        return False
+    if rec.turn is not msgspec.UNSET and (rec.turn is None or rec.turn < 1):
+        return False
+    # judge_model/judge_prompt (ja-vicuna-qa-benchmark's form) count only without a judge list, and then both
+    return rec.judge is not None or (rec.judge_model is None and rec.judge_prompt is None) or bool(
+        rec.judge_model and rec.judge_prompt)
+
+
+def _judge(rec: Any) -> tuple[str, str] | None:
+    if rec.judge is not None:
+        return rec.judge
+    return (rec.judge_model, rec.judge_prompt) if rec.judge_model else None
+
+
+def _add(out: list[PairJudgment], groups: Groups, rec: Any, judge: tuple[str, str] | None) -> None:
+    """Count ``rec`` (a Struct or a PairJudgment) into its group, or keep it alone if it has verdict
+    probabilities."""
+    alone = rec.g1_verdict_probs is not None or rec.g2_verdict_probs is not None
+    key = (rec.model_1, rec.model_2, rec.g1_winner, rec.g2_winner, judge, bool(rec.error))
+    group = None if alone else groups.get(key)
+    if group is not None:
+        group.count += 1
+        return
+    turn = rec.turn if isinstance(rec.turn, int) else 1
+    group = CountedPair(question_id=rec.question_id, model_1=rec.model_1, model_2=rec.model_2,
+                        g1_winner=rec.g1_winner, g2_winner=rec.g2_winner,
+                        judge=JudgeName(*judge) if judge else None, turn=turn, error=rec.error,
+                        g1_verdict_probs=rec.g1_verdict_probs, g2_verdict_probs=rec.g2_verdict_probs)
+    out.append(group)
+    if not alone:
+        groups[key] = group
