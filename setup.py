@@ -10,6 +10,7 @@ extras = {
     "lora": ["peft>=0.11"],
     "plot": ["matplotlib>=3.7", "matplotlib-fontja>=1.0"],  # the latter ships IPAexGothic for Japanese labels
     "ratings": ["numpy>=1.22"],
+    "fast": ["msgspec>=0.18"],  # show_result's streaming reader (the standard json module without it)
     "progress": ["tqdm>=4.60"],
     "notebook": ["pandas>=1.5"],  # Table.to_dataframe()
     "wandb": ["wandb>=0.17"],  # show_result / gen_judgment --wandb
