@@ -12,7 +12,9 @@ orders), 80 questions, 2 turns; each model has a strength, the judge prefers the
 few points, and 0.5% of the games carry FastChat's "error" verdict in one order.
 
 Each command runs as its own process; its wall time is launch to exit and its peak memory is the
-resident-set maximum the kernel reports for it (``os.wait4``'s rusage). Printed: ours (show_result
+resident-set maximum the kernel reports for it (``os.wait4``'s rusage; it counts what the child inherited
+before exec, about 13 MiB of this script's own interpreter, so the file is written, and FastChat looked
+for, by separate processes). Printed: ours (show_result
 --mode pairwise-all, every table), ours with --ratings when asked, and FastChat's show_result (fschat 0.2.36,
 when installed: it needs pandas) on the same file. The machine's load average is printed too: on a
 shared machine, other processes' CPU use shows up as wall time.
@@ -87,9 +89,10 @@ def write_file(path: Path, records: int, seed: int) -> int:
     return path.stat().st_size
 
 
-def measure(command: list[str], cwd: Path) -> tuple[float, float, int, str]:
-    """(wall seconds, peak resident MiB, exit status, last output line) of one process."""
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+def measure(command: list[str], cwd: Path, repo: Path = REPO) -> tuple[float, float, int, str]:
+    """(wall seconds, peak resident MiB, exit status, last output line) of one process, importing llm_judge
+    from ``repo``."""
+    env = dict(os.environ, PYTHONPATH=str(repo))
     start = time.perf_counter()
     proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     out = proc.stdout.read() if proc.stdout else ""
@@ -101,12 +104,10 @@ def measure(command: list[str], cwd: Path) -> tuple[float, float, int, str]:
 
 
 def fastchat_installed() -> bool:
-    try:
-        import fastchat.llm_judge.show_result  # noqa: F401
-        import pandas  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether FastChat's show_result imports (asked of another process: importing pandas here would add
+    its memory to every child's peak)."""
+    probe = [sys.executable, "-c", "import fastchat.llm_judge.show_result, pandas"]
+    return subprocess.run(probe, capture_output=True).returncode == 0
 
 
 def main() -> int:
@@ -115,16 +116,29 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--ratings", action="store_true", help="also time show_result --ratings (--bootstrap 1000)")
     p.add_argument("--no-fastchat", action="store_true", help="skip FastChat's show_result")
+    p.add_argument("--compare-with", metavar="CHECKOUT", type=Path,
+                   help="also time show_result from another checkout of llm_judge (e.g. one before the streaming "
+                        "reader) on the same file")
+    p.add_argument("--write-to", metavar="FILE", help=argparse.SUPPRESS)  # the writer's own process
     args = p.parse_args()
+    if args.write_to:
+        write_file(Path(args.write_to), args.records, args.seed)
+        return 0
     tmp = Path(tempfile.mkdtemp(prefix="results_scale_"))
     try:
         path = tmp / "gpt-4_pair.jsonl"
         t0 = time.perf_counter()
-        size = write_file(path, args.records, args.seed)
+        # Written by a process of its own: a child's peak memory counts what it inherited from this process
+        # before exec, so this one stays small.
+        subprocess.run([sys.executable, __file__, "--records", str(args.records), "--seed", str(args.seed),
+                        "--write-to", str(path)], check=True)
+        size = path.stat().st_size
         print(f"wrote {args.records:,} pairwise judgments, {size / 1e9:.2f} GB, in {time.perf_counter() - t0:.1f} s; "
               f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
         runs = [("ours: show_result --mode pairwise-all",
                  [sys.executable, "-m", "llm_judge.show_result", "--input-file", str(path), "--mode", "pairwise-all"])]
+        if args.compare_with:
+            runs.append((f"{args.compare_with.name}: show_result --mode pairwise-all", runs[0][1], args.compare_with))
         if args.ratings:
             runs.append(("ours: ... --ratings --bootstrap 1000", runs[0][1] + ["--ratings", "--bootstrap", "1000"]))
         if not args.no_fastchat and fastchat_installed():
@@ -133,14 +147,15 @@ def main() -> int:
                           "--mode", "pairwise-all"]))
         elif not args.no_fastchat:
             print("FastChat's show_result: not installed (pip install fschat==0.2.36 --no-deps; pip install pandas)")
-        results = {}
-        for name, command in runs:
-            wall, peak, status, last = measure(command, tmp)
+        results: dict[str, tuple[float, float]] = {}
+        for name, command, *repo in runs:
+            wall, peak, status, last = measure(command, tmp, *repo)
             results[name] = (wall, peak)
             print(f"{name:<52} {wall:7.1f} s  {peak:7.0f} MiB peak  exit {status}  ({last})")
-        ours, theirs = results[runs[0][0]], results.get(runs[-1][0]) if len(runs) > 1 else None
-        if theirs and "FastChat" in runs[-1][0]:
-            print(f"FastChat / ours: time {theirs[0] / ours[0]:.1f}x, peak memory {theirs[1] / ours[1]:.1f}x")
+        ours = results[runs[0][0]]
+        for name, (wall, peak) in list(results.items())[1:]:
+            if "--ratings" not in name:
+                print(f"{name.split(':')[0]} / ours: time {wall / ours[0]:.1f}x, peak memory {peak / ours[1]:.1f}x")
         print(f"load average after: {os.getloadavg()[0]:.2f}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
