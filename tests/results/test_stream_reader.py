@@ -148,3 +148,23 @@ def test_bad_json_is_the_typed_readers_error(tmp_path, decoder, line):
     with pytest.raises(InputError) as fast:
         stream.read_counted([path])
     assert str(fast.value) == str(typed.value) and fast.value.line == 3
+
+
+def test_show_result_prints_the_typed_tables_and_stops_at_a_bad_line_with_status_2(shared, tmp_path, capsys):
+    from llm_judge import cli
+    from llm_judge.cli import show_result
+    from llm_judge.results.tables import render
+
+    path = _mixed(shared, tmp_path)
+    assert cli.run(show_result.main, ["--input-file", str(path), "--mode", "pairwise-all", "--format", "json"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.strip() == render(pairwise_tables(read_judgments(path), None, None, "pairwise-all"), "json", 2)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    bad = json.loads(lines[4])
+    bad["g2_winner"] = "B"
+    lines[4] = json.dumps(bad, ensure_ascii=False)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert cli.run(show_result.main, ["--input-file", str(path), "--mode", "pairwise-all"]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and out.err.strip().count("\n") == 0
+    assert f"{path}:5: field 'g2_winner': must be model_1, model_2, tie, error or null" in out.err
