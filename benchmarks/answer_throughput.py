@@ -33,6 +33,7 @@ from typing import Callable
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")  # vLLM's per-weight warnings would bury the table
 
 from llm_judge.bench import load_bench  # noqa: E402
 from llm_judge.engines.base import ChatModel, GenRequest, GenResult  # noqa: E402
