@@ -1,32 +1,64 @@
-"""Generated tokens per second on the default model: one question at a time vs our engines, in one run.
+"""Generated tokens per second on the default model: FastChat's one-at-a-time loop vs our engines, in one run.
 
-    python benchmarks/answer_throughput.py                      # 20 demo questions, 64 new tokens each
-    python benchmarks/answer_throughput.py --n 40 --max-new-tokens 128 --engines one,hf,vllm
+    python benchmarks/answer_throughput.py                       # 20 demo questions, 64 new tokens each
+    python benchmarks/answer_throughput.py --n 80 --max-new-tokens 128 --engines one,hf-bf16,vllm-bf16
 
-Three ways to answer the same first turns of the demo bench (repeated when ``--n`` is larger than the
-bench), greedy, with the same token budget, on the same machine one after the other:
+The same first turns of the demo bench (repeated when ``--n`` is larger than the bench), greedy, with the
+same token budget, answered on the same machine one engine after the other:
 
-* ``one``: FastChat's method on a CPU: the model in float32, ``model.generate`` called once per question;
-* ``hf``: our transformers engine (batches of ``--batch-size`` prompts, sorted by length);
-* ``vllm``: our vLLM engine (the CPU build here), every prompt in one ``generate`` call.
+* ``one``: FastChat's method on a CPU: the model loaded in float32, ``model.generate`` called once per
+  question, decoded up to EOS;
+* ``hf-fp32`` / ``hf-bf16``: our transformers engine in float32 / bfloat16 (batches of ``--batch-size``
+  prompts, sorted by length);
+* ``vllm-fp32`` / ``vllm-bf16``: our vLLM engine (the CPU build here) in float32 / bfloat16, every prompt in
+  one ``generate`` call (continuous batching); a dtype the build cannot run is reported and skipped.
 
-Model loading is not timed. Printed per engine: generated tokens (up to EOS), seconds, tokens/s and the
-ratio to ``one``; and how many answers agree word for word with ``one``. The load average is printed
-too: on a shared machine other processes' CPU use shows up as time here, so compare ratios from one run.
+Each engine's time is wall time from loading the model to the last answer (libraries are imported first,
+untimed, for all of them). Printed per engine: generated tokens (up to EOS), load and total seconds,
+tokens/s over the total, the ratio to ``one``, how many answers are word for word those of ``one``, and
+for the others where they part: the earliest and the median first differing token. The load average is
+printed too: on a shared machine other processes' CPU use shows up as time here, so compare ratios from
+one run.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")  # vLLM's per-weight warnings would bury the table
 
 from llm_judge.bench import load_bench  # noqa: E402
-from llm_judge.engines.base import GenRequest, GenResult  # noqa: E402
+from llm_judge.engines.base import ChatModel, GenRequest, GenResult  # noqa: E402
+from llm_judge.engines.config import HFOptions, VLLMOptions  # noqa: E402
+
+ENGINES = ("one", "hf-fp32", "hf-bf16", "vllm-fp32", "vllm-bf16")
+LABELS = {"one": "one at a time, float32 (FastChat)", "hf-fp32": "transformers engine, float32",
+          "hf-bf16": "transformers engine, bfloat16", "vllm-fp32": "vLLM engine, float32",
+          "vllm-bf16": "vLLM engine, bfloat16"}
+
+
+@dataclass
+class Row:
+    label: str
+    results: list[GenResult]
+    load_s: float
+    total_s: float
+
+    @property
+    def tokens(self) -> int:
+        return sum(r.completion_tokens or 0 for r in self.results)
+
+    @property
+    def rate(self) -> float:
+        return self.tokens / self.total_s
 
 
 def build_requests(n: int, max_new_tokens: int) -> list[GenRequest]:
@@ -52,19 +84,69 @@ def one_at_a_time(model, requests: list[GenRequest]) -> list[GenResult]:
     return out
 
 
-def measure(label: str, run, requests: list[GenRequest], reference: list[GenResult] | None, rows: list) -> list[GenResult]:
+def loader(engine: str, batch_size: int) -> tuple[Callable[[], ChatModel], Callable]:
+    """(build the engine, answer with it) for one of ENGINES."""
+    dtype = "bfloat16" if engine.endswith("bf16") else "float32"
+    if engine.startswith("vllm"):
+        from llm_judge.engines.vllm import VLLMModel
+
+        return lambda: VLLMModel(None, "default", VLLMOptions(), HFOptions(dtype=dtype)), lambda m, r: m.generate(r)
+    from llm_judge.engines.hf import HFModel
+
+    build = lambda: HFModel(None, "default", HFOptions(dtype=dtype, batch_size=batch_size))  # noqa: E731
+    return build, (one_at_a_time if engine == "one" else lambda m, r: m.generate(r))
+
+
+def measure(engine: str, requests: list[GenRequest], batch_size: int) -> Row | None:
+    build, answer = loader(engine, batch_size)
     start = time.perf_counter()
-    results = run(requests)
-    seconds = time.perf_counter() - start
+    try:
+        model = build()
+    except Exception as exc:  # e.g. a dtype vLLM's CPU build cannot run: reported, the others still measured
+        print(f"  {LABELS[engine]}: cannot load: {type(exc).__name__}: {str(exc)[:300]}", file=sys.stderr)
+        return None
+    loaded = time.perf_counter()
+    with model:
+        results = answer(model, requests)
+    end = time.perf_counter()
     errors = [r.error for r in results if r.error]
     if errors:
-        sys.exit(f"{label}: {len(errors)} requests failed, e.g. {errors[0]}")
-    tokens = sum(r.completion_tokens or 0 for r in results)
-    same = sum(a.text == b.text for a, b in zip(results, reference)) if reference else len(results)
-    rows.append((label, tokens, seconds, tokens / seconds, same))
-    print(f"  {label}: {tokens} tokens in {seconds:.1f} s = {tokens / seconds:.1f} tokens/s "
-          f"(load average {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
-    return results
+        sys.exit(f"{engine}: {len(errors)} requests failed, e.g. {errors[0]}")
+    row = Row(LABELS[engine], results, loaded - start, end - start)
+    print(f"  {row.label}: {row.tokens} tokens in {row.total_s:.1f} s (load {row.load_s:.1f} s) = {row.rate:.1f} "
+          f"tokens/s (load average {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
+    return row
+
+
+def first_differences(tokenizer, results: list[GenResult], reference: list[GenResult]) -> list[int]:
+    """For each answer that differs from the reference, the index of the first token where they part."""
+    out = []
+    for a, b in zip(results, reference):
+        if a.text == b.text:
+            continue
+        x, y = (tokenizer(t, add_special_tokens=False)["input_ids"] for t in (a.text, b.text))
+        out.append(next((i for i, (s, t) in enumerate(zip(x, y)) if s != t), min(len(x), len(y))))
+    return out
+
+
+def report(rows: list[Row], reference: Row | None, tokenizer, n: int) -> None:
+    base = reference.rate if reference else None
+    print(f"\n{'engine':<36} {'tokens':>7} {'load s':>7} {'total s':>8} {'tokens/s':>9} {'x one':>7} "
+          f"{'same text':>10} {'first diff token':>17}")
+    for row in rows:
+        ratio = f"{row.rate / base:.1f}x" if base else "-"
+        same, parted = "-", "-"
+        if reference and row is not reference:
+            diffs = first_differences(tokenizer, row.results, reference.results)
+            same = f"{n - len(diffs)}/{n}"
+            parted = f"{min(diffs)} / {statistics.median(diffs):g}" if diffs else "none"
+        print(f"{row.label:<36} {row.tokens:>7} {row.load_s:>7.1f} {row.total_s:>8.1f} {row.rate:>9.1f} {ratio:>7} "
+              f"{same:>10} {parted:>17}")
+    if base:
+        best = max((r for r in rows if r is not reference), key=lambda r: r.rate, default=None)
+        if best:
+            print(f"\nbest: {best.label} at {best.rate / base:.1f}x FastChat's one-at-a-time rate (target: 25x)")
+        print("first diff token: earliest / median position, among answers that differ from one-at-a-time float32")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,46 +154,31 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=20, help="questions (default: the demo bench's 20)")
     p.add_argument("--max-new-tokens", type=int, default=64)
     p.add_argument("--batch-size", type=int, default=64, help="prompts per batch for the transformers engine")
-    p.add_argument("--engines", default="one,hf,vllm", help="which to run, comma-separated (one is the baseline)")
+    p.add_argument("--engines", default=",".join(ENGINES), help=f"comma-separated, of {', '.join(ENGINES)} "
+                   "(one is the baseline)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     args = p.parse_args(argv)
     engines = args.engines.split(",")
+    if unknown := set(engines) - set(ENGINES):
+        p.error(f"unknown engines: {', '.join(sorted(unknown))}")
     requests = build_requests(args.n, args.max_new_tokens)
-    rows: list[tuple[str, int, float, float, int]] = []
-    reference = None
-
-    from llm_judge.engines.hf import HFModel, HFOptions
 
     import torch
+    import transformers  # noqa: F401  (imported before any timer starts, as vllm below)
 
+    from llm_judge.engines.hf import load_tokenizer
+    from llm_judge.engines.precision import resolve_dtype
+    from llm_judge.engines.weights import resolve_model_path
+
+    if any(e.startswith("vllm") for e in engines):
+        import vllm  # noqa: F401
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"{args.n} questions x {args.max_new_tokens} new tokens, greedy; torch threads {torch.get_num_threads()}, "
-          f"{os.cpu_count()} CPUs", file=sys.stderr)
-    if "one" in engines or "hf" in engines:
-        model = HFModel(None, "default", HFOptions(dtype="float32", batch_size=args.batch_size))
-        if "one" in engines:
-            reference = measure("one at a time, float32", lambda r: one_at_a_time(model, r), requests, None, rows)
-        if "hf" in engines:
-            measure(f"transformers engine, batch {args.batch_size}", model.generate, requests, reference, rows)
-        model.close()
-        del model
-    if "vllm" in engines:
-        from llm_judge.engines.vllm import VLLMModel, VLLMOptions
-
-        with VLLMModel(None, "default", VLLMOptions(), HFOptions(dtype="float32")) as model:
-            model.generate(requests[:2])  # the first call sets up vLLM's sampler and caches: not timed
-            measure("vLLM engine", model.generate, requests, reference, rows)
-
-    base = rows[0][3] if reference is not None else None
-    print(f"\n{'engine':<36} {'tokens':>7} {'seconds':>8} {'tokens/s':>9} {'x one':>7} {'same text':>10}")
-    for label, tokens, seconds, rate, same in rows:
-        ratio = f"{rate / base:.1f}x" if base else "-"
-        print(f"{label:<36} {tokens:>7} {seconds:>8.1f} {rate:>9.1f} {ratio:>7} {same:>7}/{len(requests)}")
-    if base:
-        best = max(rows[1:], key=lambda r: r[3], default=None)
-        if best:
-            print(f"\nbest: {best[0]} at {best[3] / base:.1f}x the one-at-a-time rate (target: 15x)")
+          f"{os.cpu_count()} CPUs; --dtype auto here: {resolve_dtype('auto', 'cpu')}", file=sys.stderr)
+    rows = {e: row for e in engines if (row := measure(e, requests, args.batch_size)) is not None}
+    tokenizer = load_tokenizer(resolve_model_path(None), HFOptions())
+    report(list(rows.values()), rows.get("one"), tokenizer, args.n)
     return 0
 
 

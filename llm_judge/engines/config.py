@@ -20,7 +20,9 @@ DEFAULT_TIMEOUT = 300.0
 class HFOptions:
     """transformers (and vLLM's shared) settings: weights, precision, batching, prompt format."""
 
-    dtype: str = "auto"  # auto | float32 | float16 | bfloat16
+    # auto | float32 | float16 | bfloat16; auto: bfloat16 on a GPU or a CPU with AMX / AVX-512 bf16, else
+    # float32 (precision.resolve_dtype). Engines record the resolved one with answers.
+    dtype: str = "auto"
     device: str | None = None  # None: cuda when available, else cpu
     batch_size: int = 16
     num_gpus: int = 1

@@ -12,6 +12,7 @@ from typing import Any, Iterator, Sequence
 from ..errors import ConfigError, MissingDependency
 from .base import ChatModel, GenRequest, GenResult
 from .config import EngineConfig, HFOptions
+from .precision import resolve_dtype, torch_dtype
 from .weights import resolve_model_path
 
 log = logging.getLogger(__name__)
@@ -23,15 +24,6 @@ def _torch():
     except ImportError:
         raise MissingDependency("torch", "hf") from None
     return torch
-
-
-def _dtype(torch: Any, name: str, device: str) -> Any:
-    if name == "auto":
-        return torch.float32 if device == "cpu" else torch.bfloat16
-    try:
-        return {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[name]
-    except KeyError:
-        raise ConfigError(f"--dtype must be auto, float32, float16 or bfloat16, not {name!r}") from None
 
 
 def load_tokenizer(path: str, opts: HFOptions) -> Any:
@@ -87,8 +79,9 @@ class HFModel(ChatModel):
         self.model_path = model_path
         self.path = resolve_model_path(model_path)
         self.device = opts.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.dtype = resolve_dtype(opts.dtype, self.device)  # "auto" -> bfloat16 on a CPU with AMX / AVX-512 bf16
         kwargs: dict[str, Any] = {"revision": opts.revision, "trust_remote_code": opts.trust_remote_code,
-                                  "dtype": _dtype(torch, opts.dtype, self.device)}
+                                  "dtype": torch_dtype(torch, self.dtype)}
         if self.device == "cuda" and opts.num_gpus > 1:
             kwargs["device_map"] = "auto"
             if opts.max_gpu_memory:
@@ -111,7 +104,7 @@ class HFModel(ChatModel):
 
     def describe(self) -> dict[str, Any]:
         d = {"engine": self.engine, "model": self.name, "model_path": self.model_path or "default",
-             "dtype": self.options.dtype, "batch_size": self.options.batch_size}
+             "dtype": self.dtype, "batch_size": self.options.batch_size}
         if self.options.lora_path:
             d["lora_path"] = self.options.lora_path
         for key in ("revision", "tokenizer_path", "prompt_format"):

@@ -22,6 +22,7 @@ from . import scoring
 from .base import GREEDY_BELOW, ChatModel, GenRequest, GenResult
 from .config import EngineConfig, HFOptions, VLLMOptions
 from .hf import clean_answer, load_tokenizer, render_chat
+from .precision import resolve_dtype
 from .weights import resolve_model_path
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,9 @@ class VLLMModel(ChatModel):
             "tokenizer": hf.tokenizer_path or self.path, "revision": hf.revision,
             "trust_remote_code": hf.trust_remote_code,
             "tensor_parallel_size": opts.tensor_parallel_size, "seed": opts.seed,
-            "dtype": "float32" if hf.dtype == "auto" and cpu else hf.dtype,
+            # The CPU build gets the transformers engine's rule (bfloat16 where the CPU has AMX / AVX-512 bf16);
+            # on a GPU vLLM's own "auto" (the model's dtype) stands.
+            "dtype": resolve_dtype(hf.dtype, "cpu") if cpu else hf.dtype,
             "enforce_eager": cpu if opts.enforce_eager is None else opts.enforce_eager,
         }
         if opts.tensor_parallel_size == 1:
@@ -99,11 +102,12 @@ class VLLMModel(ChatModel):
         except Exception as exc:
             raise ConfigError(f"vLLM could not load {self.path}: {type(exc).__name__}: {exc}") from exc
         self.max_model_len = self.llm.llm_engine.model_config.max_model_len
+        self.dtype = str(self.llm.llm_engine.model_config.dtype).removeprefix("torch.")  # what vLLM chose
         self._vllm = vllm
 
     def describe(self) -> dict[str, Any]:
         d = {"engine": self.engine, "model": self.name, "model_path": self.model_path or "default",
-             "dtype": self.hf.dtype, "tensor_parallel_size": self.options.tensor_parallel_size,
+             "dtype": self.dtype, "tensor_parallel_size": self.options.tensor_parallel_size,
              "vllm_version": getattr(self._vllm, "__version__", "?")}
         for key in ("lora_path", "revision", "tokenizer_path", "prompt_format"):
             if getattr(self.hf, key, None):

@@ -46,7 +46,9 @@ def answers(path: Path) -> list[dict]:
 
 def test_two_cpu_workers_answer_like_one_engine(ray_session, data_dir):
     # Questions 1-3 of the demo bench; question 2 has two turns, so turn 2 is sharded again.
-    common = ["--data-dir", str(data_dir), "--question-end", "3", "--max-new-token", "8", "--temperature", "0"]
+    # float32: each worker batches its own shard, and bfloat16 rounding depends on the rows batched together.
+    common = ["--data-dir", str(data_dir), "--question-end", "3", "--max-new-token", "8", "--temperature", "0",
+              "--dtype", "float32"]
     assert gen_model_answer.main(common + ["--model-id", "one"]) == 0
     assert gen_model_answer.main(common + ["--model-id", "two", "--num-workers", "2"]) == 0
     out = data_dir / "demo_bench" / "model_answer"
@@ -67,7 +69,7 @@ class CrashOnce:
         self.marker = marker
 
     def __call__(self):
-        model = HFModel(None, "smol", HFOptions(batch_size=1))
+        model = HFModel(None, "smol", HFOptions(batch_size=1, dtype="float32"))
         try:
             os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL))  # only one worker ever crashes
         except FileExistsError:
@@ -88,7 +90,7 @@ def test_dead_worker_is_replaced_and_its_shard_finished(ray_session, tmp_path, c
             for q in ("Name a color.", "Name a fruit.", "Name a city.")]
     reqs.append(GenRequest([{"role": "user", "content": "Is the sky blue? Answer 1 (no) or 2 (yes)."}],
                            max_new_tokens=1, prefill="[[", score_choices=["1", "2"], score_suffix="]]"))
-    expected = HFModel(None, "smol", HFOptions(batch_size=1)).generate(reqs)
+    expected = HFModel(None, "smol", HFOptions(batch_size=1, dtype="float32")).generate(reqs)
     marker = tmp_path / "crashed"
     with RayPool(CrashOnce(str(marker)), PoolOptions(workers=1, max_retries=2), name="smol") as pool:
         with caplog.at_level(logging.WARNING, logger="llm_judge.engines.pool"):

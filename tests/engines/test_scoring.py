@@ -29,7 +29,8 @@ def judge(default_model_path):
     # One thread: on the shared 2-core CI machine two threads spin against other jobs and run 4x slower.
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    model = HFModel(default_model_path, "default", HFOptions(batch_size=4))
+    # float32: packed scoring is compared with plain forward passes to 1e-4.
+    model = HFModel(default_model_path, "default", HFOptions(batch_size=4, dtype="float32"))
     yield model
     model.close()
     torch.set_num_threads(threads)

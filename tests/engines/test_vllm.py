@@ -47,6 +47,7 @@ def test_vllm_writes_the_same_answer_file_format(both):
         assert all(isinstance(t, str) and t.strip() for c in v["choices"] for t in c["turns"])
     gen = vllm[0]["generation"]
     assert gen["engine"] == "vllm" and gen["tensor_parallel_size"] == 1 and gen["vllm_version"]
+    assert gen["dtype"] == hf[0]["generation"]["dtype"] == "float32"  # the dtype each engine ran in
     assert hf[0]["generation"]["engine"] == "hf"
 
 

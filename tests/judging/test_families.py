@@ -303,9 +303,9 @@ def test_family_through_vllm_matches_transformers(bench_dir, one_thread):
     require("vllm", "vllm")  # the CPU build in CI: skipped without it here, failed under CI=true
     # Auto-J: its [INST] wrapper as the chat template, and its decision labels read from vLLM's prompt logprobs
     assert judge(bench_dir, "autoj", "pairwise-all", "--judge-method", "distribution", "--judge-engine", "vllm",
-                 "--judge-model-id", "vllm-judge") == 0
+                 "--judge-model-id", "vllm-judge", "--dtype", "float32") == 0
     assert judge(bench_dir, "autoj", "pairwise-all", "--judge-method", "distribution", "--judge-model-id",
-                 "hf-judge") == 0
+                 "hf-judge", "--dtype", "float32") == 0
     [v] = read_jsonl(bench_dir / "model_judgment" / "vllm-judge_autoj_pair.jsonl")
     [h] = read_jsonl(bench_dir / "model_judgment" / "hf-judge_autoj_pair.jsonl")
     assert v["g1_user_prompt"] == h["g1_user_prompt"] and v["usage"] == h["usage"]
