@@ -73,6 +73,11 @@ def clean_answer(text: str, newline: str | None, truncated: bool = False) -> str
     return text.strip()
 
 
+def _ends_with_stop(text: str, stop: list[str] | None) -> bool:
+    """Whether generation ended on a stop string (the row's last token completed it), not on the budget."""
+    return bool(stop) and any(text.endswith(s) for s in stop)
+
+
 class HFModel(ChatModel):
     engine = "hf"
 
@@ -146,7 +151,7 @@ class HFModel(ChatModel):
         for i in lengths:
             r = requests[i]
             sampling = (r.greedy, 0.0 if r.greedy else r.temperature, 1.0 if r.greedy else r.top_p,
-                        r.repetition_penalty, r.max_new_tokens, r.score_choices is not None)
+                        r.repetition_penalty, r.max_new_tokens, tuple(r.stop or ()), r.score_choices is not None)
             groups.setdefault(sampling, []).append(i)
         for key, idxs in groups.items():
             if key[-1]:  # scoring batches by itself, sharing each group's common prompt opening
@@ -175,6 +180,10 @@ class HFModel(ChatModel):
                                                              getattr(self.model, "generation_config", None))
         if r.repetition_penalty != 1.0:
             gen_kwargs["repetition_penalty"] = r.repetition_penalty
+        if r.stop:
+            # transformers matches stop strings on the decoded text (StopStringCriteria), so it needs the tokenizer;
+            # a row that stops is padded with pad_token_id while the others go on.
+            gen_kwargs.update(stop_strings=list(r.stop), tokenizer=self.tokenizer)
         try:
             with torch.inference_mode():
                 out = self.model.generate(**enc, **gen_kwargs)
@@ -183,6 +192,8 @@ class HFModel(ChatModel):
             return [GenResult(error=f"generation failed: {type(exc).__name__}: {exc}") for _ in texts]
         prompt_len = enc["input_ids"].shape[1]
         eos_ids = self._eos_ids()
+        if r.stop:
+            eos_ids.add(self.tokenizer.pad_token_id)  # the padding after a row that met its stop string
         results = []
         for row, attn in zip(out, enc["attention_mask"]):
             new = row[prompt_len:].tolist()
@@ -191,9 +202,9 @@ class HFModel(ChatModel):
                 if tok in eos_ids:
                     n = j
                     break
-            finish = "stop" if n < len(new) else "length"
-            text = clean_answer(self.tokenizer.decode(new[:n], skip_special_tokens=True), self.options.newline,
-                                truncated=finish == "length")
+            raw = self.tokenizer.decode(new[:n], skip_special_tokens=True)
+            finish = "stop" if n < len(new) or _ends_with_stop(raw, r.stop) else "length"
+            text = clean_answer(raw, self.options.newline, truncated=finish == "length")
             results.append(GenResult(text=text, prompt_tokens=int(attn.sum()), completion_tokens=n,
                                      finish_reason=finish))
         return results
