@@ -51,9 +51,9 @@ def probe(model: ChatModel, requests: Sequence[GenRequest], batch_size: int,
     # The longest prompts, as the transformers engine orders them: the estimate errs slow, not fast.
     first = sorted(requests, key=lambda r: -sum(len(m["content"]) for m in r.messages))[:batch_size]
     start = time.perf_counter()
-    model.generate([dataclasses.replace(r, max_new_tokens=1, stop=None) for r in first])
+    model.generate([dataclasses.replace(r, max_new_tokens=1) for r in first])
     prefill = time.perf_counter() - start
-    results = model.generate([dataclasses.replace(r, max_new_tokens=1 + probe_tokens, stop=None) for r in first])
+    results = model.generate([dataclasses.replace(r, max_new_tokens=1 + probe_tokens) for r in first])
     total = time.perf_counter() - start
     # A batch runs until its longest row ends: that many steps were timed (fewer if all rows hit EOS early).
     steps = max((r.completion_tokens or 0 for r in results), default=0) - 1
