@@ -3,8 +3,8 @@
 A local judge's time is its batches times (prefill + generated tokens x time per decoding step), and a
 small judge often writes to its whole token budget (the default model rambles to 2,048 tokens). Neither
 the prefill nor the step time can be guessed across machines and models, so both are measured: the
-first batch (the longest prompts, which the transformers engine also runs first) is generated twice,
-once for one token (prefill) and once for a few more (the step time). The estimate assumes every
+first batch (the longest prompts, which the transformers engine also runs first) is generated once
+untimed (warm-up), then once for one token (prefill) and once for a few more (the step time). The estimate assumes every
 judgment runs to its budget, which is what a judge that never stops does; EOS or ``--stop-at-verdict``
 end sooner, and later steps cost a little more than the probe's as the context grows.
 """
@@ -50,6 +50,11 @@ def probe(model: ChatModel, requests: Sequence[GenRequest], batch_size: int,
     """Time the first batch of ``requests`` for 1 and 1 + ``probe_tokens`` new tokens; nothing is kept."""
     # The longest prompts, as the transformers engine orders them: the estimate errs slow, not fast.
     first = sorted(requests, key=lambda r: -sum(len(m["content"]) for m in r.messages))[:batch_size]
+    # Untimed first: the first calls at a new batch shape pay one-off kernel set-up (bfloat16's oneDNN
+    # kernels are built per shape), which made a measured step 4x too slow.
+    warm = time.perf_counter()
+    model.generate([dataclasses.replace(r, max_new_tokens=2) for r in first])
+    warm = time.perf_counter() - warm
     start = time.perf_counter()
     model.generate([dataclasses.replace(r, max_new_tokens=1) for r in first])
     prefill = time.perf_counter() - start
@@ -60,4 +65,4 @@ def probe(model: ChatModel, requests: Sequence[GenRequest], batch_size: int,
     step = max(0.0, total - 2 * prefill) / max(1, steps)
     budget = max(r.max_new_tokens for r in requests)
     return RunEstimate(calls=len(requests), batch_size=batch_size, budget=budget, prefill_s=prefill, step_s=step,
-                       probe_s=total)
+                       probe_s=warm + total)
