@@ -12,7 +12,9 @@ brief), greedily, in at most ``--answer-tokens`` tokens a turn, so a fresh clone
 every run judges the same answers. "batched" hands every request to the engine at once (``--batch-size`` per forward pass,
 and for score distributions one shared KV prefix per prompt group); "one at a time" calls the engine
 once per request, as a loop over judgments would. Both runs use the same loaded model, one after the
-other, and the verdicts are compared. A pairwise judgment is two judge calls (both orders).
+other, and the verdicts are compared. Both are run with the weights in float32 and in bfloat16
+(``--dtypes``), one model loaded at a time, and the bfloat16 verdicts are compared with the float32 ones
+(bfloat16 runs on AMX / AVX-512 bf16 where the CPU has them). A pairwise judgment is two judge calls (both orders).
 
 Also printed: prompt tokens per judgment and tokens/s, torch threads and the load average, since on a
 shared machine other processes' CPU use shows up as time here.
@@ -90,6 +92,36 @@ def timed(judge, batches: list[list[GenRequest]]) -> tuple[float, list[GenResult
     return time.perf_counter() - start, results
 
 
+def verdict_agreement(a: list[GenResult], b: list[GenResult], distribution: bool) -> str:
+    """How often two runs give the same verdict text, and (score distributions) their largest probability gap."""
+    same = sum(x.text == y.text for x, y in zip(a, b))
+    line = f"{same}/{len(a)} same verdicts"
+    if distribution:
+        diffs = [abs(x.distribution[k] - y.distribution[k]) for x, y in zip(a, b)
+                 if x.distribution and y.distribution for k in x.distribution]
+        line += f", largest probability difference {max(diffs, default=0.0):.1e}"
+    return line
+
+
+def run_dtype(dtype: str, args: argparse.Namespace, requests: list[GenRequest], n: int, tokens_of) -> dict:
+    """Batched, then one at a time, on one model loaded in ``dtype``; prints a line for each."""
+    from llm_judge.engines.hf import HFModel, HFOptions
+
+    family = load_family(args.family)
+    judge = HFModel(None, "default", HFOptions(batch_size=args.batch_size, dtype=dtype,
+                                               chat_template=family.chat_template()))
+    judge.generate(requests[:1])  # warm-up: first-call allocations are not throughput
+    tokens = tokens_of(judge)
+    out = {}
+    for label, batches in (("batched", [requests]), ("one at a time", [[r] for r in requests])):
+        seconds, results = timed(judge, batches)
+        out[label] = (seconds, results)
+        print(f"{dtype:8s}  {label:13s}: {seconds:7.1f} s  {n / seconds:6.2f} judgments/s  "
+              f"{tokens / seconds:7.0f} prompt tokens/s  ({sum(1 for r in results if r.error)} errors)", flush=True)
+    judge.close()
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--family", default="ours")
@@ -99,12 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--max-new-tokens", type=int, default=32, help="generate only")
     p.add_argument("--answer-tokens", type=int, default=32, help="most tokens a turn of the judged answers")
+    p.add_argument("--dtypes", nargs="+", default=["float32", "bfloat16"], choices=["float32", "bfloat16"],
+                   help="weights' dtypes to time, each batched and one at a time (default: both)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     args = p.parse_args(argv)
 
     import torch
-
-    from llm_judge.engines.hf import HFModel, HFOptions
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -112,31 +144,28 @@ def main(argv: list[str] | None = None) -> int:
     questions = args.n if args.mode != "single" else (args.n + 1) // 2
     with tempfile.TemporaryDirectory(prefix="judge-throughput-") as tmp:
         requests, n = build_requests(args, answer_demo_bench(Path(tmp), questions, args.answer_tokens))
-    family = load_family(args.family)
-    judge = HFModel(None, "default", HFOptions(batch_size=args.batch_size, chat_template=family.chat_template()))
-    judge.generate(requests[:1])  # warm-up: first-call allocations are not throughput
-    tokens = sum(len(judge.tokenizer(judge.render(r), add_special_tokens=False)["input_ids"]) for r in requests)
-    print(f"{n} judgments ({len(requests)} judge calls): family {args.family}, {args.mode}, {args.method}; "
-          f"{tokens / n:.0f} prompt tokens per judgment; torch threads {torch.get_num_threads()}, "
-          f"load average {os.getloadavg()[0]:.2f}", flush=True)
+    counted: list[int] = []
 
-    batched_s, batched = timed(judge, [requests])
-    print(f"batched (batch size {args.batch_size}): {batched_s:7.1f} s  {n / batched_s:6.2f} judgments/s  "
-          f"{tokens / batched_s:7.0f} prompt tokens/s", flush=True)
-    single_s, single = timed(judge, [[r] for r in requests])
-    print(f"one at a time:            {single_s:7.1f} s  {n / single_s:6.2f} judgments/s  "
-          f"{tokens / single_s:7.0f} prompt tokens/s", flush=True)
-    print(f"batched / one at a time: {single_s / batched_s:.2f}x; load average now {os.getloadavg()[0]:.2f}")
+    def tokens_of(judge) -> int:
+        if not counted:
+            counted.append(sum(len(judge.tokenizer(judge.render(r), add_special_tokens=False)["input_ids"])
+                               for r in requests))
+            print(f"{n} judgments ({len(requests)} judge calls): family {args.family}, {args.mode}, {args.method}; "
+                  f"{counted[0] / n:.0f} prompt tokens per judgment; torch threads {torch.get_num_threads()}, "
+                  f"load average {os.getloadavg()[0]:.2f}", flush=True)
+        return counted[0]
 
-    errors = sum(1 for r in batched + single if r.error)
-    same = sum(a.text == b.text for a, b in zip(batched, single))
-    line = f"same verdict text in both runs: {same}/{len(requests)}; errors: {errors}"
-    if args.method == "distribution":
-        diff = max(abs(a.distribution[k] - b.distribution[k]) for a, b in zip(batched, single) if a.distribution
-                   and b.distribution for k in a.distribution)
-        line += f"; largest probability difference {diff:.1e}"
-    print(line)
-    judge.close()
+    runs = {dtype: run_dtype(dtype, args, requests, n, tokens_of) for dtype in args.dtypes}
+    distribution = args.method == "distribution"
+    for dtype, out in runs.items():
+        (batched_s, batched), (single_s, single) = out["batched"], out["one at a time"]
+        print(f"{dtype}: batched / one at a time {single_s / batched_s:.2f}x; "
+              f"batched vs one at a time: {verdict_agreement(batched, single, distribution)}")
+    if len(runs) == 2:
+        (f32_s, f32), (bf16_s, bf16) = runs["float32"]["batched"], runs["bfloat16"]["batched"]
+        print(f"bfloat16 / float32 (batched): {f32_s / bf16_s:.2f}x; bfloat16 vs float32: "
+              f"{verdict_agreement(f32, bf16, distribution)}")
+    print(f"load average now {os.getloadavg()[0]:.2f}")
     return 0
 
 

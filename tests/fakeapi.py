@@ -78,6 +78,17 @@ def judge_reply(body: dict, text: str) -> str:
     return f"The reply was assessed. Rating: [[{1 + h % 10}]]"
 
 
+def _apply_stop(reply: str, body: dict) -> tuple[str, str | None]:
+    """The reply cut before its first stop sequence, which is left out as both providers do; and that sequence."""
+    stops = body.get("stop") or body.get("stop_sequences") or []
+    stops = [stops] if isinstance(stops, str) else stops
+    hits = [(reply.find(s), s) for s in stops if s in reply]
+    if not hits:
+        return reply, None
+    at, matched = min(hits)
+    return reply[:at], matched
+
+
 def random_faults(p429: float = 0.0, p500: float = 0.0, phang: float = 0.0, pdrop: float = 0.0,
                   seed: int = 0) -> FaultFn:
     """Each attempt independently fails with the given probabilities, drawn from (seed, content, attempt)."""
@@ -231,7 +242,7 @@ class FakeAPI:
             await asyncio.sleep(self.latency)
             if fault is not None:
                 return await self._send_error(writer, int(fault), protocol, f"injected {fault}")
-            reply = self.reply(body, text)
+            reply, matched = _apply_stop(self.reply(body, text), body)
             if self.keep_prompts:
                 with self._lock:
                     self.stats.prompts.append(text)
@@ -239,8 +250,8 @@ class FakeAPI:
             model = body.get("model", "model")
             if protocol == "anthropic":
                 out = {"id": f"msg_{key:x}", "type": "message", "role": "assistant", "model": model,
-                       "content": [{"type": "text", "text": reply}], "stop_reason": "end_turn",
-                       "stop_sequence": None, "usage": {"input_tokens": usage_in, "output_tokens": usage_out}}
+                       "content": [{"type": "text", "text": reply}],
+                       "stop_reason": "stop_sequence" if matched else "end_turn", "stop_sequence": matched, "usage": {"input_tokens": usage_in, "output_tokens": usage_out}}
             else:
                 out = {"id": f"chatcmpl-{key:x}", "object": "chat.completion", "created": int(time.time()),
                        "model": model, "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,

@@ -66,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "judge's probabilities for each verdict directly (local judges; fast, never unparseable)")
     p.add_argument("--judge-max-new-token", type=cli.positive_int, default=None,
                    help="most tokens a judgment may take (default: the judge family's; ours: 2048)")
+    p.add_argument("--stop-at-verdict", action="store_true",
+                   help="generate: end each judgment once the judge family's verdict marker is complete (ours: the "
+                        "']]' of [[N]] or [[A]]) instead of at EOS or the budget; a judge that revises its verdict "
+                        "later is then read at its first verdict (see docs/local-judges.md)")
     p.add_argument("--dry-run", action="store_true", help="print the plan (and, for API judges, the cost estimate) and stop")
     p.add_argument("--price-table", default=None, metavar="FILE",
                    help='JSON prices in USD per 1M tokens, e.g. {"gpt-4o": {"input": 2.5, "output": 10}}, '
@@ -137,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     family = load_family(args.judge_family)
     judge_id = judge_id_for(args.judge_model, args.judge_model_id)
     config = engine_config(args, args.judge_model, args.judge_engine, judge_id)
-    judge = Judge(config, family, args.judge_method, args.judge_max_new_token)
+    judge = Judge(config, family, args.judge_method, args.judge_max_new_token, stop_at_verdict=args.stop_at_verdict)
     prices = _price_table(args.price_table, config)
     bench = load_bench(args.bench_name, args.data_dir)
     match_plan, out, pairwise = plan(args, bench, family, judge.id)  # validates every input before anything is written
@@ -161,9 +165,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.wandb:
             print("nothing judged in this run: no W&B run logged", file=sys.stderr)
         return 0
-    with judge, store, _progress(len(todo)) as on_record:
-        summary = run_matches(judge, bench.name, todo, store, bench.language, on_record,
-                              already_done=len(match_plan.matches) - len(todo))
+    with judge, store:
+        if judge.method == "generate" and config.local and config.pool is None:
+            _print_estimate(judge, todo, bench.language, config.hf.batch_size)
+        with _progress(len(todo)) as on_record:
+            summary = run_matches(judge, bench.name, todo, store, bench.language, on_record,
+                                  already_done=len(match_plan.matches) - len(todo))
     cost, usd = "", None
     if prices is not None:
         price = prices.lookup(config.model)
@@ -194,6 +201,16 @@ def _log_wandb(args: argparse.Namespace, judge: Judge, bench: Bench, match_plan:
     name = args.wandb_run_name or "gen_judgment-" + default_run_name([bench.name], args.mode, [judge.id])
     folder = log_run(name, "gen_judgment", config, metrics)
     print(f"logged to W&B run {name!r} ({folder})", file=sys.stderr)
+
+
+def _print_estimate(judge: Judge, todo: list[Match], language: str, batch_size: int) -> None:
+    """How long the run is likely to take, from a probe of its first batch (judging/estimate.py)."""
+    from ..judging.estimate import probe
+
+    requests = [judge.request(m, messages, language) for m in todo for messages in m.games()]
+    if judge.engine.provider == "vllm":
+        batch_size = len(requests)  # vLLM schedules every request at once (continuous batching)
+    print(probe(judge.model, requests, batch_size).line(), file=sys.stderr, flush=True)
 
 
 def _price_table(path: str | None, config: EngineConfig):

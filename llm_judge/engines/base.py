@@ -29,6 +29,9 @@ class GenRequest:
     score_choices: list[str] | None = None
     score_suffix: str = ""
     prefill: str = ""
+    # Stop once the output contains one of these strings (kept in the text, so the verdict still parses):
+    # the judge family's verdict marker, for ``--stop-at-verdict``. None or empty: stop at EOS or the budget.
+    stop: list[str] | None = None
 
     @property
     def greedy(self) -> bool:
@@ -95,7 +98,7 @@ def request_params(request: GenRequest) -> dict[str, Any]:
     """The generation settings of a request, as stored beside an answer."""
     d = asdict(request)
     d.pop("messages")
-    for k in ("score_choices", "score_suffix", "prefill"):
+    for k in ("score_choices", "score_suffix", "prefill", "stop"):
         if not d[k]:
             d.pop(k)
     return d

@@ -11,6 +11,7 @@ of that opening, computed once per group. The lm head runs only on the prompt's 
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
@@ -220,14 +221,17 @@ def score_items(model: Any, items: Sequence[ScoreItem], batch_size: int, pad_id:
 def _keep_kwargs(model: Any, n: int) -> dict[str, int]:
     # transformers >= 4.49 computes the lm head only on the last n positions: most of the work saved
     # for a short trie. Older versions (num_logits_to_keep, or nothing) compute all logits.
+    name = _keep_name(type(model))
+    return {name: n} if name else {}
+
+
+@functools.lru_cache(maxsize=None)
+def _keep_name(model_class: type) -> str | None:
+    """The forward argument that limits the lm head to the last positions; looked up once per class."""
     import inspect
 
-    params = inspect.signature(model.forward).parameters
-    if "logits_to_keep" in params:
-        return {"logits_to_keep": n}
-    if "num_logits_to_keep" in params:
-        return {"num_logits_to_keep": n}
-    return {}
+    params = inspect.signature(model_class.forward).parameters
+    return next((k for k in ("logits_to_keep", "num_logits_to_keep") if k in params), None)
 
 
 def _cache_tensors(cache: Any) -> list[tuple[Any, Any]]:

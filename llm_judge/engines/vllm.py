@@ -124,6 +124,8 @@ class VLLMModel(ChatModel):
         # seeded answer does not depend on the other prompts of the call.
         p: dict[str, Any] = {"max_tokens": max_tokens, "repetition_penalty": req.repetition_penalty,
                              "seed": req.seed}
+        if req.stop:  # kept in the text, as the transformers engine keeps it, so the verdict still parses
+            p.update(stop=list(req.stop), include_stop_str_in_output=True)
         if req.temperature < GREEDY_BELOW:
             p["temperature"] = 0.0
         else:

@@ -8,12 +8,17 @@ A family is a JSON file in ``prompts/families/`` (or any path given to ``--judge
      "wrapper": "{bos}[INST] {prompt} [/INST]",  # optional: replaces the judge's chat template
      "generation": {"max_new_tokens": 1024, "temperature": 0.0},
      "distribution": {"single": {"prefill": "Rating: [[", "labels": {"range": [1, 10]}, "suffix": "]]"},
-                      "pairwise": {...}}}
+                      "pairwise": {...}},
+     "verdict_stop": {"single": ["]]"], "pairwise": ["decision is Response 1", ...]}}
 
 Each prompt's ``output_format`` names its verdict parser (judges/verdicts.py). The distribution settings
 say what to prefill and which labels to read for score-distribution judging; each label, written out as
 prefill + label + suffix, must parse with the family's parser, which is how a label gets its meaning
 (a score, or A / B / tie) — checked when the family loads.
+
+``verdict_stop`` (optional) lists, per mode, the strings that complete the family's verdict marker. With
+``--stop-at-verdict`` a generated judgment stops at the first of them instead of running on; a family
+without them cannot be asked to stop early.
 """
 from __future__ import annotations
 
@@ -66,6 +71,7 @@ class JudgeFamily:
     wrapper: str | None = None
     source: str = ""
     prompts: Mapping[str, JudgePrompt] = field(default_factory=dict)
+    verdict_stop: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # per mode kind
 
     def check_mode(self, mode: str) -> None:
         kind = "single" if mode == "single" else "pairwise"
@@ -93,12 +99,23 @@ class JudgeFamily:
         """The family's token budget for a generated judgment."""
         return int(self.generation.get("max_new_tokens", 2048))
 
-    def request(self, messages: list[dict[str, str]], max_new_tokens: int | None = None) -> GenRequest:
-        """A generation request with the family's settings (``max_new_tokens`` from the command line wins)."""
+    def request(self, messages: list[dict[str, str]], max_new_tokens: int | None = None,
+                stop: list[str] | None = None) -> GenRequest:
+        """A generation request with the family's settings (``max_new_tokens`` from the command line wins);
+        ``stop``: strings that end the judgment early (``stop_strings``)."""
         g = self.generation
         return GenRequest(messages=messages, max_new_tokens=max_new_tokens or self.max_new_tokens,
                           temperature=float(g.get("temperature", 0.0)), top_p=float(g.get("top_p", 1.0)),
-                          repetition_penalty=float(g.get("repetition_penalty", 1.0)))
+                          repetition_penalty=float(g.get("repetition_penalty", 1.0)), stop=stop)
+
+    def stop_strings(self, pairwise: bool) -> list[str]:
+        """The strings that complete this family's verdict in ``pairwise`` or single judging."""
+        kind = "pairwise" if pairwise else "single"
+        stops = self.verdict_stop.get(kind)
+        if not stops:
+            raise ConfigError(f"judge family {self.name!r} has no verdict_stop for {kind} judging, so "
+                              "--stop-at-verdict cannot tell when its verdict is complete")
+        return list(stops)
 
     def distribution_request(self, prompt: JudgePrompt, pairwise: bool, messages: list[dict[str, str]],
                              language: str, scale: tuple[int, int] | None = None) -> GenRequest:
@@ -206,9 +223,21 @@ def _load(path_text: str, mtime_ns: int, size: int) -> JudgeFamily:
         distribution[kind] = tuple(_spec(path, w, item) for w, item in zip(where, items))
     family = JudgeFamily(name=name, description=str(obj.get("description", "")), modes=modes,
                          prompt_file=prompt_file, roles=roles, generation=generation, distribution=distribution,
-                         wrapper=wrapper, source=str(path), prompts=prompts)
+                         wrapper=wrapper, source=str(path), prompts=prompts,
+                         verdict_stop=_verdict_stop(path, need("verdict_stop", dict, {}), modes))
     _check_labels(path, family)
     return family
+
+
+def _verdict_stop(path: Path, obj: Mapping[str, Any], modes: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    out = {}
+    for kind, stops in obj.items():
+        if kind not in modes:
+            raise InputError(path, f"names mode {kind!r}, which the family does not judge", field="verdict_stop")
+        if not isinstance(stops, list) or not stops or not all(isinstance(x, str) and x for x in stops):
+            raise InputError(path, "must be a list of non-empty strings", field=f"verdict_stop.{kind}")
+        out[kind] = tuple(stops)
+    return out
 
 
 def _check_roles(path: Path, name: str, modes: tuple[str, ...], roles: Mapping[str, str],

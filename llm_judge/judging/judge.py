@@ -27,10 +27,12 @@ class Judge:
     ``method`` "generate" asks for an explanation and a verdict of at most ``max_new_tokens`` tokens
     (None: the family's budget); "distribution" reads the probability of each verdict label instead.
     ``model``: an engine built already (a notebook's, a test's own ChatModel), used instead of opening ``engine``.
+    ``stop_at_verdict``: a generated judgment ends once the family's verdict marker is complete (its
+    ``verdict_stop``), instead of at EOS or the budget; a verdict the judge would revise later is then the first one.
     """
 
     def __init__(self, engine: EngineConfig, family: JudgeFamily, method: str = "generate",
-                 max_new_tokens: int | None = None, model: ChatModel | None = None):
+                 max_new_tokens: int | None = None, model: ChatModel | None = None, stop_at_verdict: bool = False):
         if method not in METHODS:
             raise ConfigError(f"unknown judge method {method!r} (known: {', '.join(METHODS)})")
         if family.wrapper and engine.local:
@@ -43,6 +45,7 @@ class Judge:
         self.family = family
         self.method = method
         self.max_new_tokens = max_new_tokens or family.max_new_tokens
+        self.stop_at_verdict = stop_at_verdict and method == "generate"  # a distribution reads no text to stop
         self._model: ChatModel | None = model
 
     @property
@@ -55,7 +58,8 @@ class Judge:
         if self.method == "distribution":
             return self.family.distribution_request(match.prompt, match.pairwise, messages, language,
                                                     match.criteria.scale if match.criteria else None)
-        return self.family.request(messages, self.max_new_tokens)
+        stop = self.family.stop_strings(match.pairwise) if self.stop_at_verdict else None
+        return self.family.request(messages, self.max_new_tokens, stop)
 
     def check(self, matches: Iterable[Match], language: str) -> None:
         """Build one request per prompt the matches use, so that a setting this judge cannot serve (distribution

@@ -29,6 +29,10 @@ class AnthropicModel(APIModel):
             body["system"] = system
         if request.top_p != 1.0:  # recent models refuse temperature and top_p together unless asked
             body["top_p"] = request.top_p
+        # Anthropic refuses stop sequences of whitespace only (JudgeLM's "\n"): those judgments run to their end.
+        stops = [s for s in request.stop or () if s.strip()]
+        if stops:
+            body["stop_sequences"] = stops
         return body
 
     async def _call(self, client: Any, request: GenRequest) -> GenResult:
@@ -36,6 +40,8 @@ class AnthropicModel(APIModel):
         try:
             text = "".join(b.get("text", "") for b in data["content"] if b.get("type") == "text")
             usage = data.get("usage") or {}
+            if data.get("stop_reason") == "stop_sequence" and isinstance(data.get("stop_sequence"), str):
+                text += data["stop_sequence"]  # left out of the text; put back so the verdict parses
         except (KeyError, TypeError, AttributeError):
             raise BadResponse(f"not a Messages response: {str(data)[:200]}") from None
         return GenResult(text=text, prompt_tokens=usage.get("input_tokens"),

@@ -8,11 +8,14 @@ benchmarks/judge_throughput.py) and is what lets one process keep hundreds of ca
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from .base import APIModel, BadResponse, require_name
 from ..config import EngineConfig
 from ..base import GenRequest, GenResult
+
+log = logging.getLogger(__name__)
 
 
 class OpenAIModel(APIModel):
@@ -34,6 +37,15 @@ class OpenAIModel(APIModel):
             body["seed"] = request.seed
         if request.repetition_penalty != 1.0 and self.base_url:
             body["repetition_penalty"] = request.repetition_penalty  # a vLLM extension of the protocol
+        if request.stop:
+            if len(request.stop) == 1 or self.base_url:
+                body["stop"] = list(request.stop)
+            elif not getattr(self, "_warned_stop", False):
+                # api.openai.com leaves the stop string out of the text and does not say which one matched, so
+                # with several ("[RESULT] 1" .. "[RESULT] 5") the verdict could not be put back: run to the end.
+                self._warned_stop = True
+                log.warning("%s: several stop strings cannot be restored from api.openai.com's reply; judgments "
+                            "run to their end", self.name)
         return body
 
     async def _call(self, client: Any, request: GenRequest) -> GenResult:
@@ -44,8 +56,24 @@ class OpenAIModel(APIModel):
             usage = data.get("usage") or {}
         except (KeyError, IndexError, TypeError, AttributeError):
             raise BadResponse(f"not a chat completion: {str(data)[:200]}") from None
+        finish = choice.get("finish_reason")
+        if request.stop and finish == "stop":
+            text += _matched_stop(choice, request.stop)
         return GenResult(text=text, prompt_tokens=usage.get("prompt_tokens"),
-                         completion_tokens=usage.get("completion_tokens"), finish_reason=choice.get("finish_reason"))
+                         completion_tokens=usage.get("completion_tokens"), finish_reason=finish)
+
+
+def _matched_stop(choice: dict[str, Any], stop: list[str]) -> str:
+    """The stop string the server cut from the text, to put back so the verdict parses as the judge wrote it.
+
+    vLLM's server names it (``stop_reason``); api.openai.com does not, and gets one stop string only (see
+    ``body``). With one, a reply that ended on its own gains it too: harmless, since a verdict that closes with
+    the stop string cannot have ended without it.
+    """
+    reason = choice.get("stop_reason")
+    if isinstance(reason, str):
+        return reason if reason in stop else ""
+    return stop[0] if len(stop) == 1 and reason is None else ""
 
 
 def from_config(config: EngineConfig) -> OpenAIModel:
