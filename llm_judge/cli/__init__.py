@@ -58,3 +58,12 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
 
 
 positive_int = int_at_least(1)
+
+
+def add_wandb_args(parser: argparse.ArgumentParser, what: str, default_name: str) -> None:
+    """--wandb and --wandb-run-name: ``what`` the command logs, ``default_name`` the run's name when none is given."""
+    parser.add_argument("--wandb", action="store_true",
+                        help=f"log {what} to a Weights & Biases run (project and entity from WANDB_PROJECT / "
+                             "WANDB_ENTITY; WANDB_MODE=offline keeps it local); needs llm_judge[wandb]")
+    parser.add_argument("--wandb-run-name", default=None, metavar="NAME",
+                        help=f"the W&B run's name (default: {default_name})")

@@ -74,11 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--price-table", default=None, metavar="FILE",
                    help='JSON prices in USD per 1M tokens, e.g. {"gpt-4o": {"input": 2.5, "output": 10}}, '
                         "over the built-in table (API judges)")
-    p.add_argument("--wandb", action="store_true",
-                   help="log the run's metadata (judge, bench, mode, counts, tokens, cost) to a Weights & Biases run "
-                        "(project and entity from WANDB_PROJECT / WANDB_ENTITY); needs llm_judge[wandb]")
-    p.add_argument("--wandb-run-name", default=None, metavar="NAME",
-                   help="the W&B run's name (default: gen_judgment-<bench>-<mode>-<judge>)")
+    cli.add_wandb_args(p, "the run's metadata (judge, bench, mode, counts, tokens, cost)",
+                       "gen_judgment-<bench>-<mode>-<judge>")
     add_engine_args(p, judge=True)
     p.add_argument("-v", "--verbose", action="store_true")
     return p

@@ -59,11 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="FILE", default=None,
                    help="also draw the results into FILE (.png/.svg/.pdf); with several benches the bench name "
                         "is added to the file name")
-    p.add_argument("--wandb", action="store_true",
-                   help="also log the tables, ratings and plot to a Weights & Biases run (project and entity from "
-                        "WANDB_PROJECT / WANDB_ENTITY; WANDB_MODE=offline keeps it local); needs llm_judge[wandb]")
-    p.add_argument("--wandb-run-name", default=None, metavar="NAME",
-                   help="the W&B run's name (default: <bench>-<mode>-<judge>)")
+    cli.add_wandb_args(p, "the tables, ratings and plot as well", "<bench>-<mode>-<judge>")
     return p
 
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import mock_answers
 from llm_judge import cli as cli_run
 from llm_judge.bench import load_bench
-from llm_judge.cli import gen_judgment, gen_model_answer, show_result
+from llm_judge.cli import gen_judgment, show_result
 from llm_judge.jsonl import dumps, read_jsonl
 from llm_judge.layouts import PAIR_FIELDS, SINGLE_FIELDS
 
@@ -84,15 +85,9 @@ def unordered(shown: list[dict]) -> list[dict]:
 @pytest.fixture
 def bench(data_dir: Path, tmp_path: Path) -> Path:
     """The demo bench with three mock models' answers (each its own), one of them in a per-model folder."""
-    for model, rule in (("model-a", {"reply": "A short answer."}), ("model-b", {"reply": "B answers at length."}),
-                        ("model-c", {"echo": True})):
-        script = tmp_path / f"{model}.jsonl"
-        script.write_text(dumps(rule) + "\n", encoding="utf-8")
-        assert gen_model_answer.main(["--data-dir", str(data_dir), "--model-path", f"mock:{script}"]) == 0
-    answers = data_dir / "demo_bench" / "model_answer"
-    (answers / "model-c").mkdir()
-    (answers / "model-c.jsonl").rename(answers / "model-c" / "results.jsonl")
-    return data_dir / "demo_bench"
+    return mock_answers(data_dir, tmp_path, {"model-a": {"reply": "A short answer."},
+                                             "model-b": {"reply": "B answers at length."},
+                                             "model-c": {"echo": True}}, in_folder="model-c")
 
 
 def judge(bench: Path, *flags: str) -> int:

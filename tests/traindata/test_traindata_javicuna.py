@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from llm_judge.cli import gen_judgment, gen_model_answer
+from conftest import mock_answers
+from llm_judge.cli import gen_judgment
 from llm_judge.errors import ConfigError
-from llm_judge.jsonl import dumps
 from llm_judge.traindata.convert import SourceSpec, read_source
 
 
@@ -27,13 +27,8 @@ def content(records: list) -> list[tuple]:
 @pytest.fixture
 def bench(data_dir: Path, tmp_path: Path) -> Path:
     """Two mock models' answers (one in a per-model folder), judged by mock:judge in both layouts and modes."""
-    for model, rule in (("model-a", {"reply": "A short answer."}), ("model-b", {"reply": "B answers at length."})):
-        script = tmp_path / f"{model}.jsonl"
-        script.write_text(dumps(rule) + "\n", encoding="utf-8")
-        assert gen_model_answer.main(["--data-dir", str(data_dir), "--model-path", f"mock:{script}"]) == 0
-    answers = data_dir / "demo_bench" / "model_answer"
-    (answers / "model-b").mkdir()
-    (answers / "model-b.jsonl").rename(answers / "model-b" / "results.jsonl")
+    mock_answers(data_dir, tmp_path, {"model-a": {"reply": "A short answer."},
+                                      "model-b": {"reply": "B answers at length."}}, in_folder="model-b")
     for mode in ("single", "pairwise-all"):
         for layout in ("fastchat", "ja-vicuna"):
             assert gen_judgment.main(["--data-dir", str(data_dir), "--judge-model", "mock:judge", "--mode", mode,
