@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Optional, Union
 
 from .errors import InputError
+from .five_level import read_level
 from .jsonl import iter_jsonl
 
 QuestionId = Union[int, str]
@@ -331,6 +332,8 @@ class PairJudgment(_JSONRecord):
     g2_distribution: dict[str, float] | None = None
     g2_verdict_probs: dict[str, float] | None = None
     win_probs: dict[str, float] | None = None
+    g1_verdict: str | None = None  # five-level prompts: "A>>B" ... "B>>A" as written (llm_judge/five_level.py)
+    g2_verdict: str | None = None
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -340,7 +343,8 @@ class PairJudgment(_JSONRecord):
             return cls._read(obj, path, line)  # reports the type
         return cls._read(obj, path, line, model_1=_model(obj, "model_1", path, line),
                          model_2=_model(obj, "model_2", path, line), g1_winner=_winner(obj, "g1_winner", path, line),
-                         g2_winner=_winner(obj, "g2_winner", path, line))
+                         g2_winner=_winner(obj, "g2_winner", path, line), g1_verdict=read_level(obj, "g1", path, line),
+                         g2_verdict=read_level(obj, "g2", path, line))
 
     @property
     def failed(self) -> bool:

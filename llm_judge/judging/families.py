@@ -16,6 +16,9 @@ say what to prefill and which labels to read for score-distribution judging; eac
 prefill + label + suffix, must parse with the family's parser, which is how a label gets its meaning
 (a score, or A / B / tie) — checked when the family loads.
 
+``prompts`` may also name a file per bench language, ``{"en": "five-level_en.jsonl", "ja": ...}``: the
+bench's language picks one (English for any other), and the roles must name prompts of every file.
+
 ``verdict_stop`` (optional) lists, per mode, the strings that complete the family's verdict marker. With
 ``--stop-at-verdict`` a generated judgment stops at the first of them instead of running on; a family
 without them cannot be asked to stop early.
@@ -72,6 +75,8 @@ class JudgeFamily:
     source: str = ""
     prompts: Mapping[str, JudgePrompt] = field(default_factory=dict)
     verdict_stop: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # per mode kind
+    # a prompt file per bench language ({"en": ..., "ja": ...}); prompt_file and prompts are the "en" one's
+    by_language: Mapping[str, tuple[Path, Mapping[str, JudgePrompt]]] = field(default_factory=dict)
 
     def check_mode(self, mode: str) -> None:
         kind = "single" if mode == "single" else "pairwise"
@@ -92,7 +97,8 @@ class JudgeFamily:
             # the built-in set of the bench's language, whatever prompt file the bench names for plain judging
             builtin = load_prompt_set(None, None, language)
             return PromptSet(builtin.prompts, dict(self.roles), builtin.source, defaults=False)
-        return PromptSet(dict(self.prompts), dict(self.roles), str(self.prompt_file))
+        path, prompts = self.by_language.get(language, (self.prompt_file, self.prompts))
+        return PromptSet(dict(prompts), dict(self.roles), str(path))
 
     @property
     def max_new_tokens(self) -> int:
@@ -198,12 +204,11 @@ def _load(path_text: str, mtime_ns: int, size: int) -> JudgeFamily:
     prompt_file = obj.get("prompts")
     prompts: dict[str, JudgePrompt] = {}
     roles = need("roles", dict, {})
+    by_language = _language_files(path, prompt_file)
+    for _, language_prompts in by_language.values():
+        _check_roles(path, name, modes, roles, language_prompts)
     if prompt_file is not None:
-        if not isinstance(prompt_file, str):
-            raise InputError(path, "must be a prompt file name or null", field="prompts")
-        prompt_file = path.parent / prompt_file
-        prompts = load_prompt_file(prompt_file)
-        _check_roles(path, name, modes, roles, prompts)
+        prompt_file, prompts = by_language.pop("*", None) or by_language["en"]
     elif roles:
         for language in BUILTIN_SETS:  # roles naming our prompts must name them in every language
             _check_roles(path, name, modes, roles, load_prompt_set(None, None, language).prompts)
@@ -224,9 +229,21 @@ def _load(path_text: str, mtime_ns: int, size: int) -> JudgeFamily:
     family = JudgeFamily(name=name, description=str(obj.get("description", "")), modes=modes,
                          prompt_file=prompt_file, roles=roles, generation=generation, distribution=distribution,
                          wrapper=wrapper, source=str(path), prompts=prompts,
-                         verdict_stop=_verdict_stop(path, need("verdict_stop", dict, {}), modes))
+                         verdict_stop=_verdict_stop(path, need("verdict_stop", dict, {}), modes),
+                         by_language=by_language)
     _check_labels(path, family)
     return family
+
+
+def _language_files(path: Path, value: Any) -> dict[str, tuple[Path, dict[str, JudgePrompt]]]:
+    """The family's prompt files, loaded: {"*": one file}, or one per bench language (English required)."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        return {"*": (path.parent / value, load_prompt_file(path.parent / value))}
+    if not (isinstance(value, dict) and "en" in value and all(isinstance(v, str) for v in value.values())):
+        raise InputError(path, 'must be a prompt file name, {"en": file, "ja": file, ...} or null', field="prompts")
+    return {language: (path.parent / file, load_prompt_file(path.parent / file)) for language, file in value.items()}
 
 
 def _verdict_stop(path: Path, obj: Mapping[str, Any], modes: tuple[str, ...]) -> dict[str, tuple[str, ...]]:

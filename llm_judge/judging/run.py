@@ -17,7 +17,7 @@ from ..jsonl import JsonlStore
 from .families import JudgeFamily, load_family
 from .judge import Judge
 from .matches import Match
-from .verdicts import OVERALL, VerdictError, pair_parser, parse_criteria_scores, single_parser
+from .verdicts import OVERALL, PAIR_LABELS, VerdictError, pair_parser, parse_criteria_scores, single_parser
 
 FASTCHAT_SCALE = (1, 10)
 
@@ -173,6 +173,9 @@ def pair_record(match: Match, judge_model: str, bench: str, g1: GenResult, g2: G
         rec.error = "; ".join(errors)
     else:
         rec.g1_winner, rec.g2_winner = winners
+        label = PAIR_LABELS.get(match.prompt.output_format)
+        if label is not None:  # five-level: the verdict as written in each order, so its strength is kept
+            rec.g1_verdict, rec.g2_verdict = label(g1.text or ""), label(g2.text or "")
     return rec
 
 

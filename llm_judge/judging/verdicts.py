@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from typing import Callable, Mapping
 
 from ..errors import ConfigError
+from ..five_level import FIVE_LEVELS
 
 
 class VerdictError(ValueError):
@@ -76,9 +78,37 @@ def parse_last_line(text: str) -> str:
     return _LAST_LINE_VERDICTS[value]
 
 
+# -- five-level pairwise verdicts (our five-level prompts, Arena-Hard's labels) ------------------------------
+# A marker counts as a verdict when it holds nothing but A, B, C and comparison signs, so "[[A]]" or
+# "[[A>>>B]]" at the end is a malformed verdict (an error), never skipped for an earlier, quoted one.
+# NFKC folds the full-width forms Japanese judges write ("［［Ａ＞Ｂ］］", "＝") into ASCII; "≫"/"≪" are
+# read as ">>"/"<<".
+
+_FIVE_MARKER = re.compile(r"\[\[([ABC<>=≫≪\s]{1,24})\]\]")
+_FIVE_WINNER = {"A>>B": "A", "A>B": "A", "A=B": "tie", "B>A": "B", "B>>A": "B"}
+
+
+def parse_five_level(text: str) -> str:
+    """One of FIVE_LEVELS from the last verdict marker in the output, however spaced or full-width."""
+    found = _FIVE_MARKER.findall(unicodedata.normalize("NFKC", text))
+    if not found:
+        raise VerdictError("no verdict such as [[A>>B]], [[A>B]], [[A=B]], [[B>A]] or [[B>>A]] in the judge output")
+    label = re.sub(r"\s+", "", found[-1]).replace("≫", ">>").replace("≪", "<<")
+    if label not in _FIVE_WINNER:
+        raise VerdictError(f"the last verdict [[{found[-1].strip()}]] is not one of {', '.join(FIVE_LEVELS)}")
+    return label
+
+
+def parse_five_level_winner(text: str) -> str:
+    """'A', 'B' or 'tie' of the last five-level verdict: what FastChat's winner fields record."""
+    return _FIVE_WINNER[parse_five_level(text)]
+
+
 SINGLE_FORMATS: dict[str, Callable[[str], float]] = {"[[rating]]": parse_rating, "[[評価]]": parse_rating}
 PAIR_FORMATS: dict[str, Callable[[str], str]] = {"[[A]]": parse_pair, "[[rating_a,rating_b]]": parse_two_scores,
-                                                 "last": parse_last_line}
+                                                 "last": parse_last_line, "[[A>>B]]": parse_five_level_winner}
+# Pairwise formats whose verdict has a strength: the parser of the whole label, which records keep.
+PAIR_LABELS: dict[str, Callable[[str], str]] = {"[[A>>B]]": parse_five_level}
 
 
 # -- open judges' formats (judges/families.py) ------------------------------------------------------

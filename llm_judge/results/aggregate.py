@@ -4,7 +4,8 @@ Definitions follow FastChat's show_result.py:
   single:   mean score per model, per turn and overall;
   pairwise: a game counts for a model only when both orders agree (g1_winner == g2_winner != tie),
             otherwise it is a tie; win_rate = win / n, loss_rate = loss / n,
-            win_rate_adjusted = (win + tie / 2) / n.
+            win_rate_adjusted = (win + tie / 2) / n. Five-level records are counted per order, strong
+            verdicts weighted (:func:`weighted_games`).
 A record may stand for several identical games (:class:`CountedPair`, what show_result's streaming reader
 keeps): every count here adds its ``count``. Records that failed (``record.failed``: an ``error`` field, or FastChat's legacy score -1 / winner "error")
 are counted and reported, never averaged in. Position bias is counted in :mod:`.position`.
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from ..errors import ConfigError
+from ..five_level import STRONG_WEIGHT, is_strong
 from ..records import WINNERS, Judgment, PairJudgment, SingleJudgment
 
 FAILED_GAMES = ("drop", "tie")  # --failed-games; the first is FastChat's and the default
@@ -85,6 +87,30 @@ def game_winner(record: PairJudgment, failed_games: str = "drop") -> str | None:
     return record.combined_winner
 
 
+def weighted_games(record: PairJudgment, failed_games: str = "drop",
+                   strong_weight: int = STRONG_WEIGHT) -> list[tuple[str, int]]:
+    """The games a record counts as, each (winner, how many); none for a record left out.
+
+    A FastChat record is one game, its combined winner. A five-level record (both orders' verdicts kept) is
+    counted as Arena-Hard counts it: each order is a game of its own, and a strong verdict (``A>>B``) counts
+    as ``strong_weight`` games.
+    """
+    n = multiplicity(record)
+    if record.g1_verdict and record.g2_verdict and not record.failed:
+        return [(w, n * (strong_weight if is_strong(v) else 1))
+                for w, v in ((record.g1_winner, record.g1_verdict), (record.g2_winner, record.g2_verdict))]
+    w = game_winner(record, failed_games)
+    return [(w, n)] if w else []
+
+
+def five_level_note(records: Iterable[Judgment], strong_weight: int) -> str:
+    """The note saying how five-level verdicts were counted ("" when no record has them)."""
+    if not any(isinstance(r, PairJudgment) and r.g1_verdict for r in records):
+        return ""
+    return (f"five-level verdicts: each order counts as a game, a strong one (A>>B) as {strong_weight} "
+            "(--strong-weight)")
+
+
 def error_games(records: Iterable[Judgment], models: list[str] | None = None, baseline: str | None = None) -> int:
     """How many games in a table's scope have an "error" verdict: the games the failed-games rule touches."""
     return sum(multiplicity(r) for r in pairs_in_scope(records, models, baseline) if error_verdict(r))
@@ -145,46 +171,46 @@ class PairTally:
         return getattr(self, what.removesuffix("_rate")) / self.n
 
 
-def pairwise_tallies(records: Iterable[Judgment], models: list[str] | None = None,
-                     baseline: str | None = None, failed_games: str = "drop") -> dict[str, PairTally]:
+def pairwise_tallies(records: Iterable[Judgment], models: list[str] | None = None, baseline: str | None = None,
+                     failed_games: str = "drop", strong_weight: int = STRONG_WEIGHT) -> dict[str, PairTally]:
     """Per model win / loss / tie over every game it played (the baseline itself left out)."""
     tallies: dict[str, PairTally] = {}
     for r in pairs_in_scope(records, models, baseline):
         t1, t2 = tallies.setdefault(r.model_1, PairTally()), tallies.setdefault(r.model_2, PairTally())
-        w, n = game_winner(r, failed_games), multiplicity(r)
-        if w is None:
-            t1.failed += n
-            t2.failed += n
-            continue
-        if w == "tie":
-            t1.tie += n
-            t2.tie += n
-        elif w == "model_1":
-            t1.win += n
-            t2.loss += n
-        else:
-            t2.win += n
-            t1.loss += n
+        games = weighted_games(r, failed_games, strong_weight)
+        if not games:
+            t1.failed += multiplicity(r)
+            t2.failed += multiplicity(r)
+        for w, n in games:
+            if w == "tie":
+                t1.tie += n
+                t2.tie += n
+            elif w == "model_1":
+                t1.win += n
+                t2.loss += n
+            else:
+                t2.win += n
+                t1.loss += n
     if baseline is not None:
         tallies.pop(baseline, None)
     return dict(sorted(tallies.items(), key=lambda kv: -(kv[1].rate("win_rate_adjusted") or 0.0)))
 
 
-def pair_tallies(records: Iterable[Judgment], models: list[str] | None = None,
-                 baseline: str | None = None, failed_games: str = "drop") -> dict[tuple[str, str], PairTally]:
+def pair_tallies(records: Iterable[Judgment], models: list[str] | None = None, baseline: str | None = None,
+                 failed_games: str = "drop", strong_weight: int = STRONG_WEIGHT) -> dict[tuple[str, str], PairTally]:
     """Per model pair (as model_1, model_2 in the file): model_1's win / loss / tie against model_2."""
     pairs: dict[tuple[str, str], PairTally] = {}
     for r in pairs_in_scope(records, models, baseline):
         t = pairs.setdefault((r.model_1, r.model_2), PairTally())
-        w, n = game_winner(r, failed_games), multiplicity(r)
-        if w is None:
-            t.failed += n
-        elif w == "tie":
-            t.tie += n
-        elif w == "model_1":
-            t.win += n
-        else:
-            t.loss += n
+        games = weighted_games(r, failed_games, strong_weight)
+        t.failed += 0 if games else multiplicity(r)
+        for w, n in games:
+            if w == "tie":
+                t.tie += n
+            elif w == "model_1":
+                t.win += n
+            else:
+                t.loss += n
     return pairs
 
 

@@ -3,10 +3,10 @@
 A million pairwise judgments are about 1.5 GB of JSON, nearly all of it prompts and judgment texts that no
 table shows. :func:`read_counted` decodes each line with msgspec into a Struct of the fields a pairwise
 record has, type-checking each as :mod:`llm_judge.records` does, and keeps one
-:class:`~.aggregate.CountedPair` per distinct (model_1, model_2, g1_winner, g2_winner, judge, failed): what
-it holds grows with the models and verdicts, not with the judgments. A record with verdict probabilities is
-kept as its own (slim) record, so that the position tables add the probabilities in file order, exactly as
-when every record is read.
+:class:`~.aggregate.CountedPair` per distinct (model_1, model_2, g1_winner, g2_winner, five-level verdicts,
+judge, failed): what it holds grows with the models and verdicts, not with the judgments. A record with
+verdict probabilities is kept as its own (slim) record, so that the position tables add the probabilities
+in file order, exactly as when every record is read.
 
 Validation is the typed reader's: a line the fast decoder refuses, or whose fields fail one of its checks,
 is read again by :func:`llm_judge.records.judgment_from_json`, which raises the error it always raises
@@ -20,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable, Optional, Union
 
+from ..five_level import FIVE_LEVELS, level_winner
 from ..jsonl import BLANK, open_jsonl, parse_line
 from ..records import WINNERS, JudgeName, PairJudgment, judgment_from_json
 from .aggregate import ERROR_VERDICT, CountedPair
@@ -60,6 +61,8 @@ if msgspec is not None:
         g2_distribution: Optional[dict] = None
         g2_verdict_probs: Optional[dict] = None
         win_probs: Optional[dict] = None
+        g1_verdict: Optional[str] = None
+        g2_verdict: Optional[str] = None
 
 
 def read_counted(paths: Iterable[Path | str]) -> list[PairJudgment] | None:
@@ -103,6 +106,9 @@ def _valid(rec: Any) -> bool:
         return False
     if rec.turn is not msgspec.UNSET and (rec.turn is None or rec.turn < 1):
         return False
+    for game, label, winner in (("g1", rec.g1_verdict, rec.g1_winner), ("g2", rec.g2_verdict, rec.g2_winner)):
+        if label is not None and (label not in FIVE_LEVELS or level_winner(label, game) != winner):
+            return False
     # judge_model/judge_prompt (ja-vicuna-qa-benchmark's form) count only without a judge list, and then both
     return rec.judge is not None or (rec.judge_model is None and rec.judge_prompt is None) or bool(
         rec.judge_model and rec.judge_prompt)
@@ -118,7 +124,8 @@ def _add(out: list[PairJudgment], groups: Groups, rec: Any, judge: tuple[str, st
     """Count ``rec`` (a Struct or a PairJudgment) into its group, or keep it alone if it has verdict
     probabilities."""
     alone = rec.g1_verdict_probs is not None or rec.g2_verdict_probs is not None
-    key = (rec.model_1, rec.model_2, rec.g1_winner, rec.g2_winner, judge, bool(rec.error))
+    key = (rec.model_1, rec.model_2, rec.g1_winner, rec.g2_winner, rec.g1_verdict, rec.g2_verdict, judge,
+           bool(rec.error))
     group = None if alone else groups.get(key)
     if group is not None:
         group.count += 1
@@ -127,7 +134,8 @@ def _add(out: list[PairJudgment], groups: Groups, rec: Any, judge: tuple[str, st
     group = CountedPair(question_id=rec.question_id, model_1=rec.model_1, model_2=rec.model_2,
                         g1_winner=rec.g1_winner, g2_winner=rec.g2_winner,
                         judge=JudgeName(*judge) if judge else None, turn=turn, error=rec.error,
-                        g1_verdict_probs=rec.g1_verdict_probs, g2_verdict_probs=rec.g2_verdict_probs)
+                        g1_verdict_probs=rec.g1_verdict_probs, g2_verdict_probs=rec.g2_verdict_probs,
+                        g1_verdict=rec.g1_verdict, g2_verdict=rec.g2_verdict)
     out.append(group)
     if not alone:
         groups[key] = group
