@@ -4,6 +4,8 @@
     python -m llm_judge.show_result --input-file PATH/gpt-4_pair.jsonl --mode pairwise-all --format markdown
     python -m llm_judge.show_result --bench-name mt_bench jp_bench --model-list a b    (benches side by side)
     python -m llm_judge.show_result --input-file PATH/gpt-4_pair.jsonl --ratings --bootstrap 1000 --seed 0 --plot out.png
+    python -m llm_judge.show_result --input-file PATH/gpt-4_pair.jsonl --ratings --style-control   (style held equal)
+    python -m llm_judge.show_result --judge-model gpt-4 --judge-family five-level --mode pairwise-all --strong-weight 3
     python -m llm_judge.show_result --input-file PATH/gpt-4_pair.jsonl --failed-games tie --wandb   (to W&B)
 """
 from __future__ import annotations
@@ -16,14 +18,16 @@ from typing import Sequence
 from .. import cli, layouts
 from ..bench import Bench, BenchConfig, parse_model_list
 from ..errors import ConfigError, InputError
+from ..five_level import STRONG_WEIGHT
 from ..judging.families import load_family
 from ..judging.judge_id import judge_id_for, judgment_files, judgment_folder, judgment_path
 from ..judging.matches import MODES
 from ..records import Judgment, PairJudgment, read_judgments
 from ..results.aggregate import FAILED_GAMES, error_games, pairwise_tallies, rule_note, scale_of, singles
 from ..results.report import (BenchResult, across_benches, pairwise_tables, ratings_table, single_headline,
-                              single_tables)
+                              single_tables, style_table)
 from ..results.stream import read_counted
+from ..results.style import FEATURES, LENGTH_ONLY, Styles, answer_styles
 from ..results.tables import FORMATS, Table, render
 
 
@@ -52,6 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default: 0)")
     p.add_argument("--length-control", action="store_true",
                    help="with --ratings: add a length term, reported beside the raw rating (reads the answers)")
+    p.add_argument("--style-control", action="store_true",
+                   help="with --ratings: hold answer style equal (length in tokens, markdown headers, list items, "
+                        "bold spans); controlled ratings beside the raw ones, and each feature's coefficient")
+    p.add_argument("--strong-weight", type=cli.positive_int, default=STRONG_WEIGHT, metavar="W",
+                   help="five-level verdicts: the games a strong verdict (A>>B) counts as in win rates and ratings; "
+                        "each order counts as a game (default: 3, as Arena-Hard)")
     p.add_argument("--failed-games", choices=FAILED_GAMES, default="drop",
                    help='pairwise: a FastChat-era game whose verdict in either order is "error": drop leaves it out '
                         "(FastChat's show_result, default); tie counts it as a tie (the Japanese forks' show_result, "
@@ -158,8 +168,9 @@ def _baseline(args: argparse.Namespace, mode: str, bench: Bench | None) -> str |
 def bench_result(args: argparse.Namespace, bench_name: str, models: list[str] | None) -> BenchResult:
     paths, mode = _input_files(args, bench_name, args.mode)
     path = paths[0].parent if len(paths) > 1 else paths[0]  # named in messages
+    controlled = args.length_control or args.style_control
     records = _read_judgments(paths, bool(args.input_file) and Path(args.input_file).is_dir(),
-                              counted=not (args.wandb or args.length_control))
+                              counted=not (args.wandb or controlled))
     if mode == "single" and any(isinstance(r, PairJudgment) for r in records):
         mode = "pairwise-all"
     bench = _find_bench(args, bench_name)
@@ -167,30 +178,41 @@ def bench_result(args: argparse.Namespace, bench_name: str, models: list[str] | 
         bench_name = bench.name
     categories = {q.question_id: q.category for q in bench.questions} if bench else None
     if mode == "single":
-        if args.ratings or args.length_control:
+        if args.ratings or controlled:
             raise ConfigError(f"{path}: --ratings needs pairwise judgments; this file holds single scores")
         headline, scale = single_headline(records, models)
         # The plots draw one scale: the headline's (the tables show every scale, each apart).
         shown = [r for r in singles(records) if scale_of(r) == scale]
         return BenchResult(bench_name, mode, single_tables(records, models, categories), headline, shown,
                            models, None, categories, scale=scale)
-    baseline, rule = _baseline(args, mode, bench), args.failed_games
-    headline = {m: t.rate("win_rate_adjusted") for m, t in pairwise_tallies(records, models, baseline, rule).items()}
-    result = BenchResult(bench_name, mode, pairwise_tables(records, models, baseline, mode, rule), headline, records,
-                         models, baseline, categories, failed_games=rule)
-    if args.ratings or args.length_control:
-        from ..results.ratings import answer_lengths, collect_games, rate
+    baseline, rule, weight = _baseline(args, mode, bench), args.failed_games, args.strong_weight
+    tallies = pairwise_tallies(records, models, baseline, rule, weight)
+    headline = {m: t.rate("win_rate_adjusted") for m, t in tallies.items()}
+    result = BenchResult(bench_name, mode, pairwise_tables(records, models, baseline, mode, rule, weight), headline,
+                         records, models, baseline, categories, failed_games=rule, strong_weight=weight)
+    if args.ratings or controlled:
+        from ..results.ratings import rate
 
-        lengths = None
-        if args.length_control:
-            if bench is None:
-                raise ConfigError("--length-control needs the bench's answers, and no question.jsonl was found "
-                                  f"above {path}; pass --bench-name/--data-dir of the bench")
-            played = collect_games(records, models, baseline, failed_games=rule).models
-            lengths = answer_lengths(bench.load_answers(played))
-        result.ratings = rate(records, models, baseline, args.bootstrap, args.seed, lengths, rule)
+        styles = _styles(args, bench, path, records, models, baseline) if controlled else None
+        result.ratings = rate(records, models, baseline, args.bootstrap, args.seed, failed_games=rule, styles=styles,
+                              strong_weight=weight)
         result.tables.append(ratings_table(result.ratings, rule_note(error_games(records, models, baseline), rule)))
+        if len(result.ratings.controls) > 1:
+            result.tables.append(style_table(result.ratings))
     return result
+
+
+def _styles(args: argparse.Namespace, bench: Bench | None, path: Path, records: list[Judgment],
+            models: list[str] | None, baseline: str | None) -> Styles:
+    """The style counts of the answers the ratings' games compare: every feature, or length alone."""
+    from ..results.ratings import collect_games
+
+    flag = "--style-control" if args.style_control else "--length-control"
+    if bench is None:
+        raise ConfigError(f"{flag} needs the bench's answers, and no question.jsonl was found above {path}; "
+                          "pass --bench-name/--data-dir of the bench")
+    played = collect_games(records, models, baseline, failed_games=args.failed_games).models
+    return answer_styles(bench.load_answers(played), FEATURES if args.style_control else LENGTH_ONLY)
 
 
 def plot_path(plot: str, bench_name: str, several: bool) -> Path:
@@ -240,8 +262,9 @@ def _log_wandb(args: argparse.Namespace, results: list[BenchResult], plots: dict
     mode = results[0].mode
     config = {"benches": [r.name for r in results], "mode": mode, "judges": judges, "baseline": results[0].baseline,
               "models": results[0].models, "failed_games": args.failed_games, "input_file": args.input_file,
-              "ratings": bool(args.ratings or args.length_control), "bootstrap": args.bootstrap, "seed": args.seed,
-              "length_control": args.length_control}
+              "ratings": bool(args.ratings or args.length_control or args.style_control), "bootstrap": args.bootstrap,
+              "seed": args.seed, "length_control": args.length_control, "style_control": args.style_control,
+              "strong_weight": args.strong_weight}
     name = args.wandb_run_name or default_run_name([r.name for r in results], mode, judges)
     folder = log_results(results, name, config, plots, across)
     print(f"logged to W&B run {name!r} ({folder})", file=sys.stderr)

@@ -133,10 +133,10 @@ def category_radar(ax: "Axes", scores: Mapping[str, Mapping[str, float]], catego
 
 
 def rating_intervals(ax: "Axes", ratings: "Ratings", title: str = "") -> None:
-    """Each model's rating as a dot with its 95% interval; length-controlled ones beside, when present."""
+    """Each model's rating as a dot with its 95% interval; length- or style-controlled ones beside, when present."""
     rows = ratings.rows
     ys = list(range(len(rows)))[::-1]
-    lc = ratings.length_coef is not None
+    lc = bool(ratings.controls)
     shift = 0.15 if lc else 0.0
 
     def spread(mid: list[float], low: list[float | None], high: list[float | None]) -> list[list[float]]:
@@ -150,7 +150,7 @@ def rating_intervals(ax: "Axes", ratings: "Ratings", title: str = "") -> None:
         lcs = [r.lc_rating for r in rows]
         ax.errorbar(lcs, [y - shift for y in ys],
                     xerr=spread(lcs, [r.lc_lower for r in rows], [r.lc_upper for r in rows]),
-                    fmt="s", color=LOSE, capsize=4, label="length-controlled (95% CI)")
+                    fmt="s", color=LOSE, capsize=4, label=f"{ratings.control_name}-controlled (95% CI)")
     for y, r in zip(ys, rows):
         ax.annotate(f"{r.rating:.0f}", (r.rating, y + shift), textcoords="offset points", xytext=(0, 6),
                     ha="center", fontsize=8)
@@ -198,7 +198,7 @@ def result_figure(result: "BenchResult") -> "Figure":
             ax.set_xlabel("mean score (1-10)")
             ax.set_title(f"{result.name}: mean score{judged_by}")
         return fig
-    pairs = pair_tallies(result.records, result.models, result.baseline, result.failed_games)
+    pairs = pair_tallies(result.records, result.models, result.baseline, result.failed_games, result.strong_weight)
     heights = [len(pairs) + 1.2] + ([len(result.ratings.rows) + 1.5] if panels > 1 else [])
     fig = new_figure(10, 0.75 * sum(heights) + 0.6)
     grid = fig.add_gridspec(panels, 1, height_ratios=heights)

@@ -16,10 +16,16 @@ is on) with its count, and a resample draws new counts for them from one multino
 replacement, at a cost set by the number of model pairs rather than of games. (Drawing games one by one took
 bootstrap x games weights: 8 GB for 1,000 resamples of a million games.)
 
-Length control adds one term to the model: the answers' relative length difference
-(len_1 - len_2) / (len_1 + len_2), standardised over the games. Its coefficient says how many Elo
-points one standard deviation of "longer than the opponent" is worth to the judge; the length-controlled
-ratings are the model terms with that effect taken out.
+Style control adds one term per style feature of the game's two answers (:mod:`.style`: length in tokens,
+markdown headers, list items, bold spans), each the normalised difference (a - b) / (a + b), divided by its
+standard deviation over the games. Not centred: a game between answers of equal style gets no adjustment,
+so ratings are unchanged when every game's styles are equal (Arena-Hard also subtracts the mean). A
+feature's coefficient says how many Elo points one standard deviation of "more of it than the opponent" is
+worth to the judge; the controlled ratings are the model terms with those effects taken out. Length
+control is the same fit with the length feature alone.
+
+Five-level records count each order as a game and a strong verdict as ``strong_weight`` games
+(:func:`.aggregate.weighted_games`), in the fit and in every resample.
 """
 from __future__ import annotations
 
@@ -27,15 +33,17 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from ..errors import ConfigError, MissingDependency
-from ..records import Judgment, PairJudgment
-from .aggregate import game_winner, multiplicity, pairs_in_scope
+from ..errors import MissingDependency
+from ..five_level import STRONG_WEIGHT
+from ..records import Judgment
+from .aggregate import pairs_in_scope, weighted_games
+from .style import LENGTH_ONLY, Styles, count_tokens
 
 ELO_SCALE = 400.0 / math.log(10.0)  # natural-log strength -> Elo points
 BASE = 1000.0
 RIDGE = 1e-2  # tiny next to the curvature of a few dozen games; only keeps undefeated models finite
 
-Lengths = Mapping[tuple[str, Any, int], int]  # (model, question_id, turn) -> answer length in characters
+Lengths = Mapping[tuple[str, Any, int], int]  # (model, question_id, turn) -> answer length in tokens
 
 
 @dataclass
@@ -45,7 +53,8 @@ class Games:
     second: list[int] = field(default_factory=list)  # index of model_2
     score: list[float] = field(default_factory=list)  # model_1's result: 1, 0.5 or 0
     count: list[int] = field(default_factory=list)  # how many games had this outcome
-    length_diff: list[float] | None = None  # relative length difference, when length control is on
+    style_diff: list[tuple[float, ...]] | None = None  # normalised style differences, under style control
+    features: tuple[str, ...] = ()  # the style features, in style_diff's order
 
 
 @dataclass
@@ -55,7 +64,7 @@ class Rating:
     lower: float | None  # None without bootstrap resamples
     upper: float | None
     games: int
-    lc_rating: float | None = None
+    lc_rating: float | None = None  # style-controlled (length-controlled with the length feature alone)
     lc_lower: float | None = None
     lc_upper: float | None = None
 
@@ -66,71 +75,92 @@ class Ratings:
     bootstrap: int
     seed: int
     anchor: str  # "mean" or the baseline model
-    length_coef: float | None = None  # Elo points per standard deviation of relative length difference
-    length_coef_interval: tuple[float, float] | None = None
+    controls: tuple[str, ...] = ()  # the style features held equal in lc_rating; () without style control
+    coefs: dict[str, float] = field(default_factory=dict)  # feature -> Elo points per s.d. of its difference
+    coef_intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    strong_weight: int | None = None  # set when five-level records were counted
+
+    @property
+    def length_coef(self) -> float | None:
+        return self.coefs.get("length")
+
+    @property
+    def length_coef_interval(self) -> tuple[float, float] | None:
+        return self.coef_intervals.get("length")
+
+    @property
+    def control_name(self) -> str:
+        """What the controlled ratings hold equal: "length" or "style"."""
+        return "length" if self.controls == LENGTH_ONLY else "style"
+
+    def coef_text(self, feature: str) -> str:
+        text = f"{self.coefs[feature]:+.1f}"
+        interval = self.coef_intervals.get(feature)
+        return text + (" [{:+.1f}, {:+.1f}]".format(*interval) if interval else "")
 
     def describe(self) -> str:
         anchor = "mean 1000" if self.anchor == "mean" else f"{self.anchor} = 1000"
         text = f"Bradley-Terry on the Elo scale (anchor: {anchor}); ties count as half a win; "
         text += (f"95% intervals from {self.bootstrap} bootstrap resamples of games, seed {self.seed}" if self.bootstrap
                  else "no intervals (--bootstrap 0)")
-        if self.length_coef is not None:
-            text += f"; length term: {self.length_coef:+.1f} Elo per s.d. of relative answer length"
-            if self.length_coef_interval:
-                text += " [{:+.1f}, {:+.1f}]".format(*self.length_coef_interval)
+        if self.strong_weight is not None:
+            text += f"; five-level verdicts: each order a game, a strong one {self.strong_weight} games"
+        if self.controls == LENGTH_ONLY:
+            text += f"; length term: {self.coef_text('length')} Elo per s.d. of relative answer length (tokens)"
+        elif self.controls:
+            terms = ", ".join(f"{f} {self.coef_text(f)}" for f in self.controls)
+            text += f"; style terms, Elo per s.d. of each normalised difference: {terms}"
         return text
 
 
 def collect_games(records: Iterable[Judgment], models: list[str] | None = None, baseline: str | None = None,
-                  lengths: Lengths | None = None, failed_games: str = "drop") -> Games:
+                  lengths: Lengths | None = None, failed_games: str = "drop", styles: Styles | None = None,
+                  strong_weight: int = STRONG_WEIGHT) -> Games:
     """The games to fit, each distinct outcome once with its count: failed judgments are left out (but see
-    ``failed_games``, as in :mod:`.aggregate`); with ``lengths`` every game needs both lengths."""
-    kept = [(r, w) for r in pairs_in_scope(records, models, baseline) if (w := game_winner(r, failed_games))]
+    ``failed_games``, as in :mod:`.aggregate`); with ``styles`` (or ``lengths``, the length feature alone)
+    every game needs both answers."""
+    if lengths is not None and styles is None:
+        styles = Styles(LENGTH_ONLY, {key: (float(n),) for key, n in lengths.items()})
+    kept = [(r, games) for r in pairs_in_scope(records, models, baseline)
+            if (games := weighted_games(r, failed_games, strong_weight))]
     names = sorted({m for r, _ in kept for m in (r.model_1, r.model_2)})
     index = {m: i for i, m in enumerate(names)}
-    games = Games(names, length_diff=[] if lengths is not None else None)
-    cells: dict[tuple[int, int, float, float | None], int] = {}  # outcome -> its place in games
-    for r, w in kept:
-        score = 0.5 if w == "tie" else 1.0 if w == "model_1" else 0.0
-        diff = _length_diff(r, lengths) if lengths is not None else None
-        key = (index[r.model_1], index[r.model_2], score, diff)
-        at = cells.get(key)
-        if at is not None:
-            games.count[at] += multiplicity(r)
-            continue
-        cells[key] = len(games.count)
-        games.first.append(key[0])
-        games.second.append(key[1])
-        games.score.append(score)
-        games.count.append(multiplicity(r))
-        if games.length_diff is not None:
-            games.length_diff.append(diff)
+    games = Games(names, style_diff=[] if styles is not None else None, features=styles.features if styles else ())
+    cells: dict[tuple[int, int, float, tuple[float, ...] | None], int] = {}  # outcome -> its place in games
+    for r, outcomes in kept:
+        diff = styles.diff((r.model_1, r.question_id, r.turn), (r.model_2, r.question_id, r.turn)) if styles else None
+        for w, n in outcomes:
+            key = (index[r.model_1], index[r.model_2], 0.5 if w == "tie" else 1.0 if w == "model_1" else 0.0, diff)
+            at = cells.get(key)
+            if at is not None:
+                games.count[at] += n
+                continue
+            cells[key] = len(games.count)
+            games.first.append(key[0])
+            games.second.append(key[1])
+            games.score.append(key[2])
+            games.count.append(n)
+            if games.style_diff is not None:
+                games.style_diff.append(diff)
     return games
 
 
-def _length_diff(r: PairJudgment, lengths: Lengths) -> float:
-    key1, key2 = (r.model_1, r.question_id, r.turn), (r.model_2, r.question_id, r.turn)
-    missing = [k for k in (key1, key2) if k not in lengths]
-    if missing:
-        m, qid, t = missing[0]
-        raise ConfigError(f"no answer of {m} to question {qid!r} turn {t}; the length term needs every answer")
-    l1, l2 = lengths[key1], lengths[key2]
-    return (l1 - l2) / (l1 + l2) if l1 + l2 else 0.0
-
-
-def _design(games: Games, with_length: bool):
+def _design(games: Games, with_style: bool):
     import numpy as np
 
     n, k = len(games.score), len(games.models)
-    x = np.zeros((n, k + (1 if with_length else 0)))
+    f = len(games.features) if with_style else 0
+    x = np.zeros((n, k + f))
     rows = np.arange(n)
     x[rows, games.first] += 1.0
     x[rows, games.second] -= 1.0
-    if with_length:  # standardised over the games: each outcome weighs its count
-        diff = np.asarray(games.length_diff, dtype=float)
+    if f:  # each feature divided by its s.d. over the games (each outcome weighs its count); not centred
+        diff = np.asarray(games.style_diff, dtype=float).reshape(n, f)
         count = np.asarray(games.count, dtype=float)
-        sd = math.sqrt(float(np.average((diff - np.average(diff, weights=count)) ** 2, weights=count)))
-        x[:, k] = diff / sd if sd > 0 else 0.0
+        for j in range(f):
+            sd = math.sqrt(float(np.average((diff[:, j] - np.average(diff[:, j], weights=count)) ** 2,
+                                            weights=count)))
+            x[:, k + j] = diff[:, j] / sd if sd > 0 else 0.0
     return x
 
 
@@ -168,15 +198,17 @@ def _elo(theta_models, anchor_index: int | None):
 
 
 def rate(records: Iterable[Judgment], models: list[str] | None = None, baseline: str | None = None,
-         bootstrap: int = 1000, seed: int = 0, lengths: Lengths | None = None,
-         failed_games: str = "drop") -> Ratings:
-    """Ratings of every model in the pairwise records, best first."""
+         bootstrap: int = 1000, seed: int = 0, lengths: Lengths | None = None, failed_games: str = "drop",
+         styles: Styles | None = None, strong_weight: int = STRONG_WEIGHT) -> Ratings:
+    """Ratings of every model in the pairwise records, best first; with ``styles`` (or ``lengths``) the
+    style-controlled ratings beside them."""
     try:
         import numpy as np
     except ImportError:
         raise MissingDependency("numpy", "ratings") from None
 
-    games = collect_games(records, models, baseline, lengths, failed_games)
+    records = list(records)
+    games = collect_games(records, models, baseline, lengths, failed_games, styles, strong_weight)
     k = len(games.models)
     if k < 2 or not games.score:
         return Ratings([], bootstrap, seed, baseline or "mean")
@@ -190,36 +222,39 @@ def rate(records: Iterable[Judgment], models: list[str] | None = None, baseline:
     weights = np.vstack([count[None, :], resampled]).astype(float)
     anchor = games.models.index(baseline) if baseline in games.models else None
     raw = _elo(fit(_design(games, False), y, weights)[:, :k], anchor)
-    lc = coef = None
-    if lengths is not None:
+    out = Ratings([], bootstrap, seed, baseline if anchor is not None else "mean", controls=games.features,
+                  strong_weight=strong_weight if any(getattr(r, "g1_verdict", None) for r in records) else None)
+    controlled = None
+    if games.features:
         theta = fit(_design(games, True), y, weights)
-        lc, coef = _elo(theta[:, :k], anchor), ELO_SCALE * theta[:, k]
+        controlled = _elo(theta[:, :k], anchor)
+        for j, feature in enumerate(games.features):
+            coef = ELO_SCALE * theta[:, k + j]
+            out.coefs[feature] = float(coef[0])
+            if bootstrap:
+                out.coef_intervals[feature] = _interval(coef[1:])
     played = (np.bincount(games.first, weights=count, minlength=k)
               + np.bincount(games.second, weights=count, minlength=k)).astype(int)
-    rows = []
     for i, m in enumerate(games.models):
-        lo, hi = (float(v) for v in np.percentile(raw[1:, i], [2.5, 97.5])) if bootstrap else (None, None)
-        row = Rating(m, float(raw[0, i]), lo, hi, int(played[i]))
-        if lc is not None:
-            row.lc_rating = float(lc[0, i])
+        row = Rating(m, float(raw[0, i]), *(_interval(raw[1:, i]) if bootstrap else (None, None)), int(played[i]))
+        if controlled is not None:
+            row.lc_rating = float(controlled[0, i])
             if bootstrap:
-                row.lc_lower, row.lc_upper = (float(v) for v in np.percentile(lc[1:, i], [2.5, 97.5]))
-        rows.append(row)
-    rows.sort(key=lambda r: -r.rating)
-    out = Ratings(rows, bootstrap, seed, baseline if anchor is not None else "mean")
-    if coef is not None:
-        out.length_coef = float(coef[0])
-        if bootstrap:
-            out.length_coef_interval = tuple(float(v) for v in np.percentile(coef[1:], [2.5, 97.5]))
+                row.lc_lower, row.lc_upper = _interval(controlled[1:, i])
+        out.rows.append(row)
+    out.rows.sort(key=lambda r: -r.rating)
     return out
+
+
+def _interval(values) -> tuple[float, float]:
+    import numpy as np
+
+    lo, hi = np.percentile(values, [2.5, 97.5])
+    return float(lo), float(hi)
 
 
 def answer_lengths(answers: Mapping[str, Mapping[Any, Any]]) -> dict[tuple[str, Any, int], int]:
-    """(model, question_id, turn) -> characters, from Bench.load_answers (characters, not tokens: no
-    tokenizer is needed and Japanese and English answers are measured the same way)."""
-    out: dict[tuple[str, Any, int], int] = {}
-    for model, by_qid in answers.items():
-        for qid, answer in by_qid.items():
-            for t, text in enumerate(answer.turns, 1):
-                out[(model, qid, t)] = len(text)
-    return out
+    """(model, question_id, turn) -> length in tokens (:func:`.style.count_tokens`: words, and each CJK
+    character one token), from Bench.load_answers."""
+    return {(model, qid, t): count_tokens(text) for model, by_qid in answers.items()
+            for qid, answer in by_qid.items() for t, text in enumerate(answer.turns, 1)}

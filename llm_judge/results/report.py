@@ -7,10 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..five_level import STRONG_WEIGHT
 from ..records import Judgment, SingleJudgment
 from .aggregate import (FASTCHAT_SCALE, PairTally, Scale, by_scale, criterion_means, error_games, error_verdict,
-                        multiplicity, pair_tallies, pairwise_tallies, rule_note, scale_text, single_by_category,
-                        single_scores)
+                        five_level_note, multiplicity, pair_tallies, pairwise_tallies, rule_note, scale_text,
+                        single_by_category, single_scores)
 from .position import consistency_table, position_table
 from .ratings import Ratings
 from .tables import Table
@@ -86,10 +87,11 @@ def _pct(t: PairTally, what: str) -> float | None:
 
 
 def pairwise_tables(records: list[Judgment], models: list[str] | None, baseline: str | None,
-                    mode: str, failed_games: str = "drop") -> list[Table]:
+                    mode: str, failed_games: str = "drop", strong_weight: int = STRONG_WEIGHT) -> list[Table]:
     """The win-rate tables (per model, per pair) and the position tables; ``failed_games`` is the rule for
-    games with an "error" verdict (see :mod:`.aggregate`), named in the notes when it touched any."""
-    tallies = pairwise_tallies(records, models, baseline, failed_games)
+    games with an "error" verdict (see :mod:`.aggregate`), named in the notes when it touched any;
+    ``strong_weight``: how many games a strong five-level verdict counts as."""
+    tallies = pairwise_tallies(records, models, baseline, failed_games, strong_weight)
     per_model = Table("pairwise: per model" + (f" vs {baseline}" if baseline else ""),
                       ["model", "win", "loss", "tie", "win_rate", "loss_rate", "win_rate_adjusted", "failed"])
     for model, t in tallies.items():
@@ -99,14 +101,15 @@ def pairwise_tables(records: list[Judgment], models: list[str] | None, baseline:
     failed = sum(multiplicity(r) for r in records if r.failed and not (counted and error_verdict(r)))
     rule = rule_note(error_games(records, models, baseline), failed_games)
     failed_note = f"{failed} judgments failed and are not counted; rerun gen_judgment to retry them" if failed else ""
-    per_model.note = "; ".join(n for n in (failed_note, rule) if n)
+    levels = five_level_note(records, strong_weight)
+    per_model.note = "; ".join(n for n in (failed_note, rule, levels) if n)
     tables = [per_model]
     if mode == "pairwise-all" or baseline is None:
         pairs = Table("pairwise: per pair (model_1 vs model_2, %)",
                       ["model_1", "model_2", "win", "tie", "loss", "n", "failed"])
-        for (m1, m2), t in pair_tallies(records, models, baseline, failed_games).items():
+        for (m1, m2), t in pair_tallies(records, models, baseline, failed_games, strong_weight).items():
             pairs.rows.append([m1, m2, _pct(t, "win"), _pct(t, "tie"), _pct(t, "loss"), t.n, t.failed])
-        pairs.note = rule
+        pairs.note = "; ".join(n for n in (rule, levels) if n)
         tables.append(pairs)
     tables.append(consistency_table(records, models, baseline))
     tables.append(position_table(records))
@@ -114,18 +117,30 @@ def pairwise_tables(records: list[Judgment], models: list[str] | None, baseline:
 
 
 def ratings_table(ratings: Ratings, rule: str = "") -> Table:
-    """The ratings; ``rule`` is the failed-games note of the games they were fitted on ("" for none)."""
-    lc = ratings.length_coef is not None
+    """The ratings; ``rule`` is the failed-games note of the games they were fitted on ("" for none).
+    Controlled ratings sit beside the raw ones: ``lc_`` columns hold length alone, ``sc_`` columns style."""
     columns = ["model", "rating", "lower_95", "upper_95", "games"]
-    if lc:
-        columns += ["lc_rating", "lc_lower_95", "lc_upper_95"]
+    prefix = ("lc" if ratings.control_name == "length" else "sc") if ratings.controls else ""
+    if prefix:
+        columns += [f"{prefix}_rating", f"{prefix}_lower_95", f"{prefix}_upper_95"]
     table = Table("pairwise: Bradley-Terry ratings (Elo scale)", columns,
                   note=ratings.describe() + (f"; {rule}" if rule else ""))
     for r in ratings.rows:
         row = [r.model, r.rating, r.lower, r.upper, r.games]
-        if lc:
+        if prefix:
             row += [r.lc_rating, r.lc_lower, r.lc_upper]
         table.rows.append(row)
+    return table
+
+
+def style_table(ratings: Ratings) -> Table:
+    """Each style feature's coefficient with its 95% interval (style control with several features)."""
+    table = Table("pairwise: style coefficients (Elo per s.d. of the normalised difference)",
+                  ["feature", "coef", "lower_95", "upper_95"],
+                  note="a positive coefficient: the judge favours the answer with more of it, other things equal")
+    for feature in ratings.controls:
+        lo, hi = ratings.coef_intervals.get(feature, (None, None))
+        table.rows.append([feature, ratings.coefs[feature], lo, hi])
     return table
 
 
@@ -143,6 +158,7 @@ class BenchResult:
     categories: dict[Any, str] | None = None
     ratings: Ratings | None = None
     failed_games: str = "drop"  # the rule the pairwise tables were counted by (the plots count by it too)
+    strong_weight: int = STRONG_WEIGHT  # games a strong five-level verdict counts as (tables and plots)
     scale: Scale | None = None  # single: the scale of the headline scores
 
 
