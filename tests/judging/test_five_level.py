@@ -7,9 +7,9 @@ from llm_judge.engines.base import GenResult
 from llm_judge.errors import InputError
 from llm_judge.judging.families import load_family
 from llm_judge.judging.run import pair_record
+from llm_judge.judging.matches import Match
 from llm_judge.judging.verdicts import VerdictError, pair_parser, parse_five_level
 from llm_judge.records import Answer, PairJudgment, Question, judgment_from_json
-from llm_judge.judging.matches import Match
 
 
 @pytest.mark.parametrize("text,label", [
@@ -82,7 +82,8 @@ def test_family_file_with_prompts_per_language_needs_english(tmp_path):
 
 def _match() -> Match:
     q = Question(7, "writing", ["Write a haiku."])
-    answers = (Answer(7, "alpha", [{"index": 0, "turns": ["one"]}]), Answer(7, "beta", [{"index": 0, "turns": ["two"]}]))
+    answers = (Answer(7, "alpha", [{"index": 0, "turns": ["one"]}]),
+               Answer(7, "beta", [{"index": 0, "turns": ["two"]}]))
     prompt = load_family("five-level").prompt_set(None, None, "en", None, None).get(True, False, False)
     return Match(q, 1, ("alpha", "beta"), answers, prompt)
 

@@ -54,7 +54,7 @@ def test_ratings_by_hand(weight, score, games):
     rows = {r.model: r for r in rate(TINY * 50, bootstrap=0, strong_weight=weight).rows}
     assert rows["a"].rating - rows["b"].rating == pytest.approx(400 * math.log10(score / (games - score)), abs=0.2)
     assert rows["a"].games == 50 * games
-    assert "a strong one %d games" % weight in rate(TINY, bootstrap=0, strong_weight=weight).describe()
+    assert "a strong one as %d games" % weight in rate(TINY, bootstrap=0, strong_weight=weight).describe()
 
 
 def test_fastchat_files_do_not_change_with_the_weight():
@@ -122,3 +122,34 @@ def test_five_level_judgments_have_their_own_file(judged):
     assert not (judged / "demo_bench" / "model_judgment" / "scripted_pair.jsonl").exists()
     with pytest.raises(InputError, match="scripted_pair.jsonl.*scripted_five-level_pair.jsonl"):
         show_result.main(["--data-dir", str(judged), "--judge-model", "scripted", "--mode", "pairwise-all"])
+
+
+def test_distribution_judging_reads_the_five_labels_on_the_default_model(data_dir, default_model_path):
+    import torch
+
+    bench = data_dir / "demo_bench"
+    (bench / "model_answer").mkdir()
+    for model, text in (("alpha", "Hi! Come to our barbecue on Saturday at 5. Bring only yourselves. Hope to see you!"),
+                        ("beta", "barbecue.")):
+        row = {"question_id": 1, "answer_id": model, "model_id": model, "tstamp": 0.0,
+               "choices": [{"index": 0, "turns": [text]}]}
+        (bench / "model_answer" / f"{model}.jsonl").write_text(json.dumps(row) + "\n", encoding="utf-8")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # two threads spin against the other jobs of a shared 2-core machine
+    try:
+        assert gen_judgment.main(["--data-dir", str(data_dir), "--judge-model", "default", "--judge-family",
+                                  "five-level", "--mode", "pairwise-all", "--model-list", "alpha", "beta",
+                                  "--judge-method", "distribution"]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    [rec] = read_jsonl(bench / "model_judgment" / "smollm2-135m-instruct_five-level_pair.jsonl")
+    assert "error" not in rec and rec["judge"][1] == "pair-five-level-v1"
+    for game in ("g1", "g2"):
+        dist = rec[f"{game}_distribution"]
+        assert sorted(dist) == sorted(["A>>B", "A>B", "A=B", "B>A", "B>>A"])
+        assert sum(dist.values()) == pytest.approx(1.0)
+        assert rec[f"{game}_verdict"] == max(dist, key=dist.get)  # the greedy verdict is the most likely label
+        probs = rec[f"{game}_verdict_probs"]
+        assert probs["A"] == pytest.approx(dist["A>>B"] + dist["A>B"])
+        assert probs["tie"] == pytest.approx(dist["A=B"])
+    assert sum(rec["win_probs"].values()) == pytest.approx(1.0)
