@@ -107,7 +107,7 @@ def five_level_note(records: Iterable[Judgment], strong_weight: int) -> str:
     """The note saying how five-level verdicts were counted ("" when no record has them)."""
     if not any(isinstance(r, PairJudgment) and r.g1_verdict for r in records):
         return ""
-    return (f"five-level verdicts: each order counts as a game, a strong one (A>>B) as {strong_weight} "
+    return (f"five-level verdicts: each order counts as a game, a strong one (A>>B) as {strong_weight} games "
             "(--strong-weight)")
 
 

@@ -104,9 +104,11 @@ class Ratings:
         text += (f"95% intervals from {self.bootstrap} bootstrap resamples of games, seed {self.seed}" if self.bootstrap
                  else "no intervals (--bootstrap 0)")
         if self.strong_weight is not None:
-            text += f"; five-level verdicts: each order a game, a strong one {self.strong_weight} games"
+            text += f"; five-level verdicts: each order a game, a strong one as {self.strong_weight} games"
         if self.controls == LENGTH_ONLY:
-            text += f"; length term: {self.coef_text('length')} Elo per s.d. of relative answer length (tokens)"
+            interval = self.coef_intervals.get("length")
+            text += f"; length term: {self.coefs['length']:+.1f} Elo per s.d. of relative answer length in tokens"
+            text += " [{:+.1f}, {:+.1f}]".format(*interval) if interval else ""
         elif self.controls:
             terms = ", ".join(f"{f} {self.coef_text(f)}" for f in self.controls)
             text += f"; style terms, Elo per s.d. of each normalised difference: {terms}"
