@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..engines.api.params import MIN_THINKING_BUDGET
+from ..engines.api.params import MIN_THINKING_BUDGET, rules_for
 from ..engines.config import APIOptions, EngineConfig, HFOptions, PoolOptions, VLLMOptions
 from ..engines.registry import ENGINE_CHOICES, resolve
 from ..errors import ConfigError
@@ -90,6 +90,8 @@ def engine_config(args: argparse.Namespace, model: str | None, engine: str | Non
     if reasoning and not config.is_api:
         raise ConfigError(f"{reasoning[0]} is for API models; {config.provider} models take no such setting "
                           "(an open model's <think> block is kept apart from its verdict on its own)")
+    if reasoning:
+        rules_for(config.provider, config.model or "", api)  # a flag the provider does not take stops the run here
     if config.provider in ("hf", "vllm") and lora and not Path(lora).expanduser().is_dir():
         raise ConfigError(f"--lora-model {lora}: not a folder (give the folder holding adapter_config.json)")
     if not config.local:
