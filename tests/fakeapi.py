@@ -329,6 +329,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--retry-after", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--stats-file", default=None, help="write stats as JSON here on SIGTERM/SIGINT")
+    p.add_argument("--aws", nargs=2, default=None, metavar=("KEY_ID", "SECRET"),
+                   help="the AWS key pair Bedrock requests must be signed with")
+    p.add_argument("--reasoning", default=None, help="a reasoning model's thinking, sent apart from each reply")
     args = p.parse_args(argv)
     try:  # a faster event loop keeps the server from being the bottleneck of a benchmark
         import uvloop
@@ -336,7 +339,8 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         pass
     api = FakeAPI(latency=args.latency, api_key=args.api_key, p429=args.p429, p500=args.p500, seed=args.seed,
-                  retry_after=args.retry_after, port=args.port, keep_prompts=False).start()
+                  retry_after=args.retry_after, port=args.port, keep_prompts=False,
+                  aws=tuple(args.aws) if args.aws else None, reasoning=args.reasoning).start()
     print(f"listening {api.url}", flush=True)
     import signal
 

@@ -72,7 +72,8 @@ def auth_problem(r: Route, method: str, url: str, headers: dict[str, str], raw: 
     return "invalid credentials"
 
 
-def sigv4_problem(method: str, url: str, headers: dict[str, str], raw: bytes, aws: tuple[str, str] | None) -> str | None:
+def sigv4_problem(method: str, url: str, headers: dict[str, str], raw: bytes,
+                  aws: tuple[str, str] | None) -> str | None:
     """Whether an AWS Signature V4 is the one the secret key gives for this request, as Bedrock checks it."""
     m = _SIGV4.match(headers.get("authorization", ""))
     if m is None or "x-amz-date" not in headers:

@@ -10,6 +10,7 @@ token instead, and needs no boto3.
 """
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -38,6 +39,7 @@ class BedrockModel(AnthropicModel):
                 raise ConfigError(f"--api-key-env {self._key_env}: that environment variable is not set or empty")
             self.region = _region(None)
             return key
+        logging.getLogger("botocore").setLevel(logging.WARNING)  # one INFO line per client about where keys came from
         try:
             import boto3
             import botocore  # noqa: F401  (the SDK signs with botocore.auth.SigV4Auth)
