@@ -23,6 +23,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
+from urllib.parse import parse_qs
 
 from fakeroutes import auth_problem, request_problem, route
 
@@ -229,6 +230,8 @@ class FakeAPI:
             s.in_flight += 1
             s.max_in_flight = max(s.max_in_flight, s.in_flight)
         try:
+            if method == "POST" and path == "/token":
+                return await self._send_token(writer, raw)
             if method != "POST" or r is None:
                 return await self._send_error(writer, 404, protocol, f"no route {method} {path}")
             if self.api_key is not None:
@@ -294,6 +297,13 @@ class FakeAPI:
         return {"id": f"chatcmpl-{key:x}", "object": "chat.completion", "created": int(time.time()), "model": model,
                 "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None, "message": message}],
                 "usage": usage}
+
+    async def _send_token(self, writer: asyncio.StreamWriter, raw: bytes) -> bool:
+        """Google's OAuth token endpoint for a service account: a signed JWT in, the access token (our key) out."""
+        form = parse_qs(raw.decode("utf-8"))
+        if form.get("grant_type") != ["urn:ietf:params:oauth:grant-type:jwt-bearer"] or not form.get("assertion"):
+            return await self._send(writer, 400, {"error": "invalid_grant"})
+        return await self._send(writer, 200, {"access_token": self.api_key, "expires_in": 3600, "token_type": "Bearer"})
 
     async def _send_error(self, writer: asyncio.StreamWriter, status: int, protocol: str, message: str,
                           extra_headers: dict[str, str] | None = None) -> bool:

@@ -9,7 +9,8 @@ Each route names the protocol of its reply and how the caller must authenticate:
 * Claude on Bedrock ``/model/{model}/invoke``: AWS Signature V4, recomputed here with the secret key (when
   botocore is installed), or a Bedrock API key as Bearer; ``anthropic_version`` in the body, no ``model``.
 * Claude on Vertex AI ``/v1/projects/{p}/locations/{r}/publishers/anthropic/models/{m}:rawPredict``: Bearer
-  access token; ``anthropic_version`` in the body, no ``model``.
+  access token; ``anthropic_version`` in the body, no ``model``. ``POST /token`` is Google's OAuth endpoint
+  for service-account credentials (a signed JWT in, the server's key out as the access token).
 
 And the request rules of reasoning models: OpenAI's o-series and GPT-5 refuse temperature (other than 1),
 top_p, stop and max_tokens; Anthropic's extended thinking refuses temperature other than 1, top_p and top_k,

@@ -7,6 +7,7 @@ fail-fast and credentials that never appear in a message, the provider rule, and
 """
 from __future__ import annotations
 
+import json
 import sys
 
 import pytest
@@ -185,6 +186,29 @@ def test_vertex_without_application_default_credentials(monkeypatch):
     monkeypatch.setenv("CLOUD_ML_REGION", "us-east5")
     with pytest.raises(ConfigError, match="no Google credentials.*--api-key-env"):
         open_engine("vertex", VERTEX_MODEL)
+
+
+def test_vertex_with_application_default_credentials(monkeypatch, tmp_path):
+    """A service account's key file: google-auth signs a JWT, trades it at the token endpoint for an access
+    token, and the SDK sends that; the project comes from the key file."""
+    require("google.auth", "vertex")
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    with FakeAPI(api_key=KEY) as api:
+        account = {"type": "service_account", "project_id": "adc-project", "private_key_id": "k1", "private_key": pem,
+                   "client_email": "judge@adc-project.iam.gserviceaccount.com", "client_id": "1",
+                   "token_uri": f"{api.url}/token"}
+        (tmp_path / "sa.json").write_text(json.dumps(account), encoding="utf-8")
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "sa.json"))
+        monkeypatch.setenv("CLOUD_ML_REGION", "europe-west1")
+        with open_engine("vertex", VERTEX_MODEL, api_base=api.url + "/v1", parallel=4) as model:
+            assert all(r.ok for r in model.generate(requests(8)))
+            assert model.describe()["project"] == "adc-project" and KEY not in model.scrub(f"token {KEY}")
+        path = f"/v1/projects/adc-project/locations/europe-west1/publishers/anthropic/models/{VERTEX_MODEL}:rawPredict"
+        assert api.stats.by_path[path] == 8 and api.stats.by_path["/token"] >= 1
 
 
 def test_gemini_needs_its_key_even_with_a_base_url():
