@@ -252,3 +252,42 @@ def test_prices_of_every_provider_s_names():
     assert table.lookup("gemini-2.5-pro").input == 1.25
     custom = PriceTable({"anthropic.claude-x": (1.0, 2.0)})  # a user's own entry in Bedrock's naming still matches
     assert custom.lookup("anthropic.claude-x-v1:0").key == "anthropic.claude-x"
+
+
+def cli_args(provider: str, api: FakeAPI, monkeypatch) -> list[str]:
+    """gen_judgment's flags (and the environment) that judge with ``provider`` at ``api``."""
+    if provider == "azure":
+        azure_env(monkeypatch, api)
+        return ["--judge-model", "azure:my-gpt4o"]
+    if provider == "gemini":
+        monkeypatch.setenv("GEMINI_API_KEY", KEY)
+        return ["--judge-model", "gemini-2.5-flash", "--api-base", api.url + "/v1beta/openai/"]
+    if provider == "bedrock":
+        aws_env(monkeypatch)
+        monkeypatch.setenv("ANTHROPIC_BEDROCK_BASE_URL", api.url)
+        return ["--judge-model", f"bedrock:{BEDROCK_MODEL}"]
+    vertex_env(monkeypatch)
+    monkeypatch.setenv("ANTHROPIC_VERTEX_BASE_URL", api.url + "/v1")
+    return ["--judge-model", f"vertex:{VERTEX_MODEL}", "--api-key-env", "VERTEX_TOKEN"]
+
+
+@pytest.mark.parametrize("provider", list(PATHS))
+def test_no_credential_in_any_output_log_or_file(provider, data_dir, tmp_path, capfd, monkeypatch):
+    from llm_judge.cli import gen_judgment, gen_model_answer
+    from llm_judge.jsonl import dumps, read_jsonl
+
+    script = tmp_path / "model-a.jsonl"
+    script.write_text(dumps({"reply": "model-a says hello"}) + "\n", encoding="utf-8")
+    assert gen_model_answer.main(["--data-dir", str(data_dir), "--model-path", f"mock:{script}"]) == 0
+    first_429 = lambda body, attempt: "429" if attempt == 1 else None  # noqa: E731  (retries get logged too)
+    with FakeAPI(api_key=KEY, aws=AWS, faults=first_429, retry_after=0.05) as api:
+        args = cli_args(provider, api, monkeypatch)
+        assert gen_judgment.main(["--data-dir", str(data_dir), "-v", "--first-n", "3", *args]) == 0
+    out, err = capfd.readouterr()
+    assert "HTTP 429" in err and api.stats.auth_styles == AUTH[provider]
+    rows = read_jsonl(next((data_dir / "demo_bench" / "model_judgment").glob("*_single.jsonl")))
+    assert rows and all(r["score"] is not None for r in rows)
+    files = [p.read_bytes() for p in data_dir.rglob("*") if p.is_file()]
+    for secret in (KEY, AWS[1]):
+        assert secret not in out and secret not in err
+        assert not any(secret.encode() in data for data in files)
