@@ -5,6 +5,10 @@ extras = {
     "hf": ["torch>=2.1", "transformers>=4.45", "accelerate>=0.30", "safetensors", "gguf>=0.10", "sentencepiece"],
     # aiohttp: the SDKs' faster HTTP transport; bpe-openai: bundles tiktoken's vocabularies (offline counts)
     "api": ["openai>=1.40", "anthropic>=0.40", "httpx>=0.27", "tiktoken>=0.7", "aiohttp>=3.9", "bpe-openai>=0.1.4"],
+    # Claude on Bedrock: the anthropic SDK signs requests with botocore (boto3 brings it); on Vertex AI it
+    # authenticates with google-auth's Application Default Credentials.
+    "bedrock": ["anthropic>=0.40", "boto3>=1.28"],
+    "vertex": ["anthropic>=0.40", "google-auth>=2"],
     "ray": ["ray>=2.9"],
     "vllm": ["vllm>=0.6"],
     "lora": ["peft>=0.11"],

@@ -23,6 +23,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
+from urllib.parse import parse_qs
+
+from fakeroutes import auth_problem, request_problem, route
 
 # A fault: "429", "500", "hang", "drop", or any other HTTP status code as a string (e.g. "400", "529").
 Fault = str
@@ -38,12 +41,14 @@ class Stats:
     requests: int = 0
     by_status: dict[int, int] = field(default_factory=dict)
     by_path: dict[str, int] = field(default_factory=dict)
-    auth_styles: set[str] = field(default_factory=set)  # "bearer" and/or "x-api-key"
+    auth_styles: set[str] = field(default_factory=set)  # "bearer", "x-api-key", "api-key" (Azure), "sigv4"
     in_flight: int = 0
     max_in_flight: int = 0
     first_request: float | None = None  # time.time() of the first request line
     last_response: float | None = None
     prompts: list[str] = field(default_factory=list)  # prompt text of each request answered 200
+    bodies: list[dict] = field(default_factory=list)  # the body of each request answered 200
+    queries: list[str] = field(default_factory=list)  # the query string of each request answered 200
 
     def count(self, status: int) -> int:
         return self.by_status.get(status, 0)
@@ -109,9 +114,16 @@ class FakeAPI:
 
     def __init__(self, *, latency: float = 0.0, api_key: str | None = "sk-test-key", faults: FaultFn | None = None,
                  p429: float = 0.0, p500: float = 0.0, phang: float = 0.0, pdrop: float = 0.0, seed: int = 0,
-                 retry_after: float = 1.0, reply: ReplyFn = judge_reply, port: int = 0, keep_prompts: bool = True):
+                 retry_after: float = 1.0, reply: ReplyFn = judge_reply, port: int = 0, keep_prompts: bool = True,
+                 aws: tuple[str, str] | None = None, reasoning: str | None = None, reasoning_apart: bool = False):
         self.latency = latency
         self.api_key = api_key
+        self.aws = aws  # (access key id, secret key) that Bedrock's SigV4 signatures must be made with
+        # A reasoning model's thinking, sent apart from the reply (OpenAI-compatible reasoning_content and
+        # reasoning_tokens; Anthropic thinking blocks when the request enables thinking). reasoning_apart: the
+        # reasoning tokens are counted outside completion_tokens (Gemini), else inside (OpenAI).
+        self.reasoning = reasoning
+        self.reasoning_apart = reasoning_apart
         self.faults = faults or random_faults(p429, p500, phang, pdrop, seed)
         self.retry_after = retry_after
         self.reply = reply
@@ -196,7 +208,7 @@ class FakeAPI:
                         k, v = line.split(":", 1)
                         headers[k.strip().lower()] = v.strip()
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
-                keep = await self._handle(method, path.split("?", 1)[0], headers, body, writer)
+                keep = await self._handle(method, path, headers, body, writer)
                 if not keep:
                     return
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -205,9 +217,11 @@ class FakeAPI:
             self._writers.discard(writer)
             writer.close()
 
-    async def _handle(self, method: str, path: str, headers: dict[str, str], raw: bytes,
+    async def _handle(self, method: str, target: str, headers: dict[str, str], raw: bytes,
                       writer: asyncio.StreamWriter) -> bool:
-        protocol = "anthropic" if path.endswith("/messages") else "openai"
+        path, _, query = target.partition("?")
+        r = route(path)
+        protocol = r.protocol if r else "openai"
         with self._lock:
             s = self.stats
             s.requests += 1
@@ -216,14 +230,22 @@ class FakeAPI:
             s.in_flight += 1
             s.max_in_flight = max(s.max_in_flight, s.in_flight)
         try:
-            if method != "POST" or not (path.endswith("/chat/completions") or path.endswith("/messages")):
+            if method == "POST" and path == "/token":
+                return await self._send_token(writer, raw)
+            if method != "POST" or r is None:
                 return await self._send_error(writer, 404, protocol, f"no route {method} {path}")
-            if self.api_key is not None and not self._authorised(headers):
-                return await self._send_error(writer, 401, protocol, "invalid API key")
+            if self.api_key is not None:
+                problem = auth_problem(r, method, f"http://{headers.get('host', '')}{target}", headers, raw,
+                                       self.api_key, self.aws, self.stats.auth_styles)
+                if problem:
+                    return await self._send_error(writer, 401 if "credentials" in problem else 403, protocol, problem)
             try:
                 body = json.loads(raw)
             except ValueError:
                 return await self._send_error(writer, 400, protocol, "body is not JSON")
+            problem = request_problem(r, query, body)
+            if problem:
+                return await self._send_error(writer, 400, protocol, problem)
             text = prompt_text(body)
             with self._lock:
                 key = _digest(text)
@@ -242,36 +264,46 @@ class FakeAPI:
             await asyncio.sleep(self.latency)
             if fault is not None:
                 return await self._send_error(writer, int(fault), protocol, f"injected {fault}")
-            reply, matched = _apply_stop(self.reply(body, text), body)
             if self.keep_prompts:
                 with self._lock:
                     self.stats.prompts.append(text)
-            usage_in, usage_out = max(1, len(text) // 4), max(1, len(reply) // 4)
-            model = body.get("model", "model")
-            if protocol == "anthropic":
-                out = {"id": f"msg_{key:x}", "type": "message", "role": "assistant", "model": model,
-                       "content": [{"type": "text", "text": reply}],
-                       "stop_reason": "stop_sequence" if matched else "end_turn", "stop_sequence": matched, "usage": {"input_tokens": usage_in, "output_tokens": usage_out}}
-            else:
-                out = {"id": f"chatcmpl-{key:x}", "object": "chat.completion", "created": int(time.time()),
-                       "model": model, "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                                                    "message": {"role": "assistant", "content": reply}}],
-                       "usage": {"prompt_tokens": usage_in, "completion_tokens": usage_out,
-                                 "total_tokens": usage_in + usage_out}}
-            return await self._send(writer, 200, out)
+                    self.stats.bodies.append(body)
+                    self.stats.queries.append(query)
+            return await self._send(writer, 200, self._answer(protocol, body, text, key, r.model))
         finally:
             with self._lock:
                 self.stats.in_flight -= 1
 
-    def _authorised(self, headers: dict[str, str]) -> bool:
-        bearer = headers.get("authorization", "")
-        if bearer == f"Bearer {self.api_key}":
-            self.stats.auth_styles.add("bearer")
-            return True
-        if headers.get("x-api-key") == self.api_key:
-            self.stats.auth_styles.add("x-api-key")
-            return True
-        return False
+    def _answer(self, protocol: str, body: dict, text: str, key: int, path_model: str | None) -> dict:
+        """The 200 reply in the protocol's format, with the thinking and its tokens of a reasoning model."""
+        reply, matched = _apply_stop(self.reply(body, text), body)
+        usage_in, usage_out = max(1, len(text) // 4), max(1, len(reply) // 4)
+        thought = max(1, len(self.reasoning) // 4) if self.reasoning else 0
+        model = body.get("model") or path_model or "model"
+        if protocol == "anthropic":
+            content = [{"type": "text", "text": reply}]
+            if self.reasoning and (body.get("thinking") or {}).get("type") == "enabled":
+                content.insert(0, {"type": "thinking", "thinking": self.reasoning, "signature": "c2lnbmF0dXJl"})
+                usage_out += thought  # Anthropic counts thinking in output_tokens
+            return {"id": f"msg_{key:x}", "type": "message", "role": "assistant", "model": model, "content": content,
+                    "stop_reason": "stop_sequence" if matched else "end_turn", "stop_sequence": matched,
+                    "usage": {"input_tokens": usage_in, "output_tokens": usage_out}}
+        message = {"role": "assistant", "content": reply}
+        usage = {"prompt_tokens": usage_in, "completion_tokens": usage_out + (0 if self.reasoning_apart else thought),
+                 "total_tokens": usage_in + usage_out + thought}
+        if self.reasoning:
+            message["reasoning_content"] = self.reasoning
+            usage["completion_tokens_details"] = {"reasoning_tokens": thought}
+        return {"id": f"chatcmpl-{key:x}", "object": "chat.completion", "created": int(time.time()), "model": model,
+                "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None, "message": message}],
+                "usage": usage}
+
+    async def _send_token(self, writer: asyncio.StreamWriter, raw: bytes) -> bool:
+        """Google's OAuth token endpoint for a service account: a signed JWT in, the access token (our key) out."""
+        form = parse_qs(raw.decode("utf-8"))
+        if form.get("grant_type") != ["urn:ietf:params:oauth:grant-type:jwt-bearer"] or not form.get("assertion"):
+            return await self._send(writer, 400, {"error": "invalid_grant"})
+        return await self._send(writer, 200, {"access_token": self.api_key, "expires_in": 3600, "token_type": "Bearer"})
 
     async def _send_error(self, writer: asyncio.StreamWriter, status: int, protocol: str, message: str,
                           extra_headers: dict[str, str] | None = None) -> bool:
@@ -307,6 +339,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--retry-after", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--stats-file", default=None, help="write stats as JSON here on SIGTERM/SIGINT")
+    p.add_argument("--aws", nargs=2, default=None, metavar=("KEY_ID", "SECRET"),
+                   help="the AWS key pair Bedrock requests must be signed with")
+    p.add_argument("--reasoning", default=None, help="a reasoning model's thinking, sent apart from each reply")
     args = p.parse_args(argv)
     try:  # a faster event loop keeps the server from being the bottleneck of a benchmark
         import uvloop
@@ -314,7 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         pass
     api = FakeAPI(latency=args.latency, api_key=args.api_key, p429=args.p429, p500=args.p500, seed=args.seed,
-                  retry_after=args.retry_after, port=args.port, keep_prompts=False).start()
+                  retry_after=args.retry_after, port=args.port, keep_prompts=False,
+                  aws=tuple(args.aws) if args.aws else None, reasoning=args.reasoning).start()
     print(f"listening {api.url}", flush=True)
     import signal
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..engines.api.params import MIN_THINKING_BUDGET, rules_for
 from ..engines.config import APIOptions, EngineConfig, HFOptions, PoolOptions, VLLMOptions
 from ..engines.registry import ENGINE_CHOICES, resolve
 from ..errors import ConfigError
@@ -35,7 +36,8 @@ def add_engine_args(parser: argparse.ArgumentParser, *, judge: bool) -> None:
     g.add_argument("--num-workers", type=positive_int, default=None,
                    help=f"{what} copies working at once through Ray (CPU workers on a machine without GPUs)")
     g.add_argument("--ray-address", default=None, help="join an existing Ray cluster (e.g. auto or host:6379)")
-    g = parser.add_argument_group("API engines (OpenAI, Anthropic, OpenAI-compatible servers)")
+    g = parser.add_argument_group("API engines (OpenAI, Anthropic, Azure OpenAI, Claude on Bedrock / Vertex AI, "
+                                  "Gemini, OpenAI-compatible servers)")
     g.add_argument("--parallel", type=positive_int, default=APIOptions.parallel,
                    help=f"requests in flight (default: {APIOptions.parallel})")
     g.add_argument("--api-base", "--openai-api-base", dest="api_base", default=None,
@@ -48,6 +50,13 @@ def add_engine_args(parser: argparse.ArgumentParser, *, judge: bool) -> None:
                         f"(default: {APIOptions.max_retries})")
     g.add_argument("--request-timeout", type=float, default=APIOptions.request_timeout, metavar="SECONDS",
                    help=f"give up on one attempt after this long (default: {APIOptions.request_timeout:g})")
+    g.add_argument("--api-version", default=None, help="Azure OpenAI's API version, e.g. 2024-10-21 "
+                                                         "(default: OPENAI_API_VERSION)")
+    g.add_argument("--reasoning-effort", default=None, choices=["minimal", "low", "medium", "high"],
+                   help="reasoning models of OpenAI, Azure OpenAI and Gemini: how much they think before answering")
+    g.add_argument("--thinking-budget", type=int_at_least(MIN_THINKING_BUDGET), default=None, metavar="TOKENS",
+                   help="Claude (Anthropic, Bedrock, Vertex AI): extended thinking with this many tokens, on top "
+                        f"of the verdict's own (at least {MIN_THINKING_BUDGET})")
 
 
 def engine_choice(parser: argparse.ArgumentParser, flag: str) -> None:
@@ -72,8 +81,17 @@ def engine_config(args: argparse.Namespace, model: str | None, engine: str | Non
     vllm = VLLMOptions(tensor_parallel_size=args.num_gpus_per_model, enforce_eager=args.enforce_eager,
                        seed=seed or 0)
     api = APIOptions(parallel=args.parallel, api_base=args.api_base or None, api_key_env=args.api_key_env or None,
-                     max_retries=args.max_retries, request_timeout=args.request_timeout)
+                     max_retries=args.max_retries, request_timeout=args.request_timeout,
+                     api_version=args.api_version or None, reasoning_effort=args.reasoning_effort,
+                     thinking_budget=args.thinking_budget)
     config = resolve(model, engine, name, hf=hf, vllm=vllm, api=api)
+    reasoning = [flag for flag, value in (("--reasoning-effort", api.reasoning_effort),
+                                          ("--thinking-budget", api.thinking_budget)) if value is not None]
+    if reasoning and not config.is_api:
+        raise ConfigError(f"{reasoning[0]} is for API models; {config.provider} models take no such setting "
+                          "(an open model's <think> block is kept apart from its verdict on its own)")
+    if reasoning:
+        rules_for(config.provider, config.model or "", api)  # a flag the provider does not take stops the run here
     if config.provider in ("hf", "vllm") and lora and not Path(lora).expanduser().is_dir():
         raise ConfigError(f"--lora-model {lora}: not a folder (give the folder holding adapter_config.json)")
     if not config.local:

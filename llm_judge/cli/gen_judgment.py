@@ -155,7 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ..engines.api.costs import estimate
 
         games = [g for m in todo for g in m.games()]
-        for line in estimate(config.provider, config.model, games, judge.max_new_tokens, prices).lines():
+        most = judge.max_new_tokens + (config.api.thinking_budget or 0)  # thinking comes on top of the verdict
+        for line in estimate(config.provider, config.model, games, most, prices).lines():
             print(line, file=sys.stderr)
     if args.dry_run or not todo:
         store.close()

@@ -48,6 +48,10 @@ class GenResult:
     distribution: dict[str, float] | None = None
     attempts: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
+    # What a reasoning model thought before its answer (kept apart from ``text``, see engines/reasoning.py),
+    # and the tokens it spent on that; completion_tokens includes them, as the providers bill them.
+    reasoning: str | None = None
+    reasoning_tokens: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -59,6 +63,8 @@ class GenResult:
             out["prompt_tokens"] = self.prompt_tokens
         if self.completion_tokens is not None:
             out["completion_tokens"] = self.completion_tokens
+        if self.reasoning_tokens:
+            out["reasoning_tokens"] = self.reasoning_tokens
         return out
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 LOCAL_PROVIDERS = ("hf", "vllm", "mock")  # engines that run in this process (and so can be pooled by Ray)
-API_PROVIDERS = ("openai", "anthropic")
+API_PROVIDERS = ("openai", "anthropic", "azure", "bedrock", "vertex", "gemini")
 DEFAULT_TIMEOUT = 300.0
 
 
@@ -63,6 +63,11 @@ class APIOptions:
     api_key_env: str | None = None  # None: OPENAI_API_KEY / ANTHROPIC_API_KEY
     max_retries: int = 6
     request_timeout: float = DEFAULT_TIMEOUT
+    api_version: str | None = None  # Azure OpenAI's api-version; None: OPENAI_API_VERSION
+    # Reasoning judges (engines/api/params.py): OpenAI's and Gemini's reasoning_effort, Anthropic's
+    # extended-thinking budget in tokens. None: the model's default.
+    reasoning_effort: str | None = None
+    thinking_budget: int | None = None
 
 
 @dataclass(frozen=True)

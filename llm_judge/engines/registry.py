@@ -5,9 +5,11 @@ judge never imports torch and a missing optional engine fails only when it is as
 takes an :class:`EngineConfig` and returns the engine.
 
 Provider rule (:func:`split_provider`), in order: an explicit ``--engine``/``--judge-engine``; a prefix
-(``hf:``, ``vllm:``, ``openai:``, ``anthropic:``, ``mock:``); a local path or the default model ->
-transformers; a ``claude`` name -> Anthropic; a ``gpt-``/``o1``/``o3``/``o4``/``chatgpt`` name, or any name
-when an OpenAI base URL is set -> OpenAI(-compatible); anything else -> transformers (a hub id).
+(``hf:``, ``vllm:``, ``openai:``, ``anthropic:``, ``azure:``, ``bedrock:``, ``vertex:``, ``gemini:``,
+``mock:``); a local path or the default model -> transformers; a ``claude`` name -> Anthropic; a ``gemini``
+name -> Gemini; a ``gpt-``/``o1``/``o3``/``o4``/``chatgpt`` name, or any name when an OpenAI base URL is set
+-> OpenAI(-compatible); anything else -> transformers (a hub id). Azure deployments and Claude on Bedrock or
+Vertex are named by their prefix only: the same model name is served by several of them.
 """
 from __future__ import annotations
 
@@ -31,11 +33,20 @@ PROVIDERS: dict[str, str] = {
     "vllm": "llm_judge.engines.vllm:from_config",
     "openai": "llm_judge.engines.api.openai:from_config",
     "anthropic": "llm_judge.engines.api.anthropic:from_config",
+    "azure": "llm_judge.engines.api.azure:from_config",
+    "bedrock": "llm_judge.engines.api.bedrock:from_config",
+    "vertex": "llm_judge.engines.api.vertex:from_config",
+    "gemini": "llm_judge.engines.api.gemini:from_config",
     "mock": "llm_judge.engines.mock:from_config",
 }
-ENGINE_CHOICES = tuple(PROVIDERS) + ("api",)  # "api": OpenAI, or Anthropic for a claude name
+ENGINE_CHOICES = tuple(PROVIDERS) + ("api",)  # "api": OpenAI, or Anthropic / Gemini for their names
 _OPENAI_NAME = re.compile(r"^(gpt-|o1|o3|o4|chatgpt|text-davinci|davinci)", re.IGNORECASE)
-_ANTHROPIC_NAME = re.compile(r"^claude", re.IGNORECASE)
+# Names only one provider serves under that name (first match wins); the rest goes to OpenAI(-compatible).
+_NAMED = (("anthropic", re.compile(r"^claude", re.IGNORECASE)), ("gemini", re.compile(r"^gemini-", re.IGNORECASE)))
+
+
+def _by_name(spec: str | None) -> str | None:
+    return next((provider for provider, pattern in _NAMED if pattern.match(spec or "")), None)
 
 
 def split_provider(spec: str | None, engine: str | None = None) -> tuple[str, str | None]:
@@ -49,12 +60,12 @@ def split_provider(spec: str | None, engine: str | None = None) -> tuple[str, st
         if engine not in ENGINE_CHOICES:
             raise ConfigError(f"unknown engine {engine!r} (known: {', '.join(ENGINE_CHOICES)})")
         if engine == "api":
-            return ("anthropic" if spec and _ANTHROPIC_NAME.match(spec) else "openai"), spec
+            return _by_name(spec) or "openai", spec
         return engine, spec
     if is_default(spec) or (spec and Path(spec).expanduser().exists()):
         return "hf", spec
-    if _ANTHROPIC_NAME.match(spec or ""):
-        return "anthropic", spec
+    if _by_name(spec):
+        return _by_name(spec), spec
     if _OPENAI_NAME.match(spec or "") or os.environ.get("OPENAI_BASE_URL"):
         return "openai", spec
     return "hf", spec

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from ..engines.base import GenRequest, GenResult
+from ..engines.reasoning import split_reasoning
 from ..records import JudgeName, Judgment, PairJudgment, SingleJudgment, json_key
 from ..jsonl import JsonlStore
 from .families import JudgeFamily, load_family
@@ -31,7 +32,8 @@ class RunSummary:
     done: int = 0
     failed: int = 0
     prompt_tokens: int = 0
-    completion_tokens: int = 0
+    completion_tokens: int = 0  # reasoning included, as billed
+    reasoning_tokens: int = 0
     errors: dict[str, int] = field(default_factory=dict)
 
     def add(self, rec: Judgment) -> None:
@@ -39,6 +41,7 @@ class RunSummary:
         usage = rec.usage or {}
         self.prompt_tokens += usage.get("prompt_tokens", 0)
         self.completion_tokens += usage.get("completion_tokens", 0)
+        self.reasoning_tokens += usage.get("reasoning_tokens", 0)
         if rec.error:
             self.failed += 1
             kind = rec.error.split(":")[0]
@@ -47,8 +50,9 @@ class RunSummary:
             self.done += 1
 
     def line(self) -> str:
+        thought = f" ({self.reasoning_tokens} of them reasoning)" if self.reasoning_tokens else ""
         return (f"{self.done} judged, {self.skipped} already done, {self.failed} failed; "
-                f"tokens in {self.prompt_tokens}, out {self.completion_tokens}")
+                f"tokens in {self.prompt_tokens}, out {self.completion_tokens}{thought}")
 
 
 def distribution_request(match: Match, messages: list[dict[str, str]], language: str,
@@ -119,6 +123,8 @@ def single_record(match: Match, judge_model: str, bench: str, result: GenResult,
         judge=JudgeName(judge_model, match.prompt.name), user_prompt=user_prompt, judgment=result.text or "",
         turn=match.turn, tstamp=time.time(), bench=bench, category=match.question.category,
         usage=result.usage() or None)
+    if result.reasoning:
+        rec.extra["reasoning"] = result.reasoning  # FastChat's readers ignore fields they do not know
     scale = match.scale
     if scale is not None and tuple(scale) != FASTCHAT_SCALE:
         rec.scale = list(scale)  # a record without one is on FastChat's 1-10
@@ -148,6 +154,9 @@ def pair_record(match: Match, judge_model: str, bench: str, g1: GenResult, g2: G
         judge=JudgeName(judge_model, match.prompt.name), g1_user_prompt=prompts[0], g1_judgment=g1.text or "",
         g2_user_prompt=prompts[1], g2_judgment=g2.text or "", turn=match.turn, tstamp=time.time(),
         bench=bench, category=match.question.category, usage=_usage([g1, g2]) or None)
+    for name, r in (("g1", g1), ("g2", g2)):
+        if r.reasoning:
+            rec.extra[f"{name}_reasoning"] = r.reasoning
     parse = pair_parser(match.prompt.output_format)
     if g1.distribution is not None:
         rec.g1_distribution = g1.distribution
@@ -213,8 +222,12 @@ def run_matches(judge: Judge, bench: str, todo: list[Match], store: JsonlStore, 
 
 def _record(match: Match, judge_id: str, bench: str, games: list[tuple[list[dict[str, str]], GenRequest]],
             results: dict[int, GenResult]) -> Judgment:
-    """The record of a match whose games all have their result (the prompt shown is the game's last message)."""
+    """The record of a match whose games all have their result (the prompt shown is the game's last message).
+
+    A reasoning judge's thinking is moved out of the text first: the verdict is parsed from the answer alone.
+    """
     shown = [messages[-1]["content"] for messages, _ in games]
+    results = {gi: split_reasoning(r) for gi, r in results.items()}
     if match.pairwise:
         return pair_record(match, judge_id, bench, results[0], results[1], (shown[0], shown[1]),
                            (games[0][1], games[1][1]))

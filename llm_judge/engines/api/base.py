@@ -112,10 +112,15 @@ class APIModel(ChatModel):
         raise ConfigError(f"{self._key_env} is not set: export your {self.provider_label} API key in it "
                           f"(keys are read only from the environment), or name another variable with --api-key-env")
 
+    def secrets(self) -> list[str]:
+        """Every credential this engine holds (a provider with several, AWS's, lists them all)."""
+        return [self._key]
+
     def scrub(self, text: str) -> str:
-        """``text`` with the API key removed, for anything that is logged or written."""
-        if self._key and len(self._key) >= 4 and self._key in text:
-            text = text.replace(self._key, "[redacted]")
+        """``text`` with the credentials removed, for anything that is logged or written."""
+        for secret in self.secrets():
+            if secret and len(secret) >= 4 and secret in text:
+                text = text.replace(secret, "[redacted]")
         return text
 
     def where(self) -> str:
@@ -139,8 +144,12 @@ class APIModel(ChatModel):
         # clients take the same arguments; base_url None lets the SDK read its own environment variable.
         sdk = self._sdk_module()
         http_client = _http_client(sdk, self.options.parallel, self.options.request_timeout)
-        return getattr(sdk, self.client_class)(api_key=self._key, base_url=self.options.api_base, max_retries=0,
+        return getattr(sdk, self.client_class)(**self._client_args(), max_retries=0,
                                                timeout=self.options.request_timeout, http_client=http_client)
+
+    def _client_args(self) -> dict[str, Any]:
+        """The SDK client's credentials and address; Azure, Bedrock and Vertex clients take their own."""
+        return {"api_key": self._key, "base_url": self.options.api_base}
 
     def _sdk_module(self) -> Any:
         return importlib.import_module(self.sdk)

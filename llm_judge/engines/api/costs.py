@@ -60,7 +60,19 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
     "claude-sonnet-4": (3.0, 15.0),
     "claude-opus-4": (15.0, 75.0),
     "claude-opus-4-5": (5.0, 25.0),
+    # Gemini (paid tier, prompts up to 200k tokens; output includes thinking)
+    "gemini-1.5-flash": (0.075, 0.30),
+    "gemini-1.5-pro": (1.25, 5.0),
+    "gemini-2.0-flash": (0.10, 0.40),
+    "gemini-2.0-flash-lite": (0.075, 0.30),
+    "gemini-2.5-flash": (0.30, 2.50),
+    "gemini-2.5-flash-lite": (0.10, 0.40),
+    "gemini-2.5-pro": (1.25, 10.0),
+    "gemini-3-pro": (2.0, 12.0),
 }
+# Claude on Bedrock is named by model id (anthropic.claude-...) or inference profile (us.anthropic.claude-...),
+# on Vertex AI as claude-...@date: both are priced as Anthropic's own (on-demand, global endpoints).
+_BEDROCK_PREFIX = re.compile(r"^(?:[a-z]{2,6}\.)?anthropic\.", re.IGNORECASE)
 
 SAMPLE = 400  # distinct texts tokenized exactly before the rest is scaled by length
 ASSUMED_OUTPUT_TOKENS = 250  # a typical judgment: a few sentences of explanation and a verdict
@@ -107,8 +119,8 @@ class PriceTable:
         return table
 
     def lookup(self, model: str) -> Price | None:
-        name = model.lower()
-        keys = [k for k in self.prices if name.startswith(k.lower())]
+        names = {model.lower(), _BEDROCK_PREFIX.sub("", model.lower())}
+        keys = [k for k in self.prices if any(name.startswith(k.lower()) for name in names)]
         if not keys:
             return None
         key = max(keys, key=len)
@@ -186,7 +198,7 @@ def _tiktoken_encoding(name: str, timeout: float = 20.0):
 
 def token_counter(provider: str, model: str) -> tuple[Callable[[str], int], str]:
     """A function counting the tokens of a text for ``model``, and how it counts (shown to the user)."""
-    if provider == "openai":
+    if provider in ("openai", "azure"):  # an Azure deployment named after its model gets that model's tokenizer
         try:
             import tiktoken
 

@@ -12,7 +12,8 @@ import logging
 from typing import Any
 
 from .base import APIModel, BadResponse, require_name
-from ..config import EngineConfig
+from .params import apply, rules_for
+from ..config import APIOptions, EngineConfig
 from ..base import GenRequest, GenResult
 
 log = logging.getLogger(__name__)
@@ -26,19 +27,32 @@ class OpenAIModel(APIModel):
     sdk, client_class = "openai", "AsyncOpenAI"
     sdk_error = "OpenAIError"
 
-    def body(self, request: GenRequest) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": self.model, "messages": request.messages, "temperature": request.temperature}
+    def __init__(self, model: str, name: str, options: APIOptions | None = None):
+        super().__init__(model, name, options)
+        self._rules = rules_for(self.engine, self.model, self.options)  # what this model takes (params.py)
+
+    @property
+    def self_hosted(self) -> bool:
+        """A compatible server of the user's (vLLM, llama.cpp, Ollama): it knows max_tokens and vLLM's
+        extensions, and names the stop string it matched; OpenAI's own service (and Azure's, Gemini's) not."""
+        return bool(self.base_url)
+
+    def max_tokens_field(self) -> str:
         # api.openai.com wants max_completion_tokens (reasoning models refuse max_tokens); compatible
         # servers, older ones included, all know max_tokens.
-        body["max_tokens" if self.base_url else "max_completion_tokens"] = request.max_new_tokens
+        return "max_tokens" if self.self_hosted else "max_completion_tokens"
+
+    def body(self, request: GenRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": self.model, "messages": request.messages, "temperature": request.temperature}
+        body[self.max_tokens_field()] = request.max_new_tokens
         if request.top_p != 1.0:
             body["top_p"] = request.top_p
         if request.seed is not None:
             body["seed"] = request.seed
-        if request.repetition_penalty != 1.0 and self.base_url:
+        if request.repetition_penalty != 1.0 and self.self_hosted:
             body["repetition_penalty"] = request.repetition_penalty  # a vLLM extension of the protocol
         if request.stop:
-            if len(request.stop) == 1 or self.base_url:
+            if len(request.stop) == 1 or self.self_hosted:
                 body["stop"] = list(request.stop)
             elif not getattr(self, "_warned_stop", False):
                 # api.openai.com leaves the stop string out of the text and does not say which one matched, so
@@ -46,21 +60,40 @@ class OpenAIModel(APIModel):
                 self._warned_stop = True
                 log.warning("%s: several stop strings cannot be restored from api.openai.com's reply; judgments "
                             "run to their end", self.name)
-        return body
+        return apply(self._rules, body, self.options)
 
     async def _call(self, client: Any, request: GenRequest) -> GenResult:
         data = await client.post("/chat/completions", body=self.body(request), cast_to=object)
         try:
             choice = data["choices"][0]
-            text = choice["message"].get("content") or ""
+            message = choice["message"]
+            text = message.get("content") or ""
             usage = data.get("usage") or {}
         except (KeyError, IndexError, TypeError, AttributeError):
             raise BadResponse(f"not a chat completion: {str(data)[:200]}") from None
         finish = choice.get("finish_reason")
         if request.stop and finish == "stop":
             text += _matched_stop(choice, request.stop)
-        return GenResult(text=text, prompt_tokens=usage.get("prompt_tokens"),
-                         completion_tokens=usage.get("completion_tokens"), finish_reason=finish)
+        # DeepSeek's API and vLLM's reasoning parsers send the thinking apart ("reasoning_content"; "reasoning"
+        # in newer vLLM and OpenRouter); OpenAI's own models keep theirs hidden and only count it.
+        reasoning = message.get("reasoning_content") or message.get("reasoning")
+        thought = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens")
+        return GenResult(text=text, prompt_tokens=usage.get("prompt_tokens"), completion_tokens=_billed_output(usage),
+                         finish_reason=finish, reasoning=reasoning if isinstance(reasoning, str) else None,
+                         reasoning_tokens=thought or None)
+
+
+def _billed_output(usage: dict[str, Any]) -> int | None:
+    """Output tokens as billed: reasoning included.
+
+    OpenAI counts reasoning tokens inside completion_tokens; a server that counts them apart (Gemini's
+    endpoint: total = prompt + completion + reasoning) gets them added, so cost and usage see every one.
+    """
+    out = usage.get("completion_tokens")
+    thought = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0
+    if out is not None and thought and usage.get("total_tokens") == (usage.get("prompt_tokens") or 0) + out + thought:
+        return out + thought
+    return out
 
 
 def _matched_stop(choice: dict[str, Any], stop: list[str]) -> str:
