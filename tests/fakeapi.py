@@ -5,7 +5,7 @@ after a fixed latency with a deterministic judge-like reply ("Rating: [[k]]" or 
 API key (``Authorization: Bearer`` or ``x-api-key``), and injects faults: 429 with Retry-After, 500,
 hangs (never answers), dropped connections, or any status a test scripts. Faults are drawn from a
 seeded hash of (request content, attempt number), so a run sees the same faults whatever the order
-in which its requests arrive.
+in which its requests arrive. It also speaks both batch protocols (``api.batches``, see fakebatch.py).
 
 In a test:   ``with FakeAPI(latency=0.05, p429=0.05) as api: ... api.openai_base ... api.stats``
 As a process (benchmarks):  ``python tests/fakeapi.py --latency 0.5 --p429 0.05 --p500 0.02``
@@ -23,6 +23,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
+
+from fakebatch import FakeBatches
 
 # A fault: "429", "500", "hang", "drop", or any other HTTP status code as a string (e.g. "400", "529").
 Fault = str
@@ -124,6 +126,7 @@ class FakeAPI:
         self._server: asyncio.base_events.Server | None = None
         self._thread: threading.Thread | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self.batches = FakeBatches(self)  # OpenAI's Batch API and Anthropic's Message Batches
 
     # -- lifecycle -------------------------------------------------------------------------------
     @property
@@ -216,6 +219,11 @@ class FakeAPI:
             s.in_flight += 1
             s.max_in_flight = max(s.max_in_flight, s.in_flight)
         try:
+            if self.batches.serves(path):  # the batch protocols (fakebatch.py)
+                if self.api_key is not None and not self._authorised(headers):
+                    return await self._send_error(writer, 401, protocol, "invalid API key")
+                status, out, ctype = self.batches.handle(method, path, headers, raw)
+                return await self._send(writer, status, out, content_type=ctype)
             if method != "POST" or not (path.endswith("/chat/completions") or path.endswith("/messages")):
                 return await self._send_error(writer, 404, protocol, f"no route {method} {path}")
             if self.api_key is not None and not self._authorised(headers):
@@ -242,26 +250,31 @@ class FakeAPI:
             await asyncio.sleep(self.latency)
             if fault is not None:
                 return await self._send_error(writer, int(fault), protocol, f"injected {fault}")
-            reply, matched = _apply_stop(self.reply(body, text), body)
-            if self.keep_prompts:
-                with self._lock:
-                    self.stats.prompts.append(text)
-            usage_in, usage_out = max(1, len(text) // 4), max(1, len(reply) // 4)
-            model = body.get("model", "model")
-            if protocol == "anthropic":
-                out = {"id": f"msg_{key:x}", "type": "message", "role": "assistant", "model": model,
-                       "content": [{"type": "text", "text": reply}],
-                       "stop_reason": "stop_sequence" if matched else "end_turn", "stop_sequence": matched, "usage": {"input_tokens": usage_in, "output_tokens": usage_out}}
-            else:
-                out = {"id": f"chatcmpl-{key:x}", "object": "chat.completion", "created": int(time.time()),
-                       "model": model, "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                                                    "message": {"role": "assistant", "content": reply}}],
-                       "usage": {"prompt_tokens": usage_in, "completion_tokens": usage_out,
-                                 "total_tokens": usage_in + usage_out}}
-            return await self._send(writer, 200, out)
+            return await self._send(writer, 200, self.complete(protocol, body, text))
         finally:
             with self._lock:
                 self.stats.in_flight -= 1
+
+    def complete(self, protocol: str, body: dict, text: str | None = None) -> dict:
+        """The 200 response body to a request (a live call's, or one request's of a batch)."""
+        text = prompt_text(body) if text is None else text
+        key = _digest(text)
+        reply, matched = _apply_stop(self.reply(body, text), body)
+        if self.keep_prompts:
+            with self._lock:
+                self.stats.prompts.append(text)
+        usage_in, usage_out = max(1, len(text) // 4), max(1, len(reply) // 4)
+        model = body.get("model", "model")
+        if protocol == "anthropic":
+            return {"id": f"msg_{key:x}", "type": "message", "role": "assistant", "model": model,
+                    "content": [{"type": "text", "text": reply}],
+                    "stop_reason": "stop_sequence" if matched else "end_turn", "stop_sequence": matched,
+                    "usage": {"input_tokens": usage_in, "output_tokens": usage_out}}
+        return {"id": f"chatcmpl-{key:x}", "object": "chat.completion", "created": int(time.time()),
+                "model": model, "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
+                                             "message": {"role": "assistant", "content": reply}}],
+                "usage": {"prompt_tokens": usage_in, "completion_tokens": usage_out,
+                          "total_tokens": usage_in + usage_out}}
 
     def _authorised(self, headers: dict[str, str]) -> bool:
         bearer = headers.get("authorization", "")
@@ -283,10 +296,10 @@ class FakeAPI:
             out = {"error": {"message": message, "type": kind, "param": None, "code": None}}
         return await self._send(writer, status, out, extra_headers)
 
-    async def _send(self, writer: asyncio.StreamWriter, status: int, obj: dict,
-                    extra_headers: dict[str, str] | None = None) -> bool:
-        data = json.dumps(obj).encode("utf-8")
-        head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}", "content-type: application/json",
+    async def _send(self, writer: asyncio.StreamWriter, status: int, obj: dict | bytes,
+                    extra_headers: dict[str, str] | None = None, content_type: str = "application/json") -> bool:
+        data = obj if isinstance(obj, bytes) else json.dumps(obj).encode("utf-8")
+        head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}", f"content-type: {content_type}",
                 f"content-length: {len(data)}", "connection: keep-alive"]
         head += [f"{k}: {v}" for k, v in (extra_headers or {}).items()]
         with self._lock:  # counted before sending, so a client that has its answer sees it counted
