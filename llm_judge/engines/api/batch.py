@@ -86,7 +86,7 @@ class BatchModel(ChatModel):
         self.name, self.engine = model.name, model.engine
         self.options = options
         self.state = state
-        self.delivered: set[str] = set()  # custom_ids whose result was handed to the caller in this run
+        self.delivered: set[tuple[str, str]] = set()  # (custom_id, fingerprint) handed to the caller in this run
         self._interrupted = False
         self._protocol: Any = None
 
@@ -281,7 +281,7 @@ class _Run:
             yield self._deliver(indices[j], result)
 
     def _deliver(self, i: int, result: GenResult) -> tuple[int, GenResult]:
-        self.m.delivered.add(self.ids[i])
+        self.m.delivered.add((self.ids[i], self.prints[i]))
         return i, result
 
 

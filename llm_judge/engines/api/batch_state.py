@@ -87,9 +87,10 @@ class BatchState:
         """The saved batches of ``provider`` that hold this request with this body, oldest first."""
         return [b for b in self.batches if b.provider == provider and b.requests.get(custom_id) == print_]
 
-    def forget(self, delivered: set[str]) -> None:
-        """Drop the batches whose every request was delivered (written); remove the file when none is left."""
-        keep = [b for b in self.batches if not set(b.requests) <= delivered]
+    def forget(self, delivered: set[tuple[str, str]]) -> None:
+        """Drop the batches whose every request (custom_id, fingerprint) was delivered, i.e. written; remove the
+        file when none is left."""
+        keep = [b for b in self.batches if not set(b.requests.items()) <= delivered]
         if len(keep) == len(self.batches):
             return
         self.batches = keep
