@@ -191,3 +191,15 @@ def test_custom_ids_are_valid_unique_and_stable():
     assert len(set(ids)) == len(ids) and ids == [custom_id(k) for k in keys]
     assert all(0 < len(i) <= 64 and all(c.isascii() and (c.isalnum() or c in "-_") for c in i) for i in ids)
     assert custom_id("q81 t2 g1 a b single-v1").startswith("q81-t2-g1-a-b-single-v1-")
+
+
+def test_a_malformed_state_file_is_one_error_line(api, bench, capsys):
+    from llm_judge import cli
+
+    out = bench / "j.jsonl"
+    Path(str(out) + ".batches.json").write_text('{"version": 1, "batches": [{"id": "batch_1"}]}')
+    assert cli.run(gen_judgment.main, ["--data-dir", str(bench.parent), "--judge-model", "gpt-4", "--output-file",
+                                       str(out), "--api-base", api.openai_base, "--batch"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(f"error: {out}.batches.json: field 'batches': not a batch state file ('provider')")
+    assert api.batches.created == [] and not out.exists()

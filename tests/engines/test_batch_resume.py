@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from fakeapi import FakeAPI, judge_reply
 from llm_judge.cli import gen_judgment, gen_model_answer
 from llm_judge.jsonl import read_jsonl
@@ -37,17 +39,22 @@ def wait_for(path: Path, proc: subprocess.Popen, limit: float = 120.0) -> None:
     assert path.exists(), f"no state file: {proc.communicate() if proc.poll() is not None else 'timed out'}"
 
 
-def test_sigkill_while_polling_resumes_the_same_batch(data_dir, monkeypatch):
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_sigkill_while_polling_resumes_the_same_batch(data_dir, monkeypatch, provider):
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     with FakeAPI(api_key=KEY, reply=reply) as api:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        judge = ["--judge-model", "gpt-4", "--api-base", api.openai_base] if provider == "openai" else \
+            ["--judge-model", "claude-3-haiku-20240307"]
         for model in MODELS:
             assert gen_model_answer.main(["--data-dir", str(data_dir), "--model-path", model, "--max-new-token", "32",
                                           "--api-base", api.openai_base]) == 0
         out = data_dir / "pairs.jsonl"
         state = Path(str(out) + ".batches.json")
-        args = ["--data-dir", str(data_dir), "--judge-model", "gpt-4", "--mode", "pairwise-all", "--output-file",
-                str(out), "--api-base", api.openai_base, "--batch", "--batch-poll", "0.05"]
+        args = ["--data-dir", str(data_dir), *judge, "--mode", "pairwise-all", "--output-file", str(out),
+                "--batch", "--batch-poll", "0.05"]
         api.batches.delay = 3600  # the batch stays in progress until the test says otherwise
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         proc = subprocess.Popen([sys.executable, "-m", "llm_judge.gen_judgment", *args], env=env,
@@ -58,13 +65,14 @@ def test_sigkill_while_polling_resumes_the_same_batch(data_dir, monkeypatch):
         proc.send_signal(signal.SIGKILL)
         _, err = proc.communicate()
         saved = json.loads(state.read_text())["batches"]
-        assert [b["id"] for b in saved] == api.batches.created == ["batch_0001"]
+        first = "batch_0001" if provider == "openai" else "msgbatch_0001"
+        assert [b["id"] for b in saved] == api.batches.created == [first]
         assert len(saved[0]["requests"]) == 2 * MATCHES
-        assert "batch_0001 in_progress" in err and not out.exists()
+        assert f"{first} in_progress" in err and not out.exists()
 
         api.batches.delay = 0  # the batch has finished meanwhile
         assert gen_judgment.main(args) == 0
-        assert api.batches.created == ["batch_0001"]  # polled again, never resubmitted
+        assert api.batches.created == [first]  # polled again, never resubmitted
         rows = read_jsonl(out)
         keys = [(r["question_id"], r["model_1"], r["model_2"], r["turn"]) for r in rows]
         assert len(keys) == len(set(keys)) == MATCHES and not any(r.get("error") for r in rows)
@@ -72,7 +80,7 @@ def test_sigkill_while_polling_resumes_the_same_batch(data_dir, monkeypatch):
         assert not state.exists()
 
         assert gen_judgment.main(args) == 0  # everything judged: nothing submitted, nothing written
-        assert api.batches.created == ["batch_0001"] and len(read_jsonl(out)) == MATCHES
+        assert api.batches.created == [first] and len(read_jsonl(out)) == MATCHES
         for f in data_dir.rglob("*"):
             if f.is_file():
                 assert KEY not in f.read_text(encoding="utf-8", errors="replace"), f
