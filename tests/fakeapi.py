@@ -320,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--retry-after", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--stats-file", default=None, help="write stats as JSON here on SIGTERM/SIGINT")
+    p.add_argument("--batch-delay", type=float, default=0.0, help="seconds a batch takes to complete")
     args = p.parse_args(argv)
     try:  # a faster event loop keeps the server from being the bottleneck of a benchmark
         import uvloop
@@ -328,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         pass
     api = FakeAPI(latency=args.latency, api_key=args.api_key, p429=args.p429, p500=args.p500, seed=args.seed,
                   retry_after=args.retry_after, port=args.port, keep_prompts=False).start()
+    api.batches.delay = args.batch_delay
     print(f"listening {api.url}", flush=True)
     import signal
 

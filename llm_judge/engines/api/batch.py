@@ -205,7 +205,8 @@ class _Run:
             else:
                 fresh.append(i)
         if self.watch:
-            log.info("%s: resuming %d saved batches for %d requests (%s)", self.m.name, len(self.watch),
+            n = len(self.watch)
+            log.info("%s: resuming %d saved batch%s for %d requests (%s)", self.m.name, n, "" if n == 1 else "es",
                      len(self.requests) - len(fresh), self.m.state.path)
         return fresh
 
