@@ -5,7 +5,8 @@ OpenAI:    POST /v1/files (multipart upload), POST /v1/batches, GET /v1/batches/
 Anthropic: POST /v1/messages/batches, GET /v1/messages/batches/{id}, POST .../{id}/cancel,
            GET /v1/messages/batches/{id}/results (JSONL)
 
-A batch ends ``delay`` seconds after its creation (its counts grow meanwhile), answering each request
+A batch ends ``delay`` seconds after its creation (its counts grow meanwhile; ``delay`` may be a function
+of the batch's number), answering each request
 with the same body a live call gets (``FakeAPI.complete``). Scripted: ``item_fault(custom_id, attempt)``
 makes one request fail inside its batch ("500", "429", "400", ...; ``attempt`` counts the batches that
 held that custom_id), and ``fate(n)`` ends the n-th batch created "completed", "expired" or "cancelled"
@@ -43,7 +44,7 @@ class FakeBatch:
 class FakeBatches:
     def __init__(self, api: Any):
         self.api = api
-        self.delay = 0.0
+        self.delay: float | Callable[[int], float] = 0.0  # seconds, or a function of the batch's number
         self.item_fault: Callable[[str, int], str | None] = lambda custom_id, attempt: None
         self.fate: Callable[[int], str] = lambda number: "completed"
         self.batches: dict[str, FakeBatch] = {}
@@ -123,7 +124,8 @@ class FakeBatches:
         """End ``batch`` once its delay has passed (or it was cancelled); True once it has ended."""
         if batch.items is not None:
             return True
-        if not batch.cancelled and time.time() - batch.created < self.delay:
+        delay = self.delay(batch.number) if callable(self.delay) else self.delay
+        if not batch.cancelled and time.time() - batch.created < delay:
             return False
         batch.outcome = "cancelled" if batch.cancelled else self.fate(batch.number)
         batch.items = {}
@@ -146,7 +148,8 @@ class FakeBatches:
             ok = sum("ok" in i for i in items)
             failed = sum("status" in i for i in items)
         else:  # the counts grow as the delay passes, so progress lines have something to show
-            ok, failed = int(total * (time.time() - batch.created) / max(self.delay, 1e-9)), 0
+            delay = self.delay(batch.number) if callable(self.delay) else self.delay
+            ok, failed = int(total * (time.time() - batch.created) / max(delay, 1e-9)), 0
         if batch.protocol == "anthropic":
             return self._anthropic_object(batch, ended, ok, failed)
         output, errors = self._openai_files(batch) if ended else (None, None)

@@ -111,3 +111,31 @@ def test_a_changed_request_is_not_answered_by_a_saved_batch(data_dir, monkeypatc
         assert {b["max_tokens"] for b in bodies} == {200}  # a --api-base server gets max_tokens
         # the first batch answers other requests than this run's: it stays saved for a run that asks for them
         assert [b["id"] for b in json.loads(state.read_text())["batches"]] == ["batch_0001"]
+
+
+def test_answers_killed_in_turn_two_resume_both_turns_batches(data_dir, monkeypatch):
+    """Turn 2's batch waits on turn 1's answers: a kill while turn 2 runs costs neither batch again."""
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    with FakeAPI(api_key=KEY, reply=reply) as api:
+        args = ["--data-dir", str(data_dir), "--model-path", "gpt-4o-mini", "--max-new-token", "32",
+                "--api-base", api.openai_base]
+        live, batch = data_dir / "live.jsonl", data_dir / "batch.jsonl"
+        state = Path(str(batch) + ".batches.json")
+        assert gen_model_answer.main(args + ["--answer-file", str(live)]) == 0
+        api.batches.delay = lambda number: 0 if number == 1 else 3600  # turn 1 done at once, turn 2 hangs
+        cmd = [sys.executable, "-m", "llm_judge.gen_model_answer", *args, "--answer-file", str(batch), "--batch",
+               "--batch-poll", "0.05"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while len(api.batches.created) < 2 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate()
+        assert len(json.loads(state.read_text())["batches"]) == 2 and not batch.exists()
+        api.batches.delay = 0
+        assert gen_model_answer.main(args + ["--answer-file", str(batch), "--batch", "--batch-poll", "0.05"]) == 0
+        assert api.batches.created == ["batch_0001", "batch_0002"]
+        strip = lambda rows: [{k: v for k, v in r.items() if k not in ("answer_id", "tstamp")} for r in rows]
+        assert strip(read_jsonl(batch)) == strip(read_jsonl(live)) and not state.exists()

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 def custom_id(key: str) -> str:
     """A batch custom_id for a record key: readable, unique, and valid for both providers (^[A-Za-z0-9_-]{1,64}$)."""
-    readable = re.sub(r"[^A-Za-z0-9_-]+", "-", key).strip("-")[:40]
+    readable = re.sub(r"[^A-Za-z0-9_-]+", "-", key)[:40].strip("-")
     return f"{readable}-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:16]}"
 
 
