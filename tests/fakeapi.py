@@ -223,6 +223,9 @@ class FakeAPI:
                 if self.api_key is not None and not self._authorised(headers):
                     return await self._send_error(writer, 401, protocol, "invalid API key")
                 status, out, ctype = self.batches.handle(method, path, headers, raw)
+                if self.batches.stalls(method, path):
+                    await asyncio.sleep(3600)
+                    return False
                 return await self._send(writer, status, out, content_type=ctype)
             if method != "POST" or not (path.endswith("/chat/completions") or path.endswith("/messages")):
                 return await self._send_error(writer, 404, protocol, f"no route {method} {path}")

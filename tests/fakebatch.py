@@ -1,6 +1,6 @@
 """The batch protocols of the loopback server (fakeapi.py): OpenAI's Batch API and Anthropic's Message Batches.
 
-OpenAI:    POST /v1/files (multipart upload), POST /v1/batches, GET /v1/batches/{id},
+OpenAI:    POST /v1/files (multipart upload), POST /v1/batches, GET /v1/batches (list), GET /v1/batches/{id},
            POST /v1/batches/{id}/cancel, GET /v1/files/{id}/content
 Anthropic: POST /v1/messages/batches, GET /v1/messages/batches/{id}, POST .../{id}/cancel,
            GET /v1/messages/batches/{id}/results (JSONL)
@@ -35,6 +35,7 @@ class FakeBatch:
     number: int  # 1 for the first batch created
     requests: list[tuple[str, dict]]  # (custom_id, body)
     attempts: list[int]  # per request: how many batches have held its custom_id, this one included
+    input_file: str | None = None  # OpenAI: the uploaded file the batch was created from
     created: float = field(default_factory=time.time)
     cancelled: bool = False
     items: dict[str, dict] | None = None  # custom_id -> {"ok": body} | {"status", "message"} | {"unrun": reason}
@@ -47,6 +48,7 @@ class FakeBatches:
         self.delay: float | Callable[[int], float] = 0.0  # seconds, or a function of the batch's number
         self.item_fault: Callable[[str, int], str | None] = lambda custom_id, attempt: None
         self.fate: Callable[[int], str] = lambda number: "completed"
+        self.stall_create = False
         self.batches: dict[str, FakeBatch] = {}
         self.files: dict[str, bytes] = {}
         self.created: list[str] = []  # batch ids in creation order
@@ -58,6 +60,11 @@ class FakeBatches:
     def serves(path: str) -> bool:
         return bool(_ROUTE.match(path))
 
+    def stalls(self, method: str, path: str) -> bool:
+        """Whether to leave this request unanswered after handling it: a create the client never hears back
+        from (``stall_create``), as a process killed during the call would not."""
+        return self.stall_create and method == "POST" and path in ("/v1/batches", "/v1/messages/batches")
+
     def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, Any, str]:
         """(status, JSON object or bytes, content type) for one request on a batch route."""
         parts = path.strip("/").split("/")[1:]  # after "v1"
@@ -68,6 +75,9 @@ class FakeBatches:
                 return self._files(method, rest, headers, raw)
             if method == "POST" and not rest:
                 return self._create("anthropic" if anthropic else "openai", json.loads(raw))
+            if method == "GET" and not rest and not anthropic:  # newest first, as OpenAI lists them
+                data = [self._object(self.batches[b]) for b in reversed(self.created) if b.startswith("batch_")]
+                return 200, {"object": "list", "data": data, "has_more": False}, "application/json"
             batch = self.batches.get(rest[0]) if rest else None
             if batch is None:
                 return _error(404, "no such batch")
@@ -116,7 +126,8 @@ class FakeBatches:
             attempts.append(self._held[cid])
         number = len(self.created) + 1
         batch_id = f"{'msgbatch' if protocol == 'anthropic' else 'batch'}_{number:04d}"
-        batch = self.batches[batch_id] = FakeBatch(batch_id, protocol, number, requests, attempts)
+        batch = self.batches[batch_id] = FakeBatch(batch_id, protocol, number, requests, attempts,
+                                                   body.get("input_file_id"))
         self.created.append(batch_id)
         return 200, self._object(batch), "application/json"
 
@@ -155,7 +166,7 @@ class FakeBatches:
         output, errors = self._openai_files(batch) if ended else (None, None)
         status = batch.outcome if ended else "cancelling" if batch.cancelled else "in_progress"
         return {"id": batch.id, "object": "batch", "endpoint": "/v1/chat/completions", "errors": None,
-                "input_file_id": "file-in", "completion_window": "24h", "status": status,
+                "input_file_id": batch.input_file, "completion_window": "24h", "status": status,
                 "output_file_id": output, "error_file_id": errors, "created_at": int(batch.created),
                 "request_counts": {"total": total, "completed": ok, "failed": failed}}
 

@@ -23,6 +23,7 @@ from llm_judge.jsonl import read_jsonl
 
 KEY = "sk-test-0123456789-SECRET"
 MODELS = ["gpt-3.5-turbo", "gpt-4o-mini"]
+TURNS_SINGLE = 27  # single judgments of one model on the demo bench
 MATCHES = 27  # pairwise-all over two models on the demo bench: 27 turns, two games each
 
 
@@ -139,3 +140,31 @@ def test_answers_killed_in_turn_two_resume_both_turns_batches(data_dir, monkeypa
         assert api.batches.created == ["batch_0001", "batch_0002"]
         strip = lambda rows: [{k: v for k, v in r.items() if k not in ("answer_id", "tstamp")} for r in rows]
         assert strip(read_jsonl(batch)) == strip(read_jsonl(live)) and not state.exists()
+
+
+def test_killed_during_the_create_call_finds_the_batch_by_its_input_file(data_dir, monkeypatch):
+    """OpenAI: the input file id is saved before the create call; a kill before its answer arrives loses nothing."""
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    with FakeAPI(api_key=KEY, reply=reply) as api:
+        assert gen_model_answer.main(["--data-dir", str(data_dir), "--model-path", MODELS[0], "--max-new-token", "32",
+                                      "--api-base", api.openai_base]) == 0
+        out = data_dir / "single.jsonl"
+        state = Path(str(out) + ".batches.json")
+        args = ["--data-dir", str(data_dir), "--judge-model", "gpt-4", "--output-file", str(out),
+                "--api-base", api.openai_base, "--batch", "--batch-poll", "0.02"]
+        api.batches.stall_create = True  # the batch is created, but its creator never hears back
+        proc = subprocess.Popen([sys.executable, "-m", "llm_judge.gen_judgment", *args],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while not api.batches.created and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate()
+        saved = json.loads(state.read_text())["batches"]
+        assert [(b["id"], b["status"], b["input_file"]) for b in saved] == [("", "creating", "file-1")]
+        api.batches.stall_create = False
+        assert gen_judgment.main(args) == 0
+        assert api.batches.created == ["batch_0001"] and len(read_jsonl(out)) == TURNS_SINGLE
+        assert not state.exists()

@@ -197,6 +197,7 @@ class _Run:
     def _resume(self) -> list[int]:
         """Attach each request to the newest saved batch holding it; the ones no batch holds are returned."""
         provider, fresh = self.m.engine, []
+        self._confirm()
         for i, (cid, fp) in enumerate(zip(self.ids, self.prints)):
             held = self.m.state.holding(provider, cid, fp)
             self.attempts[i] = len(held)
@@ -209,6 +210,16 @@ class _Run:
             log.info("%s: resuming %d saved batch%s for %d requests (%s)", self.m.name, n, "" if n == 1 else "es",
                      len(self.requests) - len(fresh), self.m.state.path)
         return fresh
+
+    def _confirm(self) -> None:
+        """Batches whose creation an earlier run began but never saw confirmed: found by their input file, or
+        dropped (then their requests are submitted again, the create having never happened)."""
+        for saved in [b for b in self.m.state.batches if b.status == "creating" and b.provider == self.m.engine]:
+            with self.m.calling(f"looking for the batch of input file {saved.input_file}"):
+                found = self.m.protocol.find(saved.input_file) if saved.input_file else None
+            log.info("%s: the batch of input file %s %s", self.m.name, saved.input_file,
+                     f"was created: {found}" if found else "was never created")
+            self.m.state.confirm(saved, found)
 
     def _submit(self, indices: list[int]) -> None:
         """Submit ``indices`` in as few batches as the provider's limits allow; each saved as soon as it exists."""
@@ -230,9 +241,17 @@ class _Run:
             self._create(chunk, entries)
 
     def _create(self, chunk: list[int], entries: list[dict[str, Any]]) -> None:
+        saved = SavedBatch("", self.m.engine, {self.ids[i]: self.prints[i] for i in chunk}, status="creating")
         with self.m.calling("creating a batch"):
-            batch_id = self.m.protocol.submit(entries)
-        self.m.state.add(SavedBatch(batch_id, self.m.engine, {self.ids[i]: self.prints[i] for i in chunk}))
+            saved.input_file = self.m.protocol.upload(entries)
+            if saved.input_file:  # a kill during the create call can then find the batch again (_confirm)
+                self.m.state.add(saved)
+            batch_id = self.m.protocol.submit(entries, saved.input_file)
+        if saved.input_file:
+            self.m.state.confirm(saved, batch_id)
+        else:
+            saved.id, saved.status = batch_id, "submitted"
+            self.m.state.add(saved)
         for i in chunk:
             self.attempts[i] += 1
         self.watch[batch_id] = chunk

@@ -1,4 +1,4 @@
-"""The two batch protocols, each behind the same four calls: entry, submit, poll and results.
+"""The two batch protocols, each behind the same calls: entry, upload, submit, find, poll and results.
 
 OpenAI's Batch API takes a JSONL file of requests uploaded through the Files API, runs it on one
 endpoint, and leaves an output file and an error file; Anthropic's Message Batches take the requests in
@@ -63,11 +63,24 @@ class OpenAIBatches:
         # the provider posts to a path under its base URL (".../v1"); a batch line names the full path
         return {"custom_id": custom_id, "method": "POST", "url": "/v1" + path, "body": body}
 
-    def submit(self, entries: list[dict[str, Any]]) -> str:
+    def upload(self, entries: list[dict[str, Any]]) -> str:
+        """The input file's id: saved before the batch is created, so that a batch whose creation a kill
+        interrupted can be found again (:meth:`find`)."""
         data = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries).encode("utf-8")
-        uploaded = self.client.files.create(file=("requests.jsonl", data, "application/jsonl"), purpose="batch")
-        batch = self.client.batches.create(input_file_id=uploaded.id, endpoint=self.endpoint, completion_window="24h")
+        return self.client.files.create(file=("requests.jsonl", data, "application/jsonl"), purpose="batch").id
+
+    def submit(self, entries: list[dict[str, Any]], input_file: str | None) -> str:
+        batch = self.client.batches.create(input_file_id=input_file, endpoint=self.endpoint, completion_window="24h")
         return batch.id
+
+    def find(self, input_file: str, look_at: int = 1000) -> str | None:
+        """The batch created from ``input_file``, among the account's newest ``look_at``; None if there is none."""
+        for n, batch in enumerate(self.client.batches.list(limit=100)):
+            if batch.input_file_id == input_file:
+                return batch.id
+            if n + 1 >= look_at:
+                break
+        return None
 
     def poll(self, batch_id: str) -> Poll:
         b = self.client.batches.retrieve(batch_id)
@@ -117,8 +130,14 @@ class AnthropicBatches:
     def entry(self, custom_id: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
         return {"custom_id": custom_id, "params": body}
 
-    def submit(self, entries: list[dict[str, Any]]) -> str:
+    def upload(self, entries: list[dict[str, Any]]) -> None:
+        return None  # the requests travel in the create call itself
+
+    def submit(self, entries: list[dict[str, Any]], input_file: str | None) -> str:
         return self.client.messages.batches.create(requests=entries).id
+
+    def find(self, input_file: str) -> str | None:
+        return None
 
     def poll(self, batch_id: str) -> Poll:
         b = self.client.messages.batches.retrieve(batch_id)

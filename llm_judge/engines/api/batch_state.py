@@ -38,11 +38,17 @@ class SavedBatch:
     provider: str
     requests: dict[str, str]  # custom_id -> fingerprint of the body it was submitted with
     created: float = field(default_factory=time.time)
-    status: str = "submitted"  # the last status seen: submitted, in_progress, completed, expired, cancelled, failed
+    # the last status seen: creating (input uploaded, batch not confirmed yet), submitted, in_progress,
+    # completed, expired, cancelled, failed
+    status: str = "submitted"
+    input_file: str | None = None  # OpenAI: the uploaded input file, by which an unconfirmed batch is found again
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "provider": self.provider, "created": self.created, "status": self.status,
-                "requests": self.requests}
+        d = {"id": self.id, "provider": self.provider, "created": self.created, "status": self.status,
+             "requests": self.requests}
+        if self.input_file:
+            d["input_file"] = self.input_file
+        return d
 
 
 class BatchState:
@@ -61,7 +67,8 @@ class BatchState:
             if data.get("version") != VERSION:
                 raise ValueError(f"version {data.get('version')!r}, expected {VERSION}")
             batches = [SavedBatch(id=str(b["id"]), provider=str(b["provider"]), created=float(b["created"]),
-                                  status=str(b["status"]), requests=dict(b["requests"])) for b in data["batches"]]
+                                  status=str(b["status"]), requests=dict(b["requests"]),
+                                  input_file=b.get("input_file")) for b in data["batches"]]
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InputError(path, f"not a batch state file ({exc}); it lists the batches an earlier run "
                                    "submitted: fix it or, if those batches are to be abandoned, delete it",
@@ -75,6 +82,14 @@ class BatchState:
     def add(self, batch: SavedBatch) -> None:
         """Record a batch just created, on disk before the caller does anything else."""
         self.batches.append(batch)
+        self.save()
+
+    def confirm(self, batch: SavedBatch, batch_id: str | None) -> None:
+        """An unconfirmed batch's id once known; None: it was never created, so it is dropped."""
+        if batch_id is None:
+            self.batches.remove(batch)
+        else:
+            batch.id, batch.status = batch_id, "submitted"
         self.save()
 
     def set_status(self, batch_id: str, status: str) -> None:
