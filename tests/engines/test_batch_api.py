@@ -203,3 +203,21 @@ def test_a_malformed_state_file_is_one_error_line(api, bench, capsys):
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith(f"error: {out}.batches.json: field 'batches': not a batch state file ('provider')")
     assert api.batches.created == [] and not out.exists()
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_requests_past_a_batch_limit_are_split_into_several_batches(api, bench, provider, monkeypatch):
+    from llm_judge.engines.api import batch_protocols
+
+    cls = batch_protocols.PROTOCOLS[provider]
+    monkeypatch.setattr(cls, "max_requests", 10)
+    assert judge(api, bench, provider, bench / "j.jsonl", "--batch") == 0
+    assert [len(api.batches.batches[b].requests) for b in api.batches.created] == [10, 10, 7]
+    monkeypatch.setattr(cls, "max_requests", 1000)
+    monkeypatch.setattr(cls, "max_bytes", 5000)  # a judge prompt of the demo bench is about 1-2 kB
+    assert judge(api, bench, provider, bench / "k.jsonl", "--batch") == 0
+    sizes = [len(api.batches.batches[b].requests) for b in api.batches.created[3:]]
+    assert sum(sizes) == TURNS and len(sizes) > 3 and max(sizes) < TURNS
+    if provider == "openai":  # each input file within the byte limit
+        assert all(len(upload) <= 5000 for upload in api.batches.uploads[3:])
+    assert records(bench / "j.jsonl") == records(bench / "k.jsonl")
