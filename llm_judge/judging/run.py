@@ -194,9 +194,8 @@ def run_matches(judge: Judge, bench: str, todo: list[Match], store: JsonlStore, 
     owners = [(mi, gi) for mi, match_games in enumerate(games) for gi in range(len(match_games))]
     pending: dict[int, dict[int, GenResult]] = {}
     keyed = getattr(judge.model, "stream_keyed", None)  # a batch engine (--batch) names requests by record key
-    if keyed is not None:
-        keys = [f"q{todo[mi].question.question_id} t{todo[mi].turn} g{gi + 1} {' '.join(todo[mi].models)} "
-                f"{todo[mi].prompt.name}" for mi, gi in owners]
+    keys = [f"q{todo[mi].question.question_id} t{todo[mi].turn} g{gi + 1} {' '.join(todo[mi].models)} "
+            f"{todo[mi].prompt.name}" for mi, gi in owners] if keyed is not None else []
     for ri, result in keyed(requests, keys) if keyed is not None else judge.model.stream(requests):
         mi, gi = owners[ri]
         got = pending.setdefault(mi, {})
