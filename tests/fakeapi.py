@@ -5,7 +5,7 @@ after a fixed latency with a deterministic judge-like reply ("Rating: [[k]]" or 
 API key (``Authorization: Bearer`` or ``x-api-key``), and injects faults: 429 with Retry-After, 500,
 hangs (never answers), dropped connections, or any status a test scripts. Faults are drawn from a
 seeded hash of (request content, attempt number), so a run sees the same faults whatever the order
-in which its requests arrive.
+in which its requests arrive. It also speaks both batch protocols (``api.batches``, see fakebatch.py).
 
 In a test:   ``with FakeAPI(latency=0.05, p429=0.05) as api: ... api.openai_base ... api.stats``
 As a process (benchmarks):  ``python tests/fakeapi.py --latency 0.5 --p429 0.05 --p500 0.02``
@@ -26,6 +26,8 @@ from typing import Callable
 from urllib.parse import parse_qs
 
 from fakeroutes import auth_problem, request_problem, route
+
+from fakebatch import FakeBatches
 
 # A fault: "429", "500", "hang", "drop", or any other HTTP status code as a string (e.g. "400", "529").
 Fault = str
@@ -136,6 +138,7 @@ class FakeAPI:
         self._server: asyncio.base_events.Server | None = None
         self._thread: threading.Thread | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self.batches = FakeBatches(self)  # OpenAI's Batch API and Anthropic's Message Batches
 
     # -- lifecycle -------------------------------------------------------------------------------
     @property
@@ -232,6 +235,14 @@ class FakeAPI:
         try:
             if method == "POST" and path == "/token":
                 return await self._send_token(writer, raw)
+            if self.batches.serves(path):  # the batch protocols (fakebatch.py)
+                if self.api_key is not None and not self._authorised(headers):
+                    return await self._send_error(writer, 401, protocol, "invalid API key")
+                status, out, ctype = self.batches.handle(method, path, headers, raw)
+                if self.batches.stalls(method, path):
+                    await asyncio.sleep(3600)
+                    return False
+                return await self._send(writer, status, out, content_type=ctype)
             if method != "POST" or r is None:
                 return await self._send_error(writer, 404, protocol, f"no route {method} {path}")
             if self.api_key is not None:
@@ -264,18 +275,22 @@ class FakeAPI:
             await asyncio.sleep(self.latency)
             if fault is not None:
                 return await self._send_error(writer, int(fault), protocol, f"injected {fault}")
-            if self.keep_prompts:
-                with self._lock:
-                    self.stats.prompts.append(text)
-                    self.stats.bodies.append(body)
-                    self.stats.queries.append(query)
-            return await self._send(writer, 200, self._answer(protocol, body, text, key, r.model))
+            return await self._send(writer, 200, self.complete(protocol, body, text, r.model, query))
         finally:
             with self._lock:
                 self.stats.in_flight -= 1
 
-    def _answer(self, protocol: str, body: dict, text: str, key: int, path_model: str | None) -> dict:
-        """The 200 reply in the protocol's format, with the thinking and its tokens of a reasoning model."""
+    def complete(self, protocol: str, body: dict, text: str | None = None, path_model: str | None = None,
+                 query: str = "") -> dict:
+        """The 200 reply in the protocol's format (a live call's, or one request's of a batch), with the
+        thinking and its tokens of a reasoning model."""
+        text = prompt_text(body) if text is None else text
+        key = _digest(text)
+        if self.keep_prompts:
+            with self._lock:
+                self.stats.prompts.append(text)
+                self.stats.bodies.append(body)
+                self.stats.queries.append(query)
         reply, matched = _apply_stop(self.reply(body, text), body)
         usage_in, usage_out = max(1, len(text) // 4), max(1, len(reply) // 4)
         thought = max(1, len(self.reasoning) // 4) if self.reasoning else 0
@@ -305,6 +320,16 @@ class FakeAPI:
             return await self._send(writer, 400, {"error": "invalid_grant"})
         return await self._send(writer, 200, {"access_token": self.api_key, "expires_in": 3600, "token_type": "Bearer"})
 
+    def _authorised(self, headers: dict[str, str]) -> bool:
+        bearer = headers.get("authorization", "")
+        if bearer == f"Bearer {self.api_key}":
+            self.stats.auth_styles.add("bearer")
+            return True
+        if headers.get("x-api-key") == self.api_key:
+            self.stats.auth_styles.add("x-api-key")
+            return True
+        return False
+
     async def _send_error(self, writer: asyncio.StreamWriter, status: int, protocol: str, message: str,
                           extra_headers: dict[str, str] | None = None) -> bool:
         kind = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
@@ -315,10 +340,10 @@ class FakeAPI:
             out = {"error": {"message": message, "type": kind, "param": None, "code": None}}
         return await self._send(writer, status, out, extra_headers)
 
-    async def _send(self, writer: asyncio.StreamWriter, status: int, obj: dict,
-                    extra_headers: dict[str, str] | None = None) -> bool:
-        data = json.dumps(obj).encode("utf-8")
-        head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}", "content-type: application/json",
+    async def _send(self, writer: asyncio.StreamWriter, status: int, obj: dict | bytes,
+                    extra_headers: dict[str, str] | None = None, content_type: str = "application/json") -> bool:
+        data = obj if isinstance(obj, bytes) else json.dumps(obj).encode("utf-8")
+        head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}", f"content-type: {content_type}",
                 f"content-length: {len(data)}", "connection: keep-alive"]
         head += [f"{k}: {v}" for k, v in (extra_headers or {}).items()]
         with self._lock:  # counted before sending, so a client that has its answer sees it counted
@@ -342,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--aws", nargs=2, default=None, metavar=("KEY_ID", "SECRET"),
                    help="the AWS key pair Bedrock requests must be signed with")
     p.add_argument("--reasoning", default=None, help="a reasoning model's thinking, sent apart from each reply")
+    p.add_argument("--batch-delay", type=float, default=0.0, help="seconds a batch takes to complete")
     args = p.parse_args(argv)
     try:  # a faster event loop keeps the server from being the bottleneck of a benchmark
         import uvloop
@@ -351,6 +377,7 @@ def main(argv: list[str] | None = None) -> int:
     api = FakeAPI(latency=args.latency, api_key=args.api_key, p429=args.p429, p500=args.p500, seed=args.seed,
                   retry_after=args.retry_after, port=args.port, keep_prompts=False,
                   aws=tuple(args.aws) if args.aws else None, reasoning=args.reasoning).start()
+    api.batches.delay = args.batch_delay
     print(f"listening {api.url}", flush=True)
     import signal
 

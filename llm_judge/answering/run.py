@@ -97,7 +97,9 @@ def _answer_chunk(model: ChatModel, bench: Bench, chunk: list[Question], model_i
             seed = None if settings.seed is None else request_seed(settings.seed, q.question_id, c, turn)
             requests.append(GenRequest(messages=list(msgs), max_new_tokens=settings.max_new_tokens, temperature=temp,
                                        top_p=settings.top_p, repetition_penalty=settings.repetition_penalty, seed=seed))
-        for ri, result in model.stream(requests):
+        keyed = getattr(model, "stream_keyed", None)  # a batch engine (--batch) names requests by record key
+        keys = [f"q{chunk[convs[i][0]].question_id} c{convs[i][1]} t{turn + 1}" for i in active] if keyed else []
+        for ri, result in keyed(requests, keys) if keyed is not None else model.stream(requests):
             qi, c, msgs = convs[active[ri]]
             params.setdefault(qi, request_params(requests[ri]))
             if not result.ok:

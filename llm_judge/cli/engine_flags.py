@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..engines.api.batch_options import DEFAULT_POLL, RETRY_MODES, BatchOptions
 from ..engines.api.params import MIN_THINKING_BUDGET, rules_for
 from ..engines.config import APIOptions, EngineConfig, HFOptions, PoolOptions, VLLMOptions
 from ..engines.registry import ENGINE_CHOICES, resolve
@@ -57,6 +58,29 @@ def add_engine_args(parser: argparse.ArgumentParser, *, judge: bool) -> None:
     g.add_argument("--thinking-budget", type=int_at_least(MIN_THINKING_BUDGET), default=None, metavar="TOKENS",
                    help="Claude (Anthropic, Bedrock, Vertex AI): extended thinking with this many tokens, on top "
                         f"of the verdict's own (at least {MIN_THINKING_BUDGET})")
+
+
+def add_batch_args(parser: argparse.ArgumentParser) -> None:
+    """``--batch`` and its settings: OpenAI's Batch API / Anthropic's Message Batches instead of live calls."""
+    g = parser.add_argument_group("batch APIs (OpenAI Batch API, Anthropic Message Batches; about half the price)")
+    g.add_argument("--batch", action="store_true",
+                   help="submit the requests as batches instead of live calls; the batch ids are saved in "
+                        "<output>.batches.json, so a rerun resumes them instead of submitting again")
+    g.add_argument("--batch-poll", type=_positive_float, default=DEFAULT_POLL, metavar="SECONDS",
+                   help=f"seconds between looks at the batches in progress (default: {DEFAULT_POLL:g})")
+    g.add_argument("--batch-retry", choices=RETRY_MODES, default="batch",
+                   help="requests that failed inside a batch (429, 5xx) or that an expired or cancelled batch "
+                        "never ran: resubmit them in a new batch (default) or call the API live; up to "
+                        "--max-retries times, then an error record")
+
+
+def batch_options(args: argparse.Namespace, config: EngineConfig) -> BatchOptions | None:
+    """The BatchOptions of ``--batch`` for ``config``'s engine, or None when the flag is not given."""
+    if not args.batch:
+        return None
+    if not config.is_api:
+        raise ConfigError(f"--batch needs an API model (openai:, anthropic:), not the {config.provider} engine")
+    return BatchOptions(poll=args.batch_poll, retry=args.batch_retry)
 
 
 def engine_choice(parser: argparse.ArgumentParser, flag: str) -> None:
@@ -128,3 +152,13 @@ def _gpus_if_asked(per_model: int, total: int, num_workers: int | None, address:
     from ..engines.pool import visible_gpus
 
     return visible_gpus()
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value

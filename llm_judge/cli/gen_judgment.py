@@ -33,7 +33,7 @@ from ..judging.run import RunSummary, judgment_store, pending, run_matches
 from ..jsonl import JsonlStore
 from ..layouts import LayoutStore
 from ..records import Judgment
-from .engine_flags import add_engine_args, engine_choice, engine_config
+from .engine_flags import add_batch_args, add_engine_args, batch_options, engine_choice, engine_config
 
 log = logging.getLogger("llm_judge.gen_judgment")
 
@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli.add_wandb_args(p, "the run's metadata (judge, bench, mode, counts, tokens, cost)",
                        "gen_judgment-<bench>-<mode>-<judge>")
     add_engine_args(p, judge=True)
+    add_batch_args(p)
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -138,6 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     family = load_family(args.judge_family)
     judge_id = judge_id_for(args.judge_model, args.judge_model_id)
     config = engine_config(args, args.judge_model, args.judge_engine, judge_id)
+    batch = batch_options(args, config)
     judge = Judge(config, family, args.judge_method, args.judge_max_new_token, stop_at_verdict=args.stop_at_verdict)
     prices = _price_table(args.price_table, config)
     bench = load_bench(args.bench_name, args.data_dir)
@@ -156,13 +158,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         games = [g for m in todo for g in m.games()]
         most = judge.max_new_tokens + (config.api.thinking_budget or 0)  # thinking comes on top of the verdict
-        for line in estimate(config.provider, config.model, games, most, prices).lines():
+        for line in estimate(config.provider, config.model, games, most, prices, bool(batch)).lines():
             print(line, file=sys.stderr)
     if args.dry_run or not todo:
         store.close()
         if args.wandb:
             print("nothing judged in this run: no W&B run logged", file=sys.stderr)
         return 0
+    if batch:  # the judge's engine becomes its batch engine, with its state file beside the output
+        from ..engines.api.batch import open_batch
+
+        judge = Judge(config, family, args.judge_method, args.judge_max_new_token, stop_at_verdict=args.stop_at_verdict,
+                      model=open_batch(config, out, batch))
     with judge, store:
         if judge.method == "generate" and config.local and config.pool is None:
             _print_estimate(judge, todo, bench.language, config.hf.batch_size)
@@ -171,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                   already_done=len(match_plan.matches) - len(todo))
     cost, usd = "", None
     if prices is not None:
-        price = prices.lookup(config.model)
+        price = prices.lookup(config.model, bool(batch))
         usd = price.cost(summary.prompt_tokens, summary.completion_tokens) if price else None
         cost = f", cost ${usd:,.2f}" if price else ", cost unknown"
     print(f"{judge.id} on {bench.name}: {summary.line()}{cost} -> {out}", file=sys.stderr)

@@ -19,9 +19,11 @@ from ..answering.model_config import ModelConfig, load_model_config
 from ..answering.run import AnswerSettings, answer_questions, answer_store, pending
 from ..bench import check_file_name, load_bench
 from ..errors import ConfigError, InputError
+from ..engines.api.batch_options import BatchOptions
+from ..engines.base import ChatModel
 from ..engines.config import EngineConfig
 from ..engines.registry import open_engine
-from .engine_flags import add_engine_args, engine_choice, engine_config
+from .engine_flags import add_batch_args, add_engine_args, batch_options, engine_choice, engine_config
 
 log = logging.getLogger("llm_judge.gen_model_answer")
 
@@ -53,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--conv-template", default=None, help="a FastChat conversation template (needs fschat)")
     p.add_argument("--tokenizer", default=None, help="a tokenizer other than the model's (path or hub id)")
     add_engine_args(p, judge=False)
+    add_batch_args(p)
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -72,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                            prompt_format=prompt_format, seed=args.seed)
     if args.tokenizer:
         config = config.replace(hf=dataclasses.replace(config.hf, tokenizer_path=args.tokenizer))
+    batch = batch_options(args, config)
     answer_file = Path(args.answer_file) if args.answer_file else bench.answer_dir / f"{config.name}.jsonl"
     settings = AnswerSettings(max_new_tokens=args.max_new_token, num_choices=args.num_choices,
                               temperature=args.temperature, top_p=args.top_p,
@@ -84,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.info("%s: %d questions, %d already answered in %s", bench.name, len(questions), len(questions) - len(todo), answer_file)
     model_id = config.name
     if todo:
-        with open_engine(config) as model:
+        with _open(config, batch, answer_file, settings, len(todo)) as model:
             summary = answer_questions(model, bench, todo, model_id, store, settings)
         order = {q.question_id: i for i, q in enumerate(bench.questions)}
         store.sort(lambda r: order.get(r["question_id"], len(order)))
@@ -147,6 +151,17 @@ def _prompt_format(args: argparse.Namespace, model_config: ModelConfig | None) -
         return model_config.chat_template(), f"config:{model_config.path}"
     template = chat_template_for(with_prompt, conv)
     return template, f"with-prompt:{with_prompt}" if with_prompt else f"conv-template:{conv}" if conv else None
+
+
+def _open(config: EngineConfig, batch: BatchOptions | None, answer_file: Path, settings: AnswerSettings,
+          todo: int) -> ChatModel:
+    """The engine; with --batch, the model's batch engine, and every question in one chunk (one batch per turn)."""
+    if batch is None:
+        return open_engine(config)
+    from ..engines.api.batch import open_batch
+
+    settings.chunk_size = max(1, todo)
+    return open_batch(config, answer_file, batch)
 
 
 def _chunk_size(config: EngineConfig) -> int:

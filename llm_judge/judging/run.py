@@ -205,7 +205,10 @@ def run_matches(judge: Judge, bench: str, todo: list[Match], store: JsonlStore, 
     requests = [request for match_games in games for _, request in match_games]
     owners = [(mi, gi) for mi, match_games in enumerate(games) for gi in range(len(match_games))]
     pending: dict[int, dict[int, GenResult]] = {}
-    for ri, result in judge.model.stream(requests):
+    keyed = getattr(judge.model, "stream_keyed", None)  # a batch engine (--batch) names requests by record key
+    keys = [f"q{todo[mi].question.question_id} t{todo[mi].turn} g{gi + 1} {' '.join(todo[mi].models)} "
+            f"{todo[mi].prompt.name}" for mi, gi in owners] if keyed is not None else []
+    for ri, result in keyed(requests, keys) if keyed is not None else judge.model.stream(requests):
         mi, gi = owners[ri]
         got = pending.setdefault(mi, {})
         got[gi] = result

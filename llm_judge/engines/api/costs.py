@@ -8,7 +8,8 @@ be had, tokens are approximated (stated in the output): one per 4 characters, on
 
 Prices are USD per million tokens, list prices as the providers published them when this was written;
 they change, so ``--price-table FILE`` (JSON: ``{"model-prefix": {"input": 2.5, "output": 10}}``)
-overrides or adds entries. A model takes the entry of the longest key that its name starts with.
+overrides or adds entries. A model takes the entry of the longest key that its name starts with. Batch
+prices (``--batch``) are a second table; a file's entry gives them as ``batch_input`` / ``batch_output``.
 """
 from __future__ import annotations
 
@@ -74,6 +75,19 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
 # on Vertex AI as claude-...@date: both are priced as Anthropic's own (on-demand, global endpoints).
 _BEDROCK_PREFIX = re.compile(r"^(?:[a-z]{2,6}\.)?anthropic\.", re.IGNORECASE)
 
+# The same through the batch APIs (``--batch``: OpenAI's Batch API, Anthropic's Message Batches), USD per 1M
+# tokens. Both providers publish half the list price for every model; a key missing here has no known batch price.
+BATCH_PRICES: dict[str, tuple[float, float]] = {
+    "gpt-3.5-turbo": (0.25, 0.75), "gpt-4": (15, 30), "gpt-4-32k": (30, 60), "gpt-4-turbo": (5, 15),
+    "gpt-4-1106": (5, 15), "gpt-4-0125": (5, 15), "gpt-4o": (1.25, 5), "gpt-4o-mini": (0.075, 0.3),
+    "gpt-4.1": (1, 4), "gpt-4.1-mini": (0.2, 0.8), "gpt-4.1-nano": (0.05, 0.2), "gpt-5": (0.625, 5),
+    "gpt-5-mini": (0.125, 1), "gpt-5-nano": (0.025, 0.2), "o1": (7.5, 30), "o1-mini": (0.55, 2.2),
+    "o3": (1, 4), "o3-mini": (0.55, 2.2), "o4-mini": (0.55, 2.2), "claude-3-haiku": (0.125, 0.625),
+    "claude-3-sonnet": (1.5, 7.5), "claude-3-opus": (7.5, 37.5), "claude-3-5-haiku": (0.4, 2),
+    "claude-3-5-sonnet": (1.5, 7.5), "claude-3-7-sonnet": (1.5, 7.5), "claude-haiku-4": (0.5, 2.5),
+    "claude-sonnet-4": (1.5, 7.5), "claude-opus-4": (7.5, 37.5), "claude-opus-4-5": (2.5, 12.5),
+}
+
 SAMPLE = 400  # distinct texts tokenized exactly before the rest is scaled by length
 ASSUMED_OUTPUT_TOKENS = 250  # a typical judgment: a few sentences of explanation and a verdict
 _TOKENS_PER_MESSAGE = 3  # OpenAI's chat format adds about 3 tokens per message and 3 to prime the reply
@@ -92,8 +106,10 @@ class Price:
 
 
 class PriceTable:
-    def __init__(self, prices: dict[str, tuple[float, float]] | None = None):
+    def __init__(self, prices: dict[str, tuple[float, float]] | None = None,
+                 batch_prices: dict[str, tuple[float, float]] | None = None):
         self.prices = dict(DEFAULT_PRICES if prices is None else prices)
+        self.batch_prices = dict(BATCH_PRICES if prices is None and batch_prices is None else batch_prices or {})
 
     @classmethod
     def load(cls, path: str | Path | None) -> "PriceTable":
@@ -114,16 +130,23 @@ class PriceTable:
                 raise InputError(path, "expected {\"input\": USD per 1M tokens, \"output\": ...}", field=model)
             try:
                 table.prices[model] = (_usd(entry, "input"), _usd(entry, "output"))
+                # a new list price makes the built-in batch price stale: only the file's own counts then
+                table.batch_prices.pop(model, None)
+                if "batch_input" in entry or "batch_output" in entry:
+                    table.batch_prices[model] = (_usd(entry, "batch_input"), _usd(entry, "batch_output"))
             except (KeyError, TypeError, ValueError) as exc:
                 raise InputError(path, f"{exc}", field=model) from None
         return table
 
-    def lookup(self, model: str) -> Price | None:
+    def lookup(self, model: str, batch: bool = False) -> Price | None:
+        """The price of ``model`` (``batch``: through the batch APIs); None when the table has none."""
         names = {model.lower(), _BEDROCK_PREFIX.sub("", model.lower())}
         keys = [k for k in self.prices if any(name.startswith(k.lower()) for name in names)]
         if not keys:
             return None
         key = max(keys, key=len)
+        if batch:
+            return Price(f"{key} batch", *self.batch_prices[key]) if key in self.batch_prices else None
         return Price(key, *self.prices[key])
 
 
@@ -247,6 +270,7 @@ class CostEstimate:
     max_output_per_call: int
     price: Price | None
     output_per_call: int = ASSUMED_OUTPUT_TOKENS
+    live_price: Price | None = None  # with --batch: the list price, shown beside the batch price
 
     @property
     def output_tokens(self) -> int:
@@ -262,19 +286,25 @@ class CostEstimate:
         out = [f"estimate: {self.calls} calls, {self.input_tokens:,} input tokens ({self.method}), "
                f"~{self.output_tokens:,} output tokens (assumed {min(self.output_per_call, self.max_output_per_call)} "
                f"per call)"]
+        live = ""
+        if self.live_price is not None:  # a batch run: what the same calls cost live
+            live = f"; live: ~${self.live_price.cost(self.input_tokens, self.output_tokens):,.2f}"
         if self.price is None:
-            out.append(f"estimate: cost unknown: no price for {self.model!r}; give one with --price-table FILE")
+            what = "batch price" if self.live_price is not None else "price"
+            out.append(f"estimate: cost unknown: no {what} for {self.model!r}{live}; give one with --price-table FILE")
         else:
             out.append(f"estimate: ~${self.cost():,.2f} at {self.price.key} prices (${self.price.input:g} in / "
-                       f"${self.price.output:g} out per 1M tokens); at most ${self.max_cost():,.2f} if every call "
-                       f"used all {self.max_output_per_call} output tokens")
+                       f"${self.price.output:g} out per 1M tokens{live}); at most ${self.max_cost():,.2f} if every "
+                       f"call used all {self.max_output_per_call} output tokens")
         return out
 
 
 def estimate(provider: str, model: str, conversations: list[list[dict[str, str]]], max_output_per_call: int,
-             prices: PriceTable) -> CostEstimate:
+             prices: PriceTable, batch: bool = False) -> CostEstimate:
+    """The estimate of a run; ``batch``: at the batch price, with the live price beside it."""
     count, method = token_counter(provider, model)
     # the approximation is cheap enough to apply to every text
     tokens, how = count_prompt_tokens(conversations, count, None if count is approximate_tokens else SAMPLE)
     return CostEstimate(model=model, calls=len(conversations), input_tokens=tokens, method=method + how,
-                        max_output_per_call=max_output_per_call, price=prices.lookup(model))
+                        max_output_per_call=max_output_per_call, price=prices.lookup(model, batch),
+                        live_price=prices.lookup(model) if batch else None)
