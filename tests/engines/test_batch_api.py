@@ -173,7 +173,7 @@ def test_cost_preview_shows_the_batch_price(api, bench, capsys, tmp_path):
     live = capsys.readouterr().err
     assert judge(api, bench, "openai", bench / "j.jsonl", "--dry-run", "--batch") == 0
     batch = capsys.readouterr().err
-    usd = lambda text, at: float(text.split(f"~$")[1].split(f" at {at}")[0])
+    usd = lambda text, at: float(text.split("~$")[1].split(f" at {at}")[0])
     assert usd(batch, "gpt-4 batch") == pytest.approx(usd(live, "gpt-4") / 2, abs=0.01)
     assert "($15 in / $30 out per 1M tokens; live: ~$" in batch
     assert api.batches.created == []  # a dry run submits nothing
