@@ -151,13 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if match_plan.skipped_missing_turn or match_plan.no_reference:
         print(f"note: {match_plan.skipped_missing_turn} turns skipped (answer has fewer turns than the question), "
               f"{match_plan.no_reference} questions needed a reference answer and had none", file=sys.stderr)
-    if prices is not None and todo:
-        from ..engines.api.costs import estimate
-
-        games = [g for m in todo for g in m.games()]
-        for line in estimate(config.provider, config.model, games, judge.max_new_tokens, prices).lines():
-            print(line, file=sys.stderr)
+    preview = _cost_preview(config, judge, todo, prices)
     if args.dry_run or not todo:
+        if preview is not None:
+            preview()
         store.close()
         if args.wandb:
             print("nothing judged in this run: no W&B run logged", file=sys.stderr)
@@ -165,9 +162,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     with judge, store:
         if judge.method == "generate" and config.local and config.pool is None:
             _print_estimate(judge, todo, bench.language, config.hf.batch_size)
-        with _progress(len(todo)) as on_record:
-            summary = run_matches(judge, bench.name, todo, store, bench.language, on_record,
-                                  already_done=len(match_plan.matches) - len(todo))
+        with _progress(len(todo), preview) as progress:
+            summary = run_matches(judge, bench.name, todo, store, bench.language, progress.record,
+                                  already_done=len(match_plan.matches) - len(todo), on_start=progress.start)
     cost, usd = "", None
     if prices is not None:
         price = prices.lookup(config.model)
@@ -219,30 +216,67 @@ def _price_table(path: str | None, config: EngineConfig):
     return PriceTable.load(path)
 
 
-@contextlib.contextmanager
-def _progress(total: int) -> Iterator[Callable[[dict], None]]:
-    """A tqdm bar (rate, ETA, failures so far) fed one record at a time; nothing if tqdm is missing."""
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        yield lambda rec: None
-        return
-    failed = 0
-    # Off a terminal (a log file, CI) redraw rarely, so the log gets a line now and then, not thousands.
-    bar = tqdm(total=total, unit="judgment", file=sys.stderr, dynamic_ncols=True,
-               mininterval=0.2 if sys.stderr.isatty() else 30.0)
+def _cost_preview(config: EngineConfig, judge: Judge, todo: list[Match], prices) -> Callable[[], None] | None:
+    """What prints an API judge's cost estimate (None for local judges, or nothing to do).
 
-    def on_record(rec: Judgment) -> None:
-        nonlocal failed
+    A run prints it once its first calls are in flight (``run_matches``' on_start): tiktoken's vocabulary
+    and the counting take about 0.2 s, which the calls' latency hides; ``--dry-run`` prints it and stops.
+    """
+    if prices is None or not todo:
+        return None
+
+    def preview() -> None:
+        from ..engines.api.costs import estimate
+
+        games = [g for m in todo for g in m.games()]
+        for line in estimate(config.provider, config.model, games, judge.max_new_tokens, prices).lines():
+            print(line, file=sys.stderr, flush=True)
+
+    return preview
+
+
+class _Progress:
+    """A tqdm bar (rate, ETA, failures so far) fed one record at a time; nothing if tqdm is missing.
+
+    ``start`` prints what must come first (the cost preview), then opens the bar, so the two never interleave.
+    """
+
+    def __init__(self, total: int, before: Callable[[], None] | None):
+        self.total, self.before = total, before
+        self.bar = None
+        self.failed = 0
+
+    def start(self) -> None:
+        if self.before is not None:
+            self.before()
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            return
+        # Off a terminal (a log file, CI) redraw rarely, so the log gets a line now and then, not thousands.
+        self.bar = tqdm(total=self.total, unit="judgment", file=sys.stderr, dynamic_ncols=True,
+                        mininterval=0.2 if sys.stderr.isatty() else 30.0)
+
+    def record(self, rec: Judgment) -> None:
+        if self.bar is None:
+            return
         if rec.error:
-            failed += 1
-            bar.set_postfix(failed=failed, refresh=False)
-        bar.update(1)
+            self.failed += 1
+            self.bar.set_postfix(failed=self.failed, refresh=False)
+        self.bar.update(1)
 
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@contextlib.contextmanager
+def _progress(total: int, before: Callable[[], None] | None = None) -> Iterator[_Progress]:
+    progress = _Progress(total, before)
     try:
-        yield on_record
+        yield progress
     finally:
-        bar.close()
+        progress.close()
 
 
 def cli_main() -> None:

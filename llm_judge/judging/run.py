@@ -182,18 +182,24 @@ def pending(matches: list[Match], store: JsonlStore, judge_id: str) -> list[Matc
 
 
 def run_matches(judge: Judge, bench: str, todo: list[Match], store: JsonlStore, language: str = "en",
-                on_record: Callable[[Judgment], None] | None = None, already_done: int = 0) -> RunSummary:
+                on_record: Callable[[Judgment], None] | None = None, already_done: int = 0,
+                on_start: Callable[[], None] | None = None) -> RunSummary:
     """Judge every match of ``todo`` (see :func:`pending`); write each record as it completes.
 
     ``judge`` must be open. ``language`` is the bench's (it picks the distribution method's prefill).
-    ``already_done`` (matches judged in earlier runs) only goes into the summary.
+    ``already_done`` (matches judged in earlier runs) only goes into the summary. ``on_start`` runs once the
+    engine has started (an API engine has sent its first calls; a local one has not begun): work that the
+    calls' latency can hide, such as the cost preview.
     """
     summary = RunSummary(skipped=already_done)
     games = [[(messages, judge.request(match, messages, language)) for messages in match.games()] for match in todo]
     requests = [request for match_games in games for _, request in match_games]
     owners = [(mi, gi) for mi, match_games in enumerate(games) for gi in range(len(match_games))]
     pending: dict[int, dict[int, GenResult]] = {}
-    for ri, result in judge.model.stream(requests):
+    results = judge.model.stream(requests)
+    if on_start:
+        on_start()
+    for ri, result in results:
         mi, gi = owners[ri]
         got = pending.setdefault(mi, {})
         got[gi] = result
