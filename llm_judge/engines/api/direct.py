@@ -40,6 +40,7 @@ class DirectPost:
         self._sdk_client = client
         self._http = http_client
         self._prefix = str(client.base_url).rstrip("/")
+        self._urls: dict[str, Any] = {}  # path -> its parsed URL (parsing a str costs more than building the request)
         # auth first: a header the client sets by default (Anthropic's) wins, as in the SDK's own merge
         merged = {**client.auth_headers, **client.default_headers}
         self._headers = {k: v for k, v in merged.items() if isinstance(v, str)}  # drop the SDK's Omit markers
@@ -51,8 +52,10 @@ class DirectPost:
         if options or cast_to is not object:
             return await self._sdk_client.post(path, body=body, cast_to=cast_to, **options)
         content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        response = await self._http.post(self._prefix + "/" + path.lstrip("/"), content=content,
-                                         headers=self._headers)
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = type(self._sdk_client.base_url)(self._prefix + "/" + path.lstrip("/"))
+        response = await self._http.post(url, content=content, headers=self._headers)
         if response.status_code >= 400:
             try:
                 error: Any = response.json()
