@@ -161,17 +161,20 @@ def fastchat_child(argv: list[str]) -> int:
     return 0
 
 
-def median_seconds(cmd: list[str], env: dict[str, str], times: int = 3) -> float:
+def median_seconds(cmd: list[str], env: dict[str, str], times: int = 3) -> tuple[float, float]:
+    """Median wall and CPU seconds of ``cmd`` as a fresh process; CPU time barely moves with the machine's load."""
     runs = []
     for _ in range(times):
+        cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         subprocess.run(cmd, env=env, cwd=REPO, check=True, capture_output=True)
-        runs.append(time.perf_counter() - t0)
-    return sorted(runs)[len(runs) // 2]
+        cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        runs.append((time.perf_counter() - t0, cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime))
+    return (sorted(w for w, _ in runs)[len(runs) // 2], sorted(c for _, c in runs)[len(runs) // 2])
 
 
-def startup_breakdown(data: Path, models: list[str]) -> list[tuple[str, float]]:
-    """Each part of the start-up, measured as a fresh process of its own."""
+def startup_breakdown(data: Path, models: list[str]) -> list[tuple[str, float, float]]:
+    """Each part of the start-up (name, wall s, CPU s), measured as differences of fresh processes."""
     env = dict(os.environ, OPENAI_API_KEY=KEY, PYTHONPATH=str(REPO))
     py = sys.executable
     bare = median_seconds([py, "-c", "pass"], env)
@@ -179,9 +182,11 @@ def startup_breakdown(data: Path, models: list[str]) -> list[tuple[str, float]]:
     sdk = median_seconds([py, "-c", "import openai, aiohttp"], env)
     dry = median_seconds(client_command("ours", data, models, 64, "http://127.0.0.1:9", data / "dry.jsonl")
                          + ["--dry-run"], env)
-    return [("interpreter (python -c pass)", bare), ("our imports (llm_judge.cli.gen_judgment)", ours - bare),
-            ("SDK imports (openai, aiohttp)", sdk - bare),
-            ("bench, plan and cost preview (--dry-run minus imports)", dry - ours)]
+    parts = [("interpreter (python -c pass)", bare, (0.0, 0.0)),
+             ("our imports (llm_judge.cli.gen_judgment)", ours, bare),
+             ("SDK imports (openai, aiohttp), with their teardown", sdk, bare),
+             ("bench, plan and cost preview (--dry-run minus our imports)", dry, ours)]
+    return [(name, a[0] - b[0], a[1] - b[1]) for name, a, b in parts]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -219,12 +224,13 @@ def main(argv: list[str] | None = None) -> int:
                       f"{r['ratio']:9.3f}x {target} | {fc_cols} | {r['waves']:7.2f} {r['bound']:7.2f} | "
                       f"{r['startup']:10.2f} {r['span'] / r['floor']:9.3f}x {r['requests']:>5} {r['429']:>3} "
                       f"{r['500']:>3} {r['client_cpu']:5.2f} {r['load']:4.1f}", flush=True)
-        print(f"\nstart-up, each part a fresh process (median of 3; load average {os.getloadavg()[0]:.1f}):")
-        for name, seconds in startup_breakdown(data, models):
-            print(f"  {seconds:6.3f} s  {name}")
+        print(f"\nstart-up, each part from fresh processes (median of 3; load average {os.getloadavg()[0]:.1f}):")
+        print(f"  {'wall s':>6} {'CPU s':>6}")
+        for name, wall, cpu in startup_breakdown(data, models):
+            print(f"  {wall:6.3f} {cpu:6.3f}  {name}")
         for (parallel, faults), seconds in startups.items():
-            print(f"  {seconds:6.3f} s  observed: launch to the first request, P = {parallel}"
-                  f"{' with faults' if faults else ''} (all of the above but the cost preview, plus the client)")
+            print(f"  {seconds:6.3f} {'':>6}  observed: launch to the first request, P = {parallel}"
+                  f"{' with faults' if faults else ''} (the above but the cost preview, plus the client and P requests)")
     return 0
 
 
