@@ -81,7 +81,7 @@ class APIModel(ChatModel):
         self._rng = random.Random()
         self._loop: LoopThread | None = None
         self._client_ready: concurrent.futures.Future[Any] | None = None
-        self._client: Any = None  # the SDK client, once built
+        self._client: Any = None  # the SDK client (a plain one wrapped in direct.DirectPost), once built
         for noisy in ("httpx", "httpx2", "httpcore", "httpcore2"):  # one INFO line per request otherwise
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -146,7 +146,7 @@ class APIModel(ChatModel):
     def start(self) -> None:
         """Start the engine's event loop and build the SDK client on it, without waiting for either.
 
-        Building the client imports the SDK (0.5 s for openai, 1.2 s for anthropic on the development
+        Building the client imports the SDK (0.43 s of CPU for openai, 0.93 s for anthropic on the development
         machine); ``stream`` waits for it on the loop, so a caller may start early and do its own work first.
         """
         if self._loop is None:
