@@ -1,20 +1,29 @@
-"""How close API judging comes to the floor N·L/P: wall time of whole gen_judgment runs, start-up included.
+"""How close API judging comes to the floor N·L/P: wall time of whole runs, start-up included, ours and FastChat's.
 
-    python benchmarks/judge_throughput.py                      # N = 1600, L = 0.5 s, P = 64 and 256
+    python benchmarks/judge_throughput.py                      # N = 1600, L = 1 s, P = 64 and 256
     python benchmarks/judge_throughput.py --models 16          # N = 2560 (a multiple of both P)
+    python benchmarks/judge_throughput.py --no-fastchat        # ours only (FastChat's with faults takes minutes)
 
 The bench is MT-bench (80 questions, 2 turns, from ../shared/data/mt_bench) with the real answers of
 ``--models`` models, judged in single mode: N = 160 × models judgments, one call each. The judge is the
 loopback server of tests/fakeapi.py, run as its own process, which answers every call after exactly
-L seconds; "faults" injects 5% 429 (Retry-After: 1 s) and 2% 500 per attempt. Each configuration runs
-``python -m llm_judge.gen_judgment`` as a fresh process and times it from launch to exit.
+L seconds; "faults" injects 5% 429 (Retry-After: 1 s, answered at once) and 2% 500 (after L) per attempt.
+Each configuration runs as a fresh process, timed from launch to exit:
 
-Printed per run: wall time, the floor N·L/P, wall / floor (targets: 1.15 without faults, 1.25 with),
-the start-up (launch to the first request the server saw: interpreter, imports, bench, cost preview,
-SDK), the span from the first request to the last answer and its ratio to the floor (the engine alone),
-and two bounds no client can beat: ceil(N/P)·L (whole waves of L seconds) and, with faults, that plus
-Retry-After + L for a call rate-limited in the last wave. The machine's load average is printed too:
-on a shared machine, other processes' CPU use shows up as wall time.
+* ours: ``python -m llm_judge.gen_judgment`` (its cost preview included);
+* FastChat: FastChat's method, rebuilt here (``fastchat_child``): a thread pool of ``--parallel`` threads,
+  one synchronous SDK call per judgment (FastChat's chat_completion_openai), on an error a 10 s sleep and
+  another try (API_RETRY_SLEEP, up to 16), each record appended by the thread that made it. The prompts
+  are ours, so both send the same requests.
+
+Printed per run: the floor N·L/P, both wall times and their ratio to it, the target, and two bounds no
+client can beat: ceil(N/P)·L (whole waves of L seconds: 7 s for N = 1600 at P = 256, 1.12× the floor)
+and, with faults, that plus Retry-After + L for a call rate-limited in the last wave. For ours, also the
+start-up (launch to the first request the server saw) and the span from the first request to the last
+answer over the floor (the engine alone). Then the start-up broken down, each part measured in its own
+fresh process (median of 3): the interpreter, our imports, the SDK's, and a ``--dry-run`` (bench,
+plan and cost preview, no SDK). The load average is printed with each run: on a shared machine, other
+processes' CPU use shows up as wall time, so compare the ratios of one run, not across runs.
 """
 from __future__ import annotations
 
@@ -63,70 +72,165 @@ def start_server(latency: float, p429: float, p500: float, retry_after: float, s
     return proc, line[1]
 
 
-def run_once(data: Path, models: list[str], n: int, parallel: int, latency: float, faults: bool,
+TARGETS = {64: 1.10, 256: 1.15}  # issue 13: wall / floor at these P, start-up included
+
+
+def client_command(kind: str, data: Path, models: list[str], parallel: int, url: str, out: Path) -> list[str]:
+    if kind == "fastchat":
+        return [sys.executable, str(Path(__file__).resolve()), "--fastchat-child", str(data), url, str(parallel),
+                str(out), *models]
+    return [sys.executable, "-m", "llm_judge.gen_judgment", "--data-dir", str(data), "--bench-name", "mt_bench",
+            "--judge-model", "gpt-4", "--api-base", url + "/v1", "--parallel", str(parallel),
+            "--output-file", str(out), "--model-list", *models]
+
+
+def run_once(kind: str, data: Path, models: list[str], n: int, parallel: int, latency: float, faults: bool,
              retry_after: float) -> dict:
+    """One whole run of ``kind`` ("ours" or "fastchat") as a fresh process against a fresh server."""
     stats_file = data / "server-stats.json"
     server, url = start_server(latency, 0.05 if faults else 0.0, 0.02 if faults else 0.0, retry_after, stats_file)
-    out = data / f"judgments-p{parallel}-{'faults' if faults else 'clean'}.jsonl"
+    out = data / f"judgments-{kind}-p{parallel}-{'faults' if faults else 'clean'}.jsonl"
     out.unlink(missing_ok=True)
-    env = dict(os.environ, OPENAI_API_KEY=KEY)
+    env = dict(os.environ, OPENAI_API_KEY=KEY, PYTHONPATH=str(REPO))
     env.pop("OPENAI_BASE_URL", None)
-    cmd = [sys.executable, "-m", "llm_judge.gen_judgment", "--data-dir", str(data), "--bench-name", "mt_bench",
-           "--judge-model", "gpt-4", "--api-base", url + "/v1", "--parallel", str(parallel),
-           "--output-file", str(out), "--model-list", *models]
     launched = time.time()
     t0 = time.perf_counter()
     cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run(client_command(kind, data, models, parallel, url, out), env=env, capture_output=True,
+                          text=True, cwd=REPO)
     wall = time.perf_counter() - t0
     cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     server.send_signal(signal.SIGTERM)
     server.wait(30)
     if proc.returncode != 0:
-        sys.exit(f"error: gen_judgment failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+        sys.exit(f"error: {kind} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     stats = json.loads(stats_file.read_text())
     records = [json.loads(line) for line in out.read_text().splitlines()]
     failed = sum(1 for r in records if r.get("error"))
     if len(records) != n or failed:
-        sys.exit(f"error: expected {n} good records, got {len(records)} ({failed} failed)")
+        sys.exit(f"error: {kind}: expected {n} good records, got {len(records)} ({failed} failed)")
     floor = n * latency / parallel
     waves = math.ceil(n / parallel) * latency
-    return {"P": parallel, "faults": faults, "wall": wall, "floor": floor, "ratio": wall / floor,
-            "startup": stats["first_request"] - launched, "waves": waves,
-            "span": stats["last_response"] - stats["first_request"],
-            "bound": waves + (retry_after + latency if faults else 0.0),
+    return {"wall": wall, "floor": floor, "ratio": wall / floor, "startup": stats["first_request"] - launched,
+            "span": stats["last_response"] - stats["first_request"], "waves": waves,
+            "bound": waves + (retry_after + latency if faults else 0.0), "load": os.getloadavg()[0],
             "client_cpu": cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime,
-            "server_cpu": stats["cpu_seconds"], "requests": stats["requests"], "429": stats["by_status"].get("429", 0),
+            "requests": stats["requests"], "429": stats["by_status"].get("429", 0),
             "500": stats["by_status"].get("500", 0), "max_in_flight": stats["max_in_flight"]}
 
 
+def fastchat_child(argv: list[str]) -> int:
+    """FastChat's judging loop (llm_judge/gen_judgment.py + common.py of lm-sys/FastChat), rebuilt on the
+    current openai SDK: threads, one blocking call per judgment, 10 s sleeps on errors, a record per line."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import openai  # FastChat's common.py imports it at the top
+
+    from llm_judge.bench import load_bench
+    from llm_judge.cli.gen_judgment import build_parser, plan
+    from llm_judge.judging.families import load_family
+
+    data, url, parallel, out, *models = argv
+    args = build_parser().parse_args(["--data-dir", data, "--bench-name", "mt_bench", "--model-list", *models])
+    bench = load_bench("mt_bench", data)
+    match_plan, _, _ = plan(args, bench, load_family(None), "gpt-4")
+    local = threading.local()  # FastChat's openai 0.28 kept one HTTP session per thread
+
+    def judge(match) -> None:
+        if not hasattr(local, "client"):
+            local.client = openai.OpenAI(base_url=url + "/v1", max_retries=0)
+        messages = match.games()[0]
+        text = "$ERROR$"
+        for _ in range(16):  # API_MAX_RETRY
+            try:
+                reply = local.client.chat.completions.create(model="gpt-4", messages=messages, n=1, temperature=0,
+                                                             max_tokens=2048)
+                text = reply.choices[0].message.content
+                break
+            except openai.OpenAIError:
+                time.sleep(10)  # API_RETRY_SLEEP
+        record = {"question_id": match.question.question_id, "model": match.models[0], "turn": match.turn,
+                  "judgment": text, "tstamp": time.time()}
+        with open(out, "a") as fout:
+            fout.write(json.dumps(record) + "\n")
+
+    with ThreadPoolExecutor(int(parallel)) as executor:
+        for _ in executor.map(judge, match_plan.matches):
+            pass
+    return 0
+
+
+def median_seconds(cmd: list[str], env: dict[str, str], times: int = 3) -> tuple[float, float]:
+    """Median wall and CPU seconds of ``cmd`` as a fresh process; CPU time barely moves with the machine's load."""
+    runs = []
+    for _ in range(times):
+        cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        subprocess.run(cmd, env=env, cwd=REPO, check=True, capture_output=True)
+        cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        runs.append((time.perf_counter() - t0, cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime))
+    return (sorted(w for w, _ in runs)[len(runs) // 2], sorted(c for _, c in runs)[len(runs) // 2])
+
+
+def startup_breakdown(data: Path, models: list[str]) -> list[tuple[str, float, float]]:
+    """Each part of the start-up (name, wall s, CPU s), measured as differences of fresh processes."""
+    env = dict(os.environ, OPENAI_API_KEY=KEY, PYTHONPATH=str(REPO))
+    py = sys.executable
+    bare = median_seconds([py, "-c", "pass"], env)
+    ours = median_seconds([py, "-c", "import llm_judge.cli.gen_judgment"], env)
+    sdk = median_seconds([py, "-c", "import openai, aiohttp"], env)
+    dry = median_seconds(client_command("ours", data, models, 64, "http://127.0.0.1:9", data / "dry.jsonl")
+                         + ["--dry-run"], env)
+    parts = [("interpreter (python -c pass)", bare, (0.0, 0.0)),
+             ("our imports (llm_judge.cli.gen_judgment)", ours, bare),
+             ("SDK imports (openai, aiohttp), with their teardown", sdk, bare),
+             ("bench, plan and cost preview (--dry-run minus our imports)", dry, ours)]
+    return [(name, a[0] - b[0], a[1] - b[1]) for name, a, b in parts]
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--fastchat-child"]:
+        return fastchat_child(argv[1:])
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", type=int, default=10, help="answer files to judge: N = 160 x models (default 10)")
-    p.add_argument("--latency", type=float, default=0.5, help="the server's latency L in seconds (default 0.5)")
+    p.add_argument("--latency", type=float, default=1.0, help="the server's latency L in seconds (default 1)")
     p.add_argument("--parallel", type=int, nargs="+", default=[64, 256])
     p.add_argument("--retry-after", type=float, default=1.0, help="Retry-After of the injected 429s (default 1)")
     p.add_argument("--no-faults", action="store_true", help="only the runs without injected faults")
+    p.add_argument("--no-fastchat", action="store_true", help="ours only")
     args = p.parse_args(argv)
     n = 160 * args.models
     with tempfile.TemporaryDirectory(prefix="judge-throughput-") as tmp:
         data = Path(tmp)
         models = make_bench(data, args.models)
         print(f"N = {n} judgments (MT-bench single, {args.models} models), L = {args.latency:g} s, "
-              f"faults: 5% 429 (Retry-After {args.retry_after:g} s) + 2% 500; client: gen_judgment as a process; "
+              f"faults: 5% 429 (Retry-After {args.retry_after:g} s) + 2% 500; each client a fresh process; "
               f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
-        print(f"{'P':>4} {'faults':>6} {'wall s':>7} {'floor s':>7} {'wall/floor':>10} {'target':>6} "
-              f"{'start-up s':>10} {'span s':>6} {'span/floor':>10} {'waves s':>7} {'bound s':>7} {'calls':>6} "
-              f"{'429':>4} {'500':>4} {'in flight':>9} {'client cpu s':>12} {'server cpu s':>12}")
+        print(f"{'P':>4} {'faults':>6} {'floor s':>7} | {'ours s':>6} {'ours/floor':>10} {'target':>6} | "
+              f"{'FastChat s':>10} {'FC/floor':>8} | {'waves s':>7} {'bound s':>7} | {'start-up s':>10} "
+              f"{'span/floor':>10} {'calls':>5} {'429':>3} {'500':>3} {'cpu s':>5} {'load':>4}")
+        startups = {}
         for faults in ([False] if args.no_faults else [False, True]):
             for parallel in args.parallel:
-                r = run_once(data, models, n, parallel, args.latency, faults, args.retry_after)
-                target = 1.25 if faults else 1.15
-                print(f"{r['P']:>4} {'yes' if faults else 'no':>6} {r['wall']:7.2f} {r['floor']:7.2f} "
-                      f"{r['ratio']:9.3f}x {target:5.2f}x {r['startup']:10.2f} {r['span']:6.2f} "
-                      f"{r['span'] / r['floor']:9.3f}x {r['waves']:7.2f} {r['bound']:7.2f} "
-                      f"{r['requests']:>6} {r['429']:>4} {r['500']:>4} {r['max_in_flight']:>9} "
-                      f"{r['client_cpu']:12.2f} {r['server_cpu']:12.2f}", flush=True)
+                r = run_once("ours", data, models, n, parallel, args.latency, faults, args.retry_after)
+                startups[(parallel, faults)] = r["startup"]
+                fc = None if args.no_fastchat else run_once("fastchat", data, models, n, parallel, args.latency,
+                                                            faults, args.retry_after)
+                fc_cols = f"{'-':>10} {'-':>8}" if fc is None else f"{fc['wall']:10.2f} {fc['ratio']:7.3f}x"
+                target = f"{TARGETS[parallel]:5.2f}x" if parallel in TARGETS else f"{'-':>6}"
+                print(f"{parallel:>4} {'yes' if faults else 'no':>6} {r['floor']:7.2f} | {r['wall']:6.2f} "
+                      f"{r['ratio']:9.3f}x {target} | {fc_cols} | {r['waves']:7.2f} {r['bound']:7.2f} | "
+                      f"{r['startup']:10.2f} {r['span'] / r['floor']:9.3f}x {r['requests']:>5} {r['429']:>3} "
+                      f"{r['500']:>3} {r['client_cpu']:5.2f} {r['load']:4.1f}", flush=True)
+        print(f"\nstart-up, each part from fresh processes (median of 3; load average {os.getloadavg()[0]:.1f}):")
+        print(f"  {'wall s':>6} {'CPU s':>6}")
+        for name, wall, cpu in startup_breakdown(data, models):
+            print(f"  {wall:6.3f} {cpu:6.3f}  {name}")
+        for (parallel, faults), seconds in startups.items():
+            print(f"  {seconds:6.3f} {'':>6}  observed: launch to the first request, P = {parallel}"
+                  f"{' with faults' if faults else ''} (the above but the cost preview, plus the client and P requests)")
     return 0
 
 

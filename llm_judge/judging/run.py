@@ -194,11 +194,14 @@ def pending(matches: list[Match], store: JsonlStore, judge_id: str) -> list[Matc
 
 
 def run_matches(judge: Judge, bench: str, todo: list[Match], store: JsonlStore, language: str = "en",
-                on_record: Callable[[Judgment], None] | None = None, already_done: int = 0) -> RunSummary:
+                on_record: Callable[[Judgment], None] | None = None, already_done: int = 0,
+                on_start: Callable[[], None] | None = None) -> RunSummary:
     """Judge every match of ``todo`` (see :func:`pending`); write each record as it completes.
 
     ``judge`` must be open. ``language`` is the bench's (it picks the distribution method's prefill).
-    ``already_done`` (matches judged in earlier runs) only goes into the summary.
+    ``already_done`` (matches judged in earlier runs) only goes into the summary. ``on_start`` runs once the
+    engine has started (an API engine has sent its first calls; a local one has not begun): work that the
+    calls' latency can hide, such as the cost preview.
     """
     summary = RunSummary(skipped=already_done)
     games = [[(messages, judge.request(match, messages, language)) for messages in match.games()] for match in todo]
@@ -208,7 +211,10 @@ def run_matches(judge: Judge, bench: str, todo: list[Match], store: JsonlStore, 
     keyed = getattr(judge.model, "stream_keyed", None)  # a batch engine (--batch) names requests by record key
     keys = [f"q{todo[mi].question.question_id} t{todo[mi].turn} g{gi + 1} {' '.join(todo[mi].models)} "
             f"{todo[mi].prompt.name}" for mi, gi in owners] if keyed is not None else []
-    for ri, result in keyed(requests, keys) if keyed is not None else judge.model.stream(requests):
+    results = keyed(requests, keys) if keyed is not None else judge.model.stream(requests)
+    if on_start:
+        on_start()
+    for ri, result in results:
         mi, gi = owners[ri]
         got = pending.setdefault(mi, {})
         got[gi] = result

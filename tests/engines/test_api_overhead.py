@@ -1,0 +1,124 @@
+"""What keeps API judging close to its floor: the first calls go out before ``stream`` returns, the plain
+clients' direct post (same results and errors as through the SDK), and an API run that imports no heavy library.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx2
+import openai
+import pytest
+
+from fakeapi import FakeAPI
+from llm_judge.engines.api import direct
+from llm_judge.engines.api.direct import DirectPost, direct_post
+from llm_judge.engines.base import GenRequest
+from llm_judge.engines.config import APIOptions, EngineConfig
+from llm_judge.engines.registry import load
+from llm_judge.jsonl import read_jsonl
+
+KEY = "sk-test-key"
+REPO = Path(__file__).resolve().parents[2]
+PLAIN = set(direct.PLAIN_CLIENTS)
+
+
+@pytest.fixture(autouse=True)
+def keys(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    for var in ("OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def engine(api: FakeAPI, provider: str, **kw):
+    base = api.openai_base if provider == "openai" else api.url
+    return load(EngineConfig(provider, "judge-x", "judge-x", api=APIOptions(api_base=base, **kw)))
+
+
+def requests(n: int) -> list[GenRequest]:
+    return [GenRequest([{"role": "user", "content": f"Rate answer {i}."}], max_new_tokens=32) for i in range(n)]
+
+
+def test_stream_returns_once_the_first_calls_are_in_flight():
+    with FakeAPI(latency=0.6) as api, engine(api, "openai", parallel=8) as model:
+        results = model.stream(requests(20))
+        returned = time.time()
+        # The server saw the first call before stream() returned, and all 8 arrive without anyone iterating.
+        assert api.stats.first_request is not None and api.stats.first_request <= returned
+        deadline = time.monotonic() + 0.4
+        while api.stats.in_flight < 8 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert api.stats.in_flight == 8 and api.stats.count(200) == 0
+        got = dict(results)
+    assert sorted(got) == list(range(20)) and all(r.ok for r in got.values())
+
+
+def outcome(api: FakeAPI, provider: str, plain: bool, monkeypatch) -> tuple[type, object]:
+    """The client class used and every result (or the fatal error, ports removed) of one small run."""
+    monkeypatch.setattr(direct, "PLAIN_CLIENTS", PLAIN if plain else set())
+    with engine(api, provider, parallel=3, max_retries=1, request_timeout=1.0) as model:
+        try:
+            got = sorted(model.stream(requests(3)), key=lambda item: item[0])
+        except Exception as exc:  # a fatal error: compare its message
+            return type(model._client), re.sub(r":\d+", ":PORT", f"{type(exc).__name__}: {exc}")
+        return type(model._client), [(r.text, r.error, r.prompt_tokens, r.completion_tokens, r.finish_reason,
+                                      r.attempts) for _, r in got]
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+@pytest.mark.parametrize("fault", [None, "429", "500", "401", "400", "drop", "hang"])
+def test_direct_post_gives_what_the_sdk_gives(provider, fault, monkeypatch):
+    runs = {}
+    for plain in (False, True):
+        with FakeAPI(latency=0.0, retry_after=0.05, faults=lambda body, attempt: fault) as api:
+            runs[plain] = outcome(api, provider, plain, monkeypatch)
+    assert runs[True][0] is DirectPost and runs[False][0] is not DirectPost
+    assert runs[True][1] == runs[False][1]
+    if fault in ("429", "500", "drop", "hang"):  # retried once, then an error record
+        assert all(r[1] and "gave up after 2 attempts" in r[1] for r in runs[True][1])
+
+
+async def _clients() -> tuple[object, object]:
+    http = httpx2.AsyncClient()
+
+    class Routed(openai.AsyncOpenAI):  # as Azure's client: it routes each request itself
+        pass
+
+    plain = direct_post(openai.AsyncOpenAI(api_key=KEY, base_url="http://127.0.0.1:9/v1", http_client=http), http)
+    routed = Routed(api_key=KEY, base_url="http://127.0.0.1:9/v1", http_client=http)
+    return plain, direct_post(routed, http) is routed
+
+
+def test_only_the_plain_clients_take_the_direct_path():
+    import asyncio
+
+    plain, routed_kept = asyncio.run(_clients())
+    assert isinstance(plain, DirectPost) and routed_kept
+    assert plain._headers["Authorization"] == f"Bearer {KEY}" and "OpenAI-Organization" not in plain._headers
+
+
+def test_an_api_run_imports_no_heavy_library(data_dir, tmp_path):
+    bench = data_dir / "demo_bench"
+    questions = read_jsonl(bench / "question.jsonl")
+    (bench / "model_answer").mkdir(exist_ok=True)
+    answers = [{"question_id": q["question_id"], "answer_id": f"a{q['question_id']}", "model_id": "m",
+                "choices": [{"index": 0, "turns": ["An answer."] * len(q["turns"])}], "tstamp": 0.0}
+               for q in questions]
+    (bench / "model_answer" / "m.jsonl").write_text("".join(json.dumps(a) + "\n" for a in answers))
+    probe = ("import sys; from llm_judge.cli import gen_judgment; rc = gen_judgment.main(sys.argv[1:]); "
+             "print(' '.join(sorted(m for m in sys.modules if '.' not in m)))")
+    with FakeAPI(latency=0.0) as api:
+        env = dict(os.environ, OPENAI_API_KEY=KEY, PYTHONPATH=str(REPO))
+        proc = subprocess.run([sys.executable, "-c", probe, "--data-dir", str(data_dir), "--judge-model", "gpt-4",
+                               "--api-base", api.openai_base, "--parallel", "8"],
+                              env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    loaded = set(proc.stdout.split())
+    assert "openai" in loaded and "aiohttp" in loaded
+    assert not loaded & {"torch", "transformers", "pandas", "matplotlib", "vllm", "ray", "numpy", "anthropic"}
