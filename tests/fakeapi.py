@@ -33,6 +33,9 @@ from fakebatch import FakeBatches
 Fault = str
 FaultFn = Callable[[dict, int], "Fault | None"]  # (request body, attempt number from 1) -> fault or None
 ReplyFn = Callable[[dict, str], str]  # (request body, prompt text) -> reply text
+# (request body, reply text) -> the reply's tokens as logprobs.content entries (see token_entries); None: no log-probs
+LogprobsFn = Callable[[dict, str], "list[dict] | None"]
+Token = tuple  # (token text, its logprob, [(alternative text, logprob), ...])
 
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
             429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable", 529: "Overloaded"}
@@ -96,6 +99,14 @@ def _apply_stop(reply: str, body: dict) -> tuple[str, str | None]:
     return reply[:at], matched
 
 
+def token_entries(tokens: "list[Token]") -> list[dict]:
+    """OpenAI's ``logprobs.content`` for scripted tokens, each alternative's ``bytes`` included as OpenAI sends them."""
+    def entry(text: str, logprob: float) -> dict:
+        return {"token": text, "logprob": logprob, "bytes": list(text.encode("utf-8"))}
+
+    return [{**entry(text, lp), "top_logprobs": [entry(t, p) for t, p in top]} for text, lp, top in tokens]
+
+
 def random_faults(p429: float = 0.0, p500: float = 0.0, phang: float = 0.0, pdrop: float = 0.0,
                   seed: int = 0) -> FaultFn:
     """Each attempt independently fails with the given probabilities, drawn from (seed, content, attempt)."""
@@ -117,7 +128,8 @@ class FakeAPI:
     def __init__(self, *, latency: float = 0.0, api_key: str | None = "sk-test-key", faults: FaultFn | None = None,
                  p429: float = 0.0, p500: float = 0.0, phang: float = 0.0, pdrop: float = 0.0, seed: int = 0,
                  retry_after: float = 1.0, reply: ReplyFn = judge_reply, port: int = 0, keep_prompts: bool = True,
-                 aws: tuple[str, str] | None = None, reasoning: str | None = None, reasoning_apart: bool = False):
+                 aws: tuple[str, str] | None = None, reasoning: str | None = None, reasoning_apart: bool = False,
+                 logprobs: LogprobsFn | None = None):
         self.latency = latency
         self.api_key = api_key
         self.aws = aws  # (access key id, secret key) that Bedrock's SigV4 signatures must be made with
@@ -129,6 +141,7 @@ class FakeAPI:
         self.faults = faults or random_faults(p429, p500, phang, pdrop, seed)
         self.retry_after = retry_after
         self.reply = reply
+        self.logprobs = logprobs  # answers requests with "logprobs": true; None: such requests get none
         self.port = port
         self.keep_prompts = keep_prompts
         self.stats = Stats()
@@ -309,8 +322,10 @@ class FakeAPI:
         if self.reasoning:
             message["reasoning_content"] = self.reasoning
             usage["completion_tokens_details"] = {"reasoning_tokens": thought}
+        tokens = self.logprobs(body, reply) if body.get("logprobs") and self.logprobs else None
         return {"id": f"chatcmpl-{key:x}", "object": "chat.completion", "created": int(time.time()), "model": model,
-                "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None, "message": message}],
+                "choices": [{"index": 0, "finish_reason": "stop", "message": message,
+                             "logprobs": {"content": tokens} if tokens is not None else None}],
                 "usage": usage}
 
     async def _send_token(self, writer: asyncio.StreamWriter, raw: bytes) -> bool:

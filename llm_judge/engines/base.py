@@ -32,10 +32,25 @@ class GenRequest:
     # Stop once the output contains one of these strings (kept in the text, so the verdict still parses):
     # the judge family's verdict marker, for ``--stop-at-verdict``. None or empty: stop at EOS or the budget.
     stop: list[str] | None = None
+    # API judges' distribution judging: ask for the ``top_logprobs`` most likely alternatives at every
+    # generated token (OpenAI's protocol allows up to 20), read back as ``GenResult.token_logprobs``.
+    top_logprobs: int | None = None
 
     @property
     def greedy(self) -> bool:
         return self.temperature < GREEDY_BELOW
+
+
+@dataclass
+class TokenLogprob:
+    """One generated token as the provider reports it: its bytes, log-probability and top alternatives.
+
+    Bytes rather than text: a byte-level token may hold part of a UTF-8 character (Japanese text).
+    """
+
+    token: bytes
+    logprob: float
+    top: list[tuple[bytes, float]] = field(default_factory=list)  # most likely first, as the provider lists them
 
 
 @dataclass
@@ -47,6 +62,7 @@ class GenResult:
     finish_reason: str | None = None
     distribution: dict[str, float] | None = None
     attempts: int = 1
+    token_logprobs: list[TokenLogprob] | None = None  # when the request asked for top_logprobs
     extra: dict[str, Any] = field(default_factory=dict)
     # What a reasoning model thought before its answer (kept apart from ``text``, see engines/reasoning.py),
     # and the tokens it spent on that; completion_tokens includes them, as the providers bill them.
@@ -104,7 +120,7 @@ def request_params(request: GenRequest) -> dict[str, Any]:
     """The generation settings of a request, as stored beside an answer."""
     d = asdict(request)
     d.pop("messages")
-    for k in ("score_choices", "score_suffix", "prefill", "stop"):
+    for k in ("score_choices", "score_suffix", "prefill", "stop", "top_logprobs"):
         if not d[k]:
             d.pop(k)
     return d

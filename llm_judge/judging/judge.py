@@ -13,6 +13,7 @@ from ..engines.base import ChatModel, GenRequest
 from ..engines.config import EngineConfig
 from ..engines.registry import open_engine
 from ..errors import ConfigError
+from .api_distribution import TOP_LOGPROBS, check_provider
 from .families import JudgeFamily
 from .matches import Match
 
@@ -46,6 +47,9 @@ class Judge:
         self.method = method
         self.max_new_tokens = max_new_tokens or family.max_new_tokens
         self.stop_at_verdict = stop_at_verdict and method == "generate"  # a distribution reads no text to stop
+        # An API judge cannot be prefilled and scored: it generates, and the distribution is read from the
+        # log-probs of its verdict (api_distribution.py).
+        self.reads_logprobs = method == "distribution" and engine.is_api
         self._model: ChatModel | None = model
 
     @property
@@ -55,6 +59,11 @@ class Judge:
 
     def request(self, match: Match, messages: list[dict[str, str]], language: str) -> GenRequest:
         """The request for one game of ``match`` (``language`` picks the distribution prefill)."""
+        if self.reads_logprobs:
+            check_provider(self.engine)
+            self.family.distribution_request(match.prompt, match.pairwise, messages, language,
+                                             match.criteria.scale if match.criteria else None)  # labels to read
+            return dataclasses.replace(self.family.request(messages, self.max_new_tokens), top_logprobs=TOP_LOGPROBS)
         if self.method == "distribution":
             return self.family.distribution_request(match.prompt, match.pairwise, messages, language,
                                                     match.criteria.scale if match.criteria else None)

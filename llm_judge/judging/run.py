@@ -15,6 +15,7 @@ from ..engines.base import GenRequest, GenResult
 from ..engines.reasoning import split_reasoning
 from ..records import JudgeName, Judgment, PairJudgment, SingleJudgment, json_key
 from ..jsonl import JsonlStore
+from .api_distribution import read_match
 from .families import JudgeFamily, load_family
 from .judge import Judge
 from .matches import Match
@@ -221,7 +222,10 @@ def run_matches(judge: Judge, bench: str, todo: list[Match], store: JsonlStore, 
         if len(got) < len(games[mi]):
             continue
         del pending[mi]
-        rec = _record(todo[mi], judge.id, bench, games[mi], got)
+        match_games = games[mi]
+        if judge.reads_logprobs:
+            match_games, got = read_match(judge.family, todo[mi], match_games, got, language)
+        rec = _record(todo[mi], judge.id, bench, match_games, got)
         store.append(rec.to_json())
         summary.add(rec)
         if on_record:

@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from .base import APIModel, BadResponse, require_name
+from .logprobs import read_token_logprobs, request_fields
 from .params import apply, rules_for
 from ..config import APIOptions, EngineConfig
 from ..base import GenRequest, GenResult
@@ -60,6 +61,7 @@ class OpenAIModel(APIModel):
                 self._warned_stop = True
                 log.warning("%s: several stop strings cannot be restored from api.openai.com's reply; judgments "
                             "run to their end", self.name)
+        body.update(request_fields(request))
         return apply(self._rules, body, self.options)
 
     async def _call(self, client: Any, request: GenRequest) -> GenResult:
@@ -78,9 +80,13 @@ class OpenAIModel(APIModel):
         # in newer vLLM and OpenRouter); OpenAI's own models keep theirs hidden and only count it.
         reasoning = message.get("reasoning_content") or message.get("reasoning")
         thought = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens")
+        try:
+            tokens = read_token_logprobs(choice) if request.top_logprobs else None
+        except (KeyError, TypeError, ValueError):
+            raise BadResponse(f"malformed logprobs: {str(choice.get('logprobs'))[:200]}") from None
         return GenResult(text=text, prompt_tokens=usage.get("prompt_tokens"), completion_tokens=_billed_output(usage),
                          finish_reason=finish, reasoning=reasoning if isinstance(reasoning, str) else None,
-                         reasoning_tokens=thought or None)
+                         reasoning_tokens=thought or None, token_logprobs=tokens)
 
 
 def _billed_output(usage: dict[str, Any]) -> int | None:
