@@ -1,0 +1,150 @@
+"""API distribution judging through vLLM's OpenAI server (the CPU build) on the default model.
+
+The label probabilities our reader takes from ``top_logprobs`` must equal, to 1e-3, what transformers computes
+in this process (float32) at the same position of the same generated text, teacher-forced: the chat-formatted
+prompt plus the judgment up to the verdict label's token, one forward pass, softmax, renormalised over the
+same labels. Few-shot prompts make the 135M model write verdicts in our formats ("[[B]]", "[RESULT] 2").
+
+The server runs as its own process (``python -m vllm.entrypoints.openai.api_server``, started in a new
+session and ended by its process group): nothing here is re-imported by vLLM's spawned workers.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from conftest import require
+from llm_judge.engines.base import GenRequest
+from llm_judge.engines.config import APIOptions
+from llm_judge.engines.registry import open_engine, resolve
+from llm_judge.judging import api_distribution as ad
+from llm_judge.judging.families import load_family
+from llm_judge.judging.verdicts import parse_pair, parse_prometheus_absolute
+
+require("vllm", "vllm")
+pytestmark = [pytest.mark.slow, pytest.mark.vllm]
+
+STARTUP_S = 900  # a cold vLLM CPU start on a loaded 2-core machine
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(default_model_path):
+    port = _free_port()
+    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "2"}
+    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", default_model_path,
+           "--served-model-name", "smol", "--dtype", "float32", "--port", str(port), "--max-model-len", "4096"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + STARTUP_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"vLLM server exited: {proc.stderr.read().decode(errors='replace')[-2000:]}")
+            try:
+                urllib.request.urlopen(base + "/health", timeout=2)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    pytest.fail(f"vLLM server not up after {STARTUP_S} s")
+                time.sleep(2)
+        yield base + "/v1"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # the server and the engine process it started
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+PAIR_FORMAT = "Compare the two answers and end with your verdict: [[A]] if A is better, [[B]] if B is better, [[C]] for a tie."
+PAIR_SHOTS = [
+    {"role": "user", "content": f"{PAIR_FORMAT}\nQuestion: What is 3+3?\nA: 6\nB: 7"},
+    {"role": "assistant", "content": "A is correct, B is wrong. [[A]]"},
+    {"role": "user", "content": f"{PAIR_FORMAT}\nQuestion: Name a color.\nA: table\nB: blue"},
+    {"role": "assistant", "content": "B names a color, A does not. [[B]]"}]
+GRADE_FORMAT = "Rate the answer from 1 to 5 and end with '[RESULT] N'."
+GRADE_SHOTS = [
+    {"role": "user", "content": f"{GRADE_FORMAT}\nQuestion: What is 3+3?\nAnswer: 6"},
+    {"role": "assistant", "content": "Correct and concise. [RESULT] 5"},
+    {"role": "user", "content": f"{GRADE_FORMAT}\nQuestion: Name a color.\nAnswer: table"},
+    {"role": "assistant", "content": "A table is not a color. [RESULT] 1"}]
+QUESTIONS = [("What is the capital of France?", "Paris", "London"), ("What is 10 times 10?", "1000", "100"),
+             ("Who wrote Hamlet?", "Shakespeare", "Shakespeare"), ("Largest planet?", "Mars", "Jupiter"),
+             ("How many legs does a spider have?", "8", "6"), ("What color is the sky on a clear day?", "green", "blue"),
+             ("What is the boiling point of water at sea level?", "100 degrees Celsius", "50 degrees Celsius")]
+
+
+def cases() -> list[tuple[list[dict[str, str]], GenRequest, object]]:
+    """(messages, label request, parser): our pairwise [[A]]/[[B]]/[[C]] and Prometheus' 1-5 grades."""
+    pair = load_family(None).distribution["pairwise"][0]
+    grade = load_family("prometheus").distribution["single"][0]
+    out = []
+    for q, a, b in QUESTIONS:
+        out.append((PAIR_SHOTS + [{"role": "user", "content": f"{PAIR_FORMAT}\nQuestion: {q}\nA: {a}\nB: {b}"}],
+                    GenRequest([], prefill=pair.prefill_for("en"), score_choices=list(pair.labels),
+                               score_suffix=pair.suffix), parse_pair))
+        out.append((GRADE_SHOTS + [{"role": "user", "content": f"{GRADE_FORMAT}\nQuestion: {q}\nAnswer: {a}"}],
+                    GenRequest([], prefill=grade.prefill_for("en"), score_choices=list(grade.labels),
+                               score_suffix=grade.suffix), parse_prometheus_absolute))
+    return out
+
+
+def teacher_forced(model, tokenizer, messages, prefix: str, labels: list[str],
+                   prompt_tokens: int) -> dict[str, float]:
+    """transformers' probability of each (one-token) label after the prompt and ``prefix``, renormalised."""
+    import torch
+
+    prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    assert len(tokenizer(prompt, add_special_tokens=False).input_ids) == prompt_tokens  # the server's own prompt
+    ids = tokenizer(prompt + prefix, add_special_tokens=False, return_tensors="pt").input_ids
+    with torch.inference_mode():
+        probs = torch.softmax(model(input_ids=ids).logits[0, -1].float(), dim=-1)
+    label_ids = [tokenizer(label, add_special_tokens=False).input_ids for label in labels]
+    assert all(len(t) == 1 for t in label_ids), label_ids  # SmolLM2 writes A/B/C and 1-5 as one token each
+    p = {label: float(probs[t[0]]) for label, t in zip(labels, label_ids)}
+    z = sum(p.values())
+    return {k: v / z for k, v in p.items()}
+
+
+def test_top_logprobs_match_transformers_teacher_forced(server, default_model_path):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    engine = open_engine(resolve("openai:smol", api=APIOptions(api_base=server, parallel=4)))
+    todo = cases()
+    try:
+        results = engine.generate([GenRequest(m, max_new_tokens=60, top_logprobs=ad.TOP_LOGPROBS) for m, _, _ in todo])
+    finally:
+        engine.close()
+    tokenizer = AutoTokenizer.from_pretrained(default_model_path)
+    model = AutoModelForCausalLM.from_pretrained(default_model_path, torch_dtype=torch.float32).eval()
+    compared = {parse_pair: 0, parse_prometheus_absolute: 0}
+    for (messages, spec, parse), result in zip(todo, results):
+        assert result.ok and result.token_logprobs, result.error
+        read = ad.read_distribution(result, spec, parse)
+        if read.error and "no verdict to read" in read.error:
+            continue  # the small model wrote no verdict in the format (e.g. "[RESULT] 1000"): nothing to compare
+        assert read.ok, (result.text, read.error)
+        p, _ = ad.verdict_span(result.text, ad.label_values(spec, parse), parse)
+        i, offset = ad.token_at(result.token_logprobs, result.text, p)
+        assert offset == 0  # SmolLM2 starts a token at each of these labels
+        prefix = b"".join(t.token for t in result.token_logprobs[:i]).decode("utf-8")
+        want = teacher_forced(model, tokenizer, messages, prefix, list(read.distribution), result.prompt_tokens)
+        for label, q in read.distribution.items():
+            assert q == pytest.approx(want[label], abs=1e-3), (result.text, label, read.distribution, want)
+        compared[parse] += 1
+    # measured: 2 pairwise verdicts and 4 grades of the 7 questions; the rest wrote no verdict in the format
+    assert compared[parse_pair] >= 1 and compared[parse_prometheus_absolute] >= 3, [r.text for r in results]
