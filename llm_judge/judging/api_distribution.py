@@ -27,10 +27,10 @@ record saying so. Providers whose protocol has no log-probs (Anthropic) are refu
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence
 
-from ..engines.base import GenRequest, GenResult, TokenLogprob
+from ..engines.base import ChatModel, GenRequest, GenResult, TokenLogprob
 from ..engines.config import EngineConfig
 from ..errors import ConfigError
 from .families import JudgeFamily
@@ -127,17 +127,6 @@ def _realign(joined: bytes, raw: bytes, at: int) -> int:
     raise DistributionError("the log-probs' tokens do not spell the judgment text before the verdict")
 
 
-def _consistent(written: bytes, labels: Sequence[bytes], suffix: bytes) -> list[int]:
-    """Indices of the labels that bytes written from the label's position may still become."""
-    out = []
-    for k, label in enumerate(labels):
-        if (label + suffix).startswith(written):
-            out.append(k)
-        elif written.startswith(label) and _closes(written[len(label):], suffix):
-            out.append(k)
-    return out
-
-
 def _closes(rest: bytes, suffix: bytes) -> bool:
     """Whether ``rest``, written right after a label, fits the family's suffix (or ends the label, when none)."""
     if suffix:
@@ -145,87 +134,193 @@ def _closes(rest: bytes, suffix: bytes) -> bool:
     return not rest[:1].isalnum()
 
 
-def _one_step(tok: TokenLogprob, offset: int, written: bytes, enc: Sequence[bytes],
-              sfx: bytes) -> tuple[dict[int, float], float]:
-    """(probability per label index, unresolved probability) of the alternatives the judge did not take."""
-    before = tok.token[:offset]
-    spans = [(written + alt[offset:], math.exp(lp)) for alt, lp in tok.top
-             if alt.startswith(before) and alt != tok.token]
-    # Labels some alternative spells out on its own, here: the tokenizer writes them as one token ("10").
-    whole = {hit[0] for span, _ in spans for hit in [_consistent(span, enc, sfx)] if len(hit) == 1}
-    probs: dict[int, float] = {}
-    unresolved = 0.0
-    for span, p in spans:
-        hit = _consistent(span, enc, sfx)
-        exact = [k for k in hit if enc[k] == span]
-        if len(hit) > 1 and exact and set(hit) - set(exact) <= whole:
-            hit = exact  # "1" beside a "10" token: a tokenizer with "10" would not write 10 as "1", "0"
-        if len(hit) == 1:
-            probs[hit[0]] = probs.get(hit[0], 0.0) + p
-        elif hit:
-            unresolved += p
-    return probs, unresolved
+@dataclass
+class Reading:
+    """Label probabilities read so far, and the untaken alternatives that start several labels."""
+
+    probs: list[float]
+    pending: list[tuple[bytes, float]] = field(default_factory=list)  # (bytes written from the label on, probability)
+
+    @property
+    def pending_mass(self) -> float:
+        return sum(p for _, p in self.pending)
 
 
-def label_probs(tokens: Sequence[TokenLogprob], i: int, offset: int, labels: Sequence[str],
-                suffix: str) -> tuple[list[float], float]:
-    """(probability of each label, unresolved probability) at byte ``offset`` of token ``i``; see the module doc."""
-    enc = [label.encode("utf-8") for label in labels]
-    sfx = suffix.encode("utf-8")
-    probs = [0.0] * len(labels)
-    unresolved, weight, written = 0.0, 1.0, b""
-    while i < len(tokens):
-        tok = tokens[i]
-        step, lost = _one_step(tok, offset, written, enc, sfx)
-        for k, p in step.items():
-            probs[k] += weight * p
-        unresolved += weight * lost
-        mine = _consistent(written + tok.token[offset:], enc, sfx)
-        if len(mine) == 1:
-            probs[mine[0]] += weight * math.exp(tok.logprob)
-            return probs, unresolved
-        if not mine:
-            raise DistributionError("the judge's tokens at the verdict spell no label")
-        weight *= math.exp(tok.logprob)  # the label is not settled yet: read on along the judge's own path
-        written += tok.token[offset:]
-        i, offset = i + 1, 0
-    raise DistributionError("the log-probs end inside the verdict label")
+class LabelReader:
+    """Reads the probability of each label from tokens, starting at the label's first byte (see the module doc)."""
+
+    def __init__(self, labels: Sequence[str], suffix: str):
+        self.enc = [label.encode("utf-8") for label in labels]
+        self.sfx = suffix.encode("utf-8")
+
+    def read(self, tokens: Sequence[TokenLogprob], i: int, offset: int, written: bytes = b"", weight: float = 1.0,
+             judged: bool = True, into: Reading | None = None) -> Reading:
+        """Follow the generated tokens from token ``i`` (byte ``offset``) until they settle a label.
+
+        ``written``/``weight``: bytes already written from the label's start and their probability (a
+        continuation). ``judged``: these are the judge's own verdict tokens, which must spell a label.
+        """
+        out = into or Reading([0.0] * len(self.enc))
+        while i < len(tokens):
+            tok = tokens[i]
+            spans = [(written + tok.token[offset:], tok.logprob, True)]
+            spans += [(written + alt[offset:], lp, False) for alt, lp in tok.top
+                      if alt.startswith(tok.token[:offset]) and alt != tok.token]
+            descend = self._step(spans, written, weight, judged, out)
+            if descend is None:
+                return out
+            if not descend:
+                if judged:
+                    raise DistributionError("the judge's tokens at the verdict spell no label")
+                return out
+            weight *= math.exp(tok.logprob)  # not settled yet: read on along the generated path
+            written, i, offset = descend, i + 1, 0
+        if judged:
+            raise DistributionError("the log-probs end inside the verdict label")
+        if written:
+            out.pending.append((written, weight))  # a continuation too short to settle its label
+        return out
+
+    def _step(self, spans: list[tuple[bytes, float, bool]], written: bytes, weight: float, judged: bool,
+              out: Reading) -> bytes | None:
+        """Count one token's alternatives into ``out``; the generated span to read on from, None once settled,
+        or b"" when the generated token spells no label."""
+        # Labels some untaken alternative spells out on its own: the tokenizer writes them as one token ("10").
+        whole = {h[0] for span, _, gen in spans if not gen for h in [self._consistent(span)] if len(h) == 1}
+        descend = None
+        for span, lp, generated in spans:
+            p, hit = math.exp(lp), self._consistent(span)
+            exact = [k for k in hit if self.enc[k] == span]
+            if len(hit) > 1 and exact and set(hit) - set(exact) <= whole:
+                hit = exact  # "1" beside a "10" token: a tokenizer with "10" would not write 10 as "1", "0"
+            if not hit and generated and judged and written in self.enc:
+                hit = [self.enc.index(written)]  # the judge ended its label here (end of text): the parser says so
+            if len(hit) == 1:
+                out.probs[hit[0]] += weight * p
+            elif hit and generated:
+                descend = span
+            elif hit:
+                out.pending.append((span, weight * p))
+            elif generated:
+                descend = b""
+        return descend
+
+    def _consistent(self, written: bytes) -> list[int]:
+        """Indices of the labels that bytes written from the label's position may still become."""
+        out = []
+        for k, label in enumerate(self.enc):
+            if (label + self.sfx).startswith(written):
+                out.append(k)
+            elif written.startswith(label) and _closes(written[len(label):], self.sfx):
+                out.append(k)
+        return out
+
+
+@dataclass
+class VerdictReading:
+    """One game's verdict being read: its labels, the text before the label, and the probabilities so far."""
+
+    labels: list[str]
+    reader: LabelReader
+    before: str  # the judgment up to the label
+    reading: Reading
+
+
+def start_reading(result: GenResult, spec: GenRequest, parse: Callable[[str], Any]) -> VerdictReading:
+    """Read the verdict's label probabilities from the judgment's own tokens (raises DistributionError)."""
+    if not result.token_logprobs:
+        raise DistributionError("the server returned no log-probs (does it support logprobs/top_logprobs?)")
+    if not any(t.top for t in result.token_logprobs):
+        raise DistributionError("the server returned no top_logprobs alternatives")
+    text = result.text or ""
+    values = label_values(spec, parse)
+    p, _ = verdict_span(text, values, parse)
+    i, offset = token_at(result.token_logprobs, text, p)
+    reader = LabelReader(list(values), spec.score_suffix)
+    return VerdictReading(list(values), reader, text[:p], reader.read(result.token_logprobs, i, offset))
+
+
+def continue_pending(state: VerdictReading, continuations: Sequence[Sequence[TokenLogprob] | None]) -> None:
+    """Split each pending alternative by the next token's probabilities after it (``continuations``, in order)."""
+    pending, state.reading.pending = state.reading.pending, []
+    for (span, weight), tokens in zip(pending, continuations):
+        if tokens:
+            state.reader.read(tokens, 0, 0, written=span, weight=weight, judged=False, into=state.reading)
+        else:
+            state.reading.pending.append((span, weight))
+
+
+def finish_reading(result: GenResult, state: VerdictReading) -> GenResult:
+    """``result`` with the renormalised distribution, or an error when too much probability is unresolved."""
+    unresolved = state.reading.pending_mass
+    if unresolved > UNRESOLVED_LIMIT:
+        return replace(result, error=f"no verdict distribution: {unresolved:.3f} of the probability went to tokens "
+                                     f"that start several labels (such as '1' of 1 and 10) and were not continued")
+    total = sum(state.reading.probs)
+    return replace(result, distribution={label: q / total for label, q in zip(state.labels, state.reading.probs)})
 
 
 def read_distribution(result: GenResult, spec: GenRequest, parse: Callable[[str], Any]) -> GenResult:
-    """``result`` with the distribution of its verdict over ``spec``'s labels, or with an error saying why not."""
+    """``result`` with the distribution of its verdict over ``spec``'s labels, or with an error saying why not
+    (without continuation requests: pending alternatives stay unresolved)."""
     if not result.ok:
         return result
     try:
-        if not result.token_logprobs:
-            raise DistributionError("the server returned no log-probs (does it support logprobs/top_logprobs?)")
-        if not any(t.top for t in result.token_logprobs):
-            raise DistributionError("the server returned no top_logprobs alternatives")
-        text = result.text or ""
-        values = label_values(spec, parse)
-        p, _ = verdict_span(text, values, parse)
-        i, offset = token_at(result.token_logprobs, text, p)
-        labels = list(values)
-        probs, unresolved = label_probs(result.token_logprobs, i, offset, labels, spec.score_suffix)
-        total = sum(probs)
-        if unresolved > UNRESOLVED_LIMIT:
-            raise DistributionError(f"{unresolved:.3f} of the probability went to tokens that start several labels "
-                                    f"(such as '1' of 1 and 10) which the judge did not write, so it cannot be split")
+        return finish_reading(result, start_reading(result, spec, parse))
     except DistributionError as exc:
         return replace(result, error=f"no verdict distribution: {exc}")
-    return replace(result, distribution={label: q / total for label, q in zip(labels, probs)})
+
+
+def continuation_requests(messages: list[dict[str, str]], state: VerdictReading) -> list[GenRequest | None]:
+    """Per pending alternative, a one-token request continuing the judgment from it (None: not text)."""
+    out: list[GenRequest | None] = []
+    for span, _ in state.reading.pending:
+        try:
+            prefill = state.before + span.decode("utf-8")
+        except UnicodeDecodeError:
+            out.append(None)
+            continue
+        out.append(GenRequest(messages, max_new_tokens=1, prefill=prefill, top_logprobs=TOP_LOGPROBS))
+    return out
 
 
 def read_match(family: JudgeFamily, match: Match, games: list[tuple[list[dict[str, str]], GenRequest]],
-               results: dict[int, GenResult], language: str) -> tuple[list[tuple[list[dict[str, str]], GenRequest]],
-                                                                       dict[int, GenResult]]:
-    """The games with their label requests (what the records read labels from) and results with distributions."""
+               results: dict[int, GenResult], language: str, model: ChatModel | None = None
+               ) -> tuple[list[tuple[list[dict[str, str]], GenRequest]], dict[int, GenResult]]:
+    """The games with their label requests (what the records read labels from) and results with distributions.
+
+    ``model``: the judge's engine; on an OpenAI-compatible server (one that continues a final assistant
+    message) pending alternatives over the limit are split by one-token continuation requests.
+    """
     scale = match.criteria.scale if match.criteria else None
     fmt = match.prompt.output_format
     parse = pair_parser(fmt) if match.pairwise else single_parser(fmt, match.scale)
-    label_games, read = [], {}
+    label_games, read, states = [], {}, {}
     for gi, (messages, _) in enumerate(games):
         spec = family.distribution_request(match.prompt, match.pairwise, messages, language, scale)
         label_games.append((messages, spec))
-        read[gi] = read_distribution(results[gi], spec, parse)
+        read[gi] = results[gi]
+        if results[gi].ok:
+            try:
+                states[gi] = start_reading(results[gi], spec, parse)
+            except DistributionError as exc:
+                read[gi] = replace(results[gi], error=f"no verdict distribution: {exc}")
+    if model is not None and getattr(model, "base_url", None):
+        _continue(model, {gi: (games[gi][0], st) for gi, st in states.items()
+                          if st.reading.pending_mass > UNRESOLVED_LIMIT})
+    for gi, state in states.items():
+        read[gi] = finish_reading(results[gi], state)
     return label_games, read
+
+
+def _continue(model: ChatModel, todo: dict[int, tuple[list[dict[str, str]], VerdictReading]]) -> None:
+    """One batch of continuation calls for every pending alternative of the games in ``todo``."""
+    requests = {gi: continuation_requests(messages, state) for gi, (messages, state) in todo.items()}
+    flat = [r for reqs in requests.values() for r in reqs if r is not None]
+    answers = iter(model.generate(flat) if flat else [])
+    for gi, reqs in requests.items():
+        tokens = []
+        for r in reqs:
+            got = next(answers) if r is not None else None
+            tokens.append(got.token_logprobs if got is not None and got.ok else None)
+        continue_pending(todo[gi][1], tokens)

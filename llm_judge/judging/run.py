@@ -224,7 +224,7 @@ def run_matches(judge: Judge, bench: str, todo: list[Match], store: JsonlStore, 
         del pending[mi]
         match_games = games[mi]
         if judge.reads_logprobs:
-            match_games, got = read_match(judge.family, todo[mi], match_games, got, language)
+            match_games, got = read_match(judge.family, todo[mi], match_games, got, language, judge.model)
         rec = _record(todo[mi], judge.id, bench, match_games, got)
         store.append(rec.to_json())
         summary.add(rec)

@@ -98,11 +98,21 @@ def test_an_untaken_token_starting_two_labels_is_an_error():
     script = [("Rating: [[", -0.05, [("Rating", -0.05)]), ("8", -0.5, [("8", -0.5), ("1", -1.0), ("9", -1.2)]),
               ("]]", -0.01, [("]]", -0.01)])]
     got = read(script)
-    assert got.distribution is None and "0.368 of the probability went to tokens that start several labels" in got.error
+    assert got.distribution is None and got.error == (
+        "no verdict distribution: 0.368 of the probability went to tokens that start several labels (such as '1' of "
+        "1 and 10) and were not continued")
     # beside a "10" token the tokenizer writes 10 whole, so its "1" is the label 1
     script[1] = ("8", -0.5, [("8", -0.5), ("1", -1.0), ("10", -1.1), ("9", -1.2)])
     assert_distribution(read(script).distribution,
                         normalised({"8": E(-0.5), "1": E(-1.0), "10": E(-1.1), "9": E(-1.2)}))
+
+
+def test_a_label_ending_the_text():
+    """ "Rating: 1" then the end of the turn: the judge's own end closes label 1 (the parser read 1 there)."""
+    got = read([("Rating: ", -0.05, [("Rating", -0.05)]), ("1", -0.3, [("1", -0.3), ("2", -1.5)]),
+                ("<|im_end|>", -0.1, [("<|im_end|>", -0.1), ("0", -2.5), ("]]", -3.0)])])
+    want = normalised({"1": E(-0.3) * (E(-0.1) + E(-3.0)), "10": E(-0.3) * E(-2.5), "2": E(-1.5)})
+    assert_distribution(got.distribution, want)
 
 
 def test_no_logprobs_is_an_error():
@@ -208,6 +218,37 @@ def test_a_server_without_logprobs_gives_error_records(answered):
                         and r["score"] is None and "score_distribution" not in r for r in rows)
 
 
+CONTINUED = [("Clear. Rating: [[", -0.1, [("Clear", -0.1)]), ("8", -0.5, [("8", -0.5), ("1", -1.0), ("9", -1.2)]),
+             ("]]", -0.01, [("]]", -0.01)])]
+AFTER_ONE = [("0", -0.7, [("0", -0.7), ("]]", -0.9), ("5", -3.0)])]
+
+
+def continued_reply(body: dict, text: str) -> str:
+    return "0" if body.get("continue_final_message") else "".join(t for t, _, _ in CONTINUED)
+
+
+def continued_tokens(body: dict, reply: str) -> list[dict]:
+    if body.get("continue_final_message"):  # vLLM's way to go on from a prefilled assistant message
+        assert body["messages"][-1] == {"role": "assistant", "content": "Clear. Rating: [[1"}
+        assert body["add_generation_prompt"] is False and body["max_tokens"] == 1 and body["top_logprobs"] == 20
+        return token_entries(AFTER_ONE)
+    return token_entries(CONTINUED)
+
+
+def test_a_compatible_server_continues_an_untaken_label_start(answered):
+    """The judge wrote "8"; its alternative "1" (0.37) starts 1 and 10, so one more call asks the server to go
+    on from "...[[1": P(10) = P("1")·P("0"|"1"), P(1) = P("1")·P("]]"|"1"); "15" is no label."""
+    with FakeAPI(api_key=KEY, reply=continued_reply, logprobs=continued_tokens) as server:
+        assert judge(answered, server, "--mode", "single") == 0
+        calls = server.stats.count(200)
+    rows = read_jsonl(answered / "model_judgment" / "gpt-4o_single.jsonl")
+    assert calls == 2 * len(rows)  # one continuation per judgment
+    want = normalised({"8": E(-0.5), "9": E(-1.2), "10": E(-1.0) * E(-0.7), "1": E(-1.0) * E(-0.9)})
+    for r in rows:
+        assert r["score"] == 8.0
+        assert_distribution(r["score_distribution"], want)
+
+
 def test_anthropic_is_refused_before_any_call(answered, capsys):
     with FakeAPI(api_key=KEY, reply=scripted) as server:
         code = cli.run(gen_judgment.main, ["--data-dir", str(answered.parent), "--judge-model", "anthropic:claude-3-haiku",
@@ -220,6 +261,8 @@ def test_anthropic_is_refused_before_any_call(answered, capsys):
 def test_the_request_asks_for_top_logprobs():
     from llm_judge.engines.api.logprobs import request_fields
 
-    assert request_fields(GenRequest([], top_logprobs=20)) == {"logprobs": True, "top_logprobs": 20}
-    assert request_fields(GenRequest([], top_logprobs=50)) == {"logprobs": True, "top_logprobs": 20}
-    assert request_fields(GenRequest([])) == {}
+    assert request_fields(GenRequest([], top_logprobs=20), False) == {"logprobs": True, "top_logprobs": 20}
+    assert request_fields(GenRequest([], top_logprobs=50), True) == {"logprobs": True, "top_logprobs": 20}
+    assert request_fields(GenRequest([]), False) == {}
+    with pytest.raises(ValueError, match="cannot continue"):  # api.openai.com has no such extension
+        request_fields(GenRequest([], prefill="Rating: [[1"), False)

@@ -13,11 +13,22 @@ from ..base import GenRequest, TokenLogprob
 MAX_TOP_LOGPROBS = 20  # OpenAI refuses more; vLLM's server allows more, but 20 covers every family's labels
 
 
-def request_fields(request: GenRequest) -> dict[str, Any]:
-    """The body fields that ask for log-probabilities, or none when the request does not want them."""
-    if not request.top_logprobs:
-        return {}
-    return {"logprobs": True, "top_logprobs": min(request.top_logprobs, MAX_TOP_LOGPROBS)}
+def request_fields(request: GenRequest, compatible_server: bool) -> dict[str, Any]:
+    """The body fields that ask for log-probabilities, or none when the request does not want them.
+
+    A request with a ``prefill`` continues the assistant's message from it: vLLM's extension
+    (``continue_final_message``); llama.cpp's server continues a final assistant message by itself. The
+    distribution reader asks it only of such servers (``compatible_server``), to split a token such as "1".
+    """
+    fields: dict[str, Any] = {}
+    if request.top_logprobs:
+        fields.update(logprobs=True, top_logprobs=min(request.top_logprobs, MAX_TOP_LOGPROBS))
+    if request.prefill:
+        if not compatible_server:
+            raise ValueError("api.openai.com cannot continue a prefilled assistant message")
+        fields.update(messages=[*request.messages, {"role": "assistant", "content": request.prefill}],
+                      continue_final_message=True, add_generation_prompt=False)
+    return fields
 
 
 def read_token_logprobs(choice: dict[str, Any]) -> list[TokenLogprob] | None:

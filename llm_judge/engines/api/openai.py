@@ -61,7 +61,7 @@ class OpenAIModel(APIModel):
                 self._warned_stop = True
                 log.warning("%s: several stop strings cannot be restored from api.openai.com's reply; judgments "
                             "run to their end", self.name)
-        body.update(request_fields(request))
+        body.update(request_fields(request, self.self_hosted))
         return apply(self._rules, body, self.options)
 
     async def _call(self, client: Any, request: GenRequest) -> GenResult:
