@@ -12,17 +12,21 @@ An API judge cannot be prefilled and scored like a local one, so it writes its j
    compete, their remaining bytes being what the judge would write at the label's position.
 3. *Which label.* An alternative's bytes from the label's position name one label (with the family's
    suffix, or part of it, after it: "7", "7]]"), several (a label's start: "1" may become "1]]" or
-   "10]]"), or none (ignored, like every text that is no label). Several labels are resolved only along the
-   judge's own path: when it generated "1", the next token's alternatives split P("1") into
-   P("1")·P("]]"|"1") for label 1 and P("1")·P("0"|"1") for label 10. An alternative the judge did not
-   take that starts several labels cannot be split (the next token's probabilities after it are not in the
-   reply): its mass is *unresolved*. Up to UNRESOLVED_LIMIT of unresolved mass is left out; more makes the
-   record an error, never a guessed split.
+   "10]]"), or none (ignored, like every text that is no label). Several labels are split along the
+   judge's own path: when it wrote "1", its next token's alternatives give P(10) = P("1")·P("0"|"1") and
+   P(1) = P("1")·P(text closing the label, such as "]]"|"1"); if the judge's own text ended after "1"
+   (the parser read 1 there), its end counts for label 1 too. An alternative the judge did not take that
+   starts several labels ("1" when it wrote "8") is split (a) as label 1 outright when a longer label
+   ("10") is itself among the alternatives as one token: that tokenizer writes 10 whole; else (b) on an
+   OpenAI-compatible server (a base URL), by one more call per such alternative that continues the
+   judgment from it (the assistant message prefilled up to "[[1", one token, vLLM's
+   ``continue_final_message``), read the same way; else (c) it stays *unresolved*: up to UNRESOLVED_LIMIT
+   of probability is left out, more makes the record an error, never a guessed split.
 4. The label probabilities are renormalised over the labels. A label among none of the top alternatives has
    probability below the last one listed, and counts as 0.
 
-A reply without log-probs, an output without a verdict, or a verdict whose tokens are missing gives an error
-record saying so. Providers whose protocol has no log-probs (Anthropic) are refused before any call.
+A reply without log-probs or a verdict whose tokens are missing gives an error record saying so; an output
+without a verdict gives the usual "unparseable judgment" record. Providers whose protocol has no log-probs (Anthropic) are refused before any call.
 """
 from __future__ import annotations
 
@@ -45,6 +49,10 @@ LOGPROB_PROVIDERS = ("openai",)  # API protocols that report token log-probabili
 
 class DistributionError(Exception):
     """The reply does not hold the verdict's distribution; the message says why."""
+
+
+class NoVerdict(DistributionError):
+    """The judgment holds no verdict: its record is unparseable, as with --judge-method generate."""
 
 
 def check_provider(engine: EngineConfig) -> None:
@@ -71,7 +79,7 @@ def verdict_span(text: str, values: dict[str, Any], parse: Callable[[str], Any])
     try:
         target = parse(text)
     except VerdictError as exc:
-        raise DistributionError(f"no verdict to read the distribution at: {exc}") from None
+        raise NoVerdict(str(exc)) from None
     by_first: dict[str, list[str]] = {}
     for label in sorted(values, key=len, reverse=True):
         by_first.setdefault(label[0], []).append(label)
@@ -262,11 +270,14 @@ def finish_reading(result: GenResult, state: VerdictReading) -> GenResult:
 
 def read_distribution(result: GenResult, spec: GenRequest, parse: Callable[[str], Any]) -> GenResult:
     """``result`` with the distribution of its verdict over ``spec``'s labels, or with an error saying why not
-    (without continuation requests: pending alternatives stay unresolved)."""
+    (without continuation requests: pending alternatives stay unresolved). A judgment without a verdict is
+    returned as it is: its record is unparseable, as with --judge-method generate."""
     if not result.ok:
         return result
     try:
         return finish_reading(result, start_reading(result, spec, parse))
+    except NoVerdict:
+        return result
     except DistributionError as exc:
         return replace(result, error=f"no verdict distribution: {exc}")
 
@@ -303,24 +314,37 @@ def read_match(family: JudgeFamily, match: Match, games: list[tuple[list[dict[st
         if results[gi].ok:
             try:
                 states[gi] = start_reading(results[gi], spec, parse)
+            except NoVerdict:
+                continue  # the record says "unparseable judgment", as with --judge-method generate
             except DistributionError as exc:
                 read[gi] = replace(results[gi], error=f"no verdict distribution: {exc}")
     if model is not None and getattr(model, "base_url", None):
-        _continue(model, {gi: (games[gi][0], st) for gi, st in states.items()
-                          if st.reading.pending_mass > UNRESOLVED_LIMIT})
+        spent = _continue(model, {gi: (games[gi][0], st) for gi, st in states.items()
+                                  if st.reading.pending_mass > UNRESOLVED_LIMIT})
+        for gi, (prompt, completion) in spent.items():  # the continuations' tokens count with the game's call
+            results[gi] = replace(results[gi], prompt_tokens=(results[gi].prompt_tokens or 0) + prompt,
+                                  completion_tokens=(results[gi].completion_tokens or 0) + completion)
     for gi, state in states.items():
         read[gi] = finish_reading(results[gi], state)
     return label_games, read
 
 
-def _continue(model: ChatModel, todo: dict[int, tuple[list[dict[str, str]], VerdictReading]]) -> None:
-    """One batch of continuation calls for every pending alternative of the games in ``todo``."""
+def _continue(model: ChatModel, todo: dict[int, tuple[list[dict[str, str]], VerdictReading]]
+              ) -> dict[int, tuple[int, int]]:
+    """One batch of continuation calls for every pending alternative of the games in ``todo``; per game, the
+    (prompt, completion) tokens they used."""
     requests = {gi: continuation_requests(messages, state) for gi, (messages, state) in todo.items()}
     flat = [r for reqs in requests.values() for r in reqs if r is not None]
     answers = iter(model.generate(flat) if flat else [])
+    spent = {}
     for gi, reqs in requests.items():
-        tokens = []
+        tokens, used = [], [0, 0]
         for r in reqs:
             got = next(answers) if r is not None else None
             tokens.append(got.token_logprobs if got is not None and got.ok else None)
+            if got is not None:
+                used[0] += got.prompt_tokens or 0
+                used[1] += got.completion_tokens or 0
         continue_pending(todo[gi][1], tokens)
+        spent[gi] = (used[0], used[1])
+    return spent
