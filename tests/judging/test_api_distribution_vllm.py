@@ -157,7 +157,7 @@ def test_top_logprobs_match_transformers_teacher_forced(server, default_model_pa
     for (messages, spec, parse), result in zip(todo, results):
         assert result.ok and result.token_logprobs, result.error
         read = ad.read_distribution(result, spec, parse)
-        if read.error and "no verdict to read" in read.error:
+        if read.ok and read.distribution is None:
             continue  # the small model wrote no verdict in the format (e.g. "[RESULT] 1000"): nothing to compare
         assert read.ok, (result.text, read.error)
         p, _ = ad.verdict_span(result.text, ad.label_values(spec, parse), parse)
@@ -187,9 +187,14 @@ def test_two_token_labels_and_continuations_match_transformers(server, default_m
     engine = open_engine(resolve("openai:smol", api=APIOptions(api_base=server, parallel=4)))
     try:
         results = engine.generate([GenRequest(m, max_new_tokens=40, top_logprobs=ad.TOP_LOGPROBS) for m in chats])
-        states = [ad.start_reading(r, spec, parse_rating) for r in results]
-        ones = [(m, r, st) for m, r, st in zip(chats, results, states) if st.before.endswith("[[")
-                and r.text[len(st.before)] == "1"]
+        ones = []
+        for m, r in zip(chats, results):
+            try:
+                st = ad.start_reading(r, spec, parse_rating)
+            except ad.NoVerdict:
+                continue
+            if st.before.endswith("[[") and r.text[len(st.before)] == "1":
+                ones.append((m, r, st))
         assert ones, [r.text for r in results]  # measured: the model rates 1 or 10 here, written "1" first
         continued = engine.generate([GenRequest(m, max_new_tokens=1, prefill=st.before + "1",
                                                 top_logprobs=ad.TOP_LOGPROBS) for m, _, st in ones])
