@@ -44,7 +44,7 @@ from .verdicts import VerdictError, pair_parser, single_parser
 TOP_LOGPROBS = 20  # alternatives per token; OpenAI's maximum
 # The most probability an untaken alternative that starts several labels ("1": 1 or 10) may hold and be left out.
 UNRESOLVED_LIMIT = 0.01
-LOGPROB_PROVIDERS = ("openai",)  # API protocols that report token log-probabilities (vLLM's, llama.cpp's servers too)
+LOGPROB_PROVIDERS = ("openai", "azure", "gemini")
 
 
 class DistributionError(Exception):
