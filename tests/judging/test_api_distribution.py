@@ -19,7 +19,7 @@ from llm_judge.engines.api.logprobs import read_token_logprobs
 from llm_judge.engines.base import GenRequest, GenResult
 from llm_judge.jsonl import read_jsonl
 from llm_judge.judging import api_distribution as ad
-from llm_judge.judging.verdicts import parse_judgelm_single, parse_last_line, parse_rating
+from llm_judge.judging.verdicts import parse_five_level, parse_judgelm_single, parse_last_line, parse_rating
 
 KEY = "sk-test-dist"
 E = math.exp
@@ -113,6 +113,19 @@ def test_a_label_ending_the_text():
                 ("<|im_end|>", -0.1, [("<|im_end|>", -0.1), ("0", -2.5), ("]]", -3.0)])])
     want = normalised({"1": E(-0.3) * (E(-0.1) + E(-3.0)), "10": E(-0.3) * E(-2.5), "2": E(-1.5)})
     assert_distribution(got.distribution, want)
+
+
+def test_five_level_labels_read_over_several_tokens():
+    """[[A>>B]] as "A", ">>", "B": "A" starts A>>B, A>B and A=B, so the judge's own next token splits it. Untaken
+    starts of several labels ("B": B>A or B>>A; ">": A>B or A>>B) hold 0.009 <= UNRESOLVED_LIMIT: left out."""
+    spec = GenRequest([], prefill="[[", score_choices=["A>>B", "A>B", "A=B", "B>A", "B>>A"], score_suffix="]]")
+    script = [("A is far better. [[", -0.1, [("A", -0.1)]), ("A", -0.1, [("A", -0.1), ("B", -5.0), ("C", -6.0)]),
+              (">>", -0.4, [(">>", -0.4), ("=", -2.5), (">", -6.0)]), ("B", -0.01, [("B", -0.01)]),
+              ("]]", -0.01, [("]]", -0.01)])]
+    got = read(script, spec, parse_five_level)
+    assert_distribution(got.distribution, normalised({"A>>B": E(-0.1) * E(-0.4), "A=B": E(-0.1) * E(-2.5)}))
+    script[2] = (">>", -0.4, [(">>", -0.4), ("=", -2.5), (">", -1.3)])  # e^-0.1·e^-1.3 + e^-5 unsplit
+    assert "0.253 of the probability went to tokens that start several labels" in read(script, spec, parse_five_level).error
 
 
 def test_no_logprobs_is_an_error():
