@@ -5,11 +5,14 @@
     python -m llm_judge.gen_judgment --mode pairwise-all --judge-model default     (local SmolLM2 judge)
     python -m llm_judge.gen_judgment --judge-model mock:judge     (a scripted judge, no model: see engines/mock.py)
     python -m llm_judge.gen_judgment --mode pairwise-all --wandb  (log the run's metadata to Weights & Biases)
+    python -m llm_judge.gen_judgment --judge-model gpt-4o claude-3-5-sonnet-latest default   (a panel of 3 judges)
 
 Writes data/<bench>/model_judgment/<judge>_single.jsonl or <judge>_pair.jsonl (FastChat's format plus
 our fields), or with --judgment-layout ja-vicuna one file per model pair as ja-vicuna-qa-benchmark does:
 model_judgment/pairwise/<judge>/pairwise:<model_1>_<model_2>.jsonl (single/<judge>/single:<model>.jsonl).
-Judgments already present are skipped; failed ones are retried on the next run.
+Judgments already present are skipped; failed ones are retried on the next run. Several --judge-model
+judge in one run, each into its own file: API judges at the same time, local judges one after another
+(judging/panel_run.py).
 """
 from __future__ import annotations
 
@@ -18,8 +21,9 @@ import contextlib
 import dataclasses
 import logging
 import sys
+import threading
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 from .. import cli
 from ..bench import JUDGMENT_LAYOUTS, Bench, load_bench, parse_model_list
@@ -27,13 +31,17 @@ from ..errors import ConfigError
 from ..engines.config import EngineConfig
 from ..judging.families import JudgeFamily, load_family
 from ..judging.judge import Judge
-from ..judging.judge_id import judge_id_for, judgment_folder, judgment_path
+from ..judging.judge_id import judge_ids, judgment_folder, judgment_path
 from ..judging.matches import MODES, Match, MatchPlan, plan_matches
-from ..judging.run import RunSummary, judgment_store, pending, run_matches
+from ..judging.panel_run import JudgeJob, run_judges
+from ..judging.run import RunSummary, judgment_store, pending
 from ..jsonl import JsonlStore
 from ..layouts import LayoutStore
 from ..records import Judgment
 from .engine_flags import add_engine_args, engine_choice, engine_config
+
+if TYPE_CHECKING:
+    from ..engines.api.costs import PriceTable
 
 log = logging.getLogger("llm_judge.gen_judgment")
 
@@ -47,10 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--judge-family", default=None, metavar="NAME|FILE",
                    help="judge family: its prompt layout, verdict parser and settings: ours (default), judgelm, "
                         "autoj, pandalm, prometheus, or a family .json file (see README)")
-    p.add_argument("--judge-model", default="gpt-4",
-                   help="judge: API model name (gpt-4, claude-..., openai:NAME), local path, hub id or 'default'")
+    p.add_argument("--judge-model", nargs="+", default=["gpt-4"],
+                   help="judge: API model name (gpt-4, claude-..., openai:NAME), local path, hub id or 'default'; "
+                        "several: a panel, each judge writing its own file (API judges at once, local ones in turn)")
     engine_choice(p, "--judge-engine")
-    p.add_argument("--judge-model-id", default=None, help="judge name in records and file names (default: from --judge-model)")
+    p.add_argument("--judge-model-id", nargs="+", default=None,
+                   help="judge name in records and file names (default: from --judge-model); one per judge")
     p.add_argument("--baseline-model", default=None, help="baseline for pairwise-baseline (default: the bench's)")
     p.add_argument("--mode", default="single", choices=MODES)
     p.add_argument("--model-list", nargs="+", default=None, help="models to judge (default: every answer file)")
@@ -81,8 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def plan(args: argparse.Namespace, bench: Bench, family: JudgeFamily, judge_id: str) -> tuple[MatchPlan, Path, bool]:
-    pairwise = args.mode != "single"
+def plan(args: argparse.Namespace, bench: Bench, family: JudgeFamily) -> MatchPlan:
+    """The matches to judge (every judge of a run judges the same ones)."""
     models = parse_model_list(args.model_list) or list(bench.answer_files())
     baseline = args.baseline_model or bench.config.baseline_model
     if args.mode == "pairwise-baseline":
@@ -100,9 +110,15 @@ def plan(args: argparse.Namespace, bench: Bench, family: JudgeFamily, judge_id: 
             raise ConfigError("--output-file names one FastChat judgment file; with the ja-vicuna layout the files go "
                               "to model_judgment/pairwise/<judge>/ (single/<judge>/)")
         _sorted_pairs(match_plan)
-        return match_plan, judgment_folder(bench.judgment_dir, judge_id, family, pairwise), pairwise
-    out = Path(args.output_file) if args.output_file else judgment_path(bench.judgment_dir, judge_id, family, pairwise)
-    return match_plan, out, pairwise
+    return match_plan
+
+
+def output(args: argparse.Namespace, bench: Bench, family: JudgeFamily, judge_id: str) -> Path:
+    """Where ``judge_id``'s judgments go: --output-file, its judge folder (ja-vicuna layout) or its file."""
+    pairwise = args.mode != "single"
+    if _layout(args, bench) == "ja-vicuna":
+        return judgment_folder(bench.judgment_dir, judge_id, family, pairwise)
+    return Path(args.output_file) if args.output_file else judgment_path(bench.judgment_dir, judge_id, family, pairwise)
 
 
 def _sorted_pairs(match_plan: MatchPlan) -> None:
@@ -136,47 +152,86 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         require_wandb()  # before any judging: a missing extra is reported first
     family = load_family(args.judge_family)
-    judge_id = judge_id_for(args.judge_model, args.judge_model_id)
-    config = engine_config(args, args.judge_model, args.judge_engine, judge_id)
-    judge = Judge(config, family, args.judge_method, args.judge_max_new_token, stop_at_verdict=args.stop_at_verdict)
-    prices = _price_table(args.price_table, config)
+    judges = build_judges(args, family)
+    prices = {judge.id: _price_table(args.price_table, judge.engine) for judge in judges}
     bench = load_bench(args.bench_name, args.data_dir)
-    match_plan, out, pairwise = plan(args, bench, family, judge.id)  # validates every input before anything is written
-    judge.check(match_plan.matches, bench.language)
-    store = open_store(_layout(args, bench), out, pairwise, match_plan.matches, judge.id)
-    todo = pending(match_plan.matches, store, judge.id)
-    calls = sum(2 if m.pairwise else 1 for m in todo)
-    print(f"{bench.name}: {len(match_plan.matches)} judgments ({args.mode}), {len(match_plan.matches) - len(todo)} "
-          f"already in {out}, {len(todo)} to do = {calls} judge calls to {judge.id}", file=sys.stderr)
-    if match_plan.skipped_missing_turn or match_plan.no_reference:
-        print(f"note: {match_plan.skipped_missing_turn} turns skipped (answer has fewer turns than the question), "
-              f"{match_plan.no_reference} questions needed a reference answer and had none", file=sys.stderr)
-    if prices is not None and todo:
-        from ..engines.api.costs import estimate
-
-        games = [g for m in todo for g in m.games()]
-        for line in estimate(config.provider, config.model, games, judge.max_new_tokens, prices).lines():
-            print(line, file=sys.stderr)
-    if args.dry_run or not todo:
-        store.close()
+    match_plan = plan(args, bench, family)  # validates every input before anything is written
+    for judge in judges:
+        judge.check(match_plan.matches, bench.language)
+    jobs = []
+    for judge in judges:
+        out = output(args, bench, family, judge.id)
+        store = open_store(_layout(args, bench), out, args.mode != "single", match_plan.matches, judge.id)
+        todo = pending(match_plan.matches, store, judge.id)
+        jobs.append(JudgeJob(judge, store, out, todo, len(match_plan.matches) - len(todo)))
+    _preview(args, bench, match_plan, jobs, prices)
+    if args.dry_run or not any(job.todo for job in jobs):
+        for job in jobs:
+            job.store.close()
         if args.wandb:
             print("nothing judged in this run: no W&B run logged", file=sys.stderr)
         return 0
-    with judge, store:
-        if judge.method == "generate" and config.local and config.pool is None:
-            _print_estimate(judge, todo, bench.language, config.hf.batch_size)
-        with _progress(len(todo)) as on_record:
-            summary = run_matches(judge, bench.name, todo, store, bench.language, on_record,
-                                  already_done=len(match_plan.matches) - len(todo))
-    cost, usd = "", None
-    if prices is not None:
-        price = prices.lookup(config.model)
+    with _progress(sum(len(job.todo) for job in jobs)) as on_record:
+        summaries = run_judges(jobs, bench.name, bench.language, on_record, _estimate_printer(bench.language, len(jobs) > 1))
+    for job, summary in zip(jobs, summaries):
+        price = prices[job.judge.id].lookup(job.judge.engine.model) if prices[job.judge.id] else None
         usd = price.cost(summary.prompt_tokens, summary.completion_tokens) if price else None
-        cost = f", cost ${usd:,.2f}" if price else ", cost unknown"
-    print(f"{judge.id} on {bench.name}: {summary.line()}{cost} -> {out}", file=sys.stderr)
-    if args.wandb:
-        _log_wandb(args, judge, bench, match_plan, summary, usd, out)
-    return 1 if summary.failed else 0
+        cost = "" if prices[job.judge.id] is None else f", cost ${usd:,.2f}" if price else ", cost unknown"
+        print(f"{job.judge.id} on {bench.name}: {summary.line()}{cost} -> {job.out}", file=sys.stderr)
+        if args.wandb and job.todo:
+            _log_wandb(args, job.judge, bench, match_plan, summary, usd, job.out)
+    return 1 if any(summary.failed for summary in summaries) else 0
+
+
+def build_judges(args: argparse.Namespace, family: JudgeFamily) -> list[Judge]:
+    """One Judge per --judge-model (ids from --judge-model-id, one each); none is opened yet."""
+    ids = judge_ids(args.judge_model, args.judge_model_id)
+    if len(ids) > 1 and args.output_file:
+        raise ConfigError(f"--output-file names one judgment file, and {len(ids)} judges each write their own; "
+                          "drop --output-file (each goes to model_judgment/<judge>_<single|pair>.jsonl)")
+    return [Judge(engine_config(args, model, args.judge_engine, judge_id), family, args.judge_method,
+                  args.judge_max_new_token, stop_at_verdict=args.stop_at_verdict)
+            for model, judge_id in zip(args.judge_model, ids)]
+
+
+def _preview(args: argparse.Namespace, bench: Bench, match_plan: MatchPlan, jobs: list[JudgeJob],
+             prices: dict[str, "PriceTable | None"]) -> None:
+    """Per judge: what is done and to do, and for API judges the cost estimate; with several, the total."""
+    for job in jobs:
+        calls = sum(2 if m.pairwise else 1 for m in job.todo)
+        print(f"{bench.name}: {len(match_plan.matches)} judgments ({args.mode}), {job.already_done} already in "
+              f"{job.out}, {len(job.todo)} to do = {calls} judge calls to {job.judge.id}", file=sys.stderr)
+    if match_plan.skipped_missing_turn or match_plan.no_reference:
+        print(f"note: {match_plan.skipped_missing_turn} turns skipped (answer has fewer turns than the question), "
+              f"{match_plan.no_reference} questions needed a reference answer and had none", file=sys.stderr)
+    low = high = 0.0
+    priced = unpriced = 0
+    for job in jobs:
+        table = prices[job.judge.id]
+        if table is None or not job.todo:
+            continue
+        from ..engines.api.costs import estimate
+
+        games = [g for m in job.todo for g in m.games()]
+        est = estimate(job.judge.engine.provider, job.judge.engine.model, games, job.judge.max_new_tokens, table)
+        for line in est.lines():
+            print(line if len(jobs) == 1 else f"{line} [{job.judge.id}]", file=sys.stderr)
+        if est.price is None:
+            unpriced += 1
+            continue
+        low, high, priced = low + (est.cost() or 0.0), high + (est.max_cost() or 0.0), priced + 1
+    if len(jobs) > 1 and priced:
+        print(f"estimate: ~${low:,.2f} for the {priced} priced API judges together (at most ${high:,.2f})"
+              + (f"; {unpriced} more without a price" if unpriced else ""), file=sys.stderr)
+
+
+def _estimate_printer(language: str, several: bool) -> Callable[[JudgeJob], None]:
+    """What run_judges calls as each judge opens: a local generating judge (no pool) probes its speed."""
+    def on_start(job: JudgeJob) -> None:
+        config = job.judge.engine
+        if job.judge.method == "generate" and config.local and config.pool is None:
+            _print_estimate(job.judge, job.todo, language, config.hf.batch_size, job.judge.id if several else "")
+    return on_start
 
 
 def _log_wandb(args: argparse.Namespace, judge: Judge, bench: Bench, match_plan: MatchPlan, summary: RunSummary,
@@ -200,14 +255,15 @@ def _log_wandb(args: argparse.Namespace, judge: Judge, bench: Bench, match_plan:
     print(f"logged to W&B run {name!r} ({folder})", file=sys.stderr)
 
 
-def _print_estimate(judge: Judge, todo: list[Match], language: str, batch_size: int) -> None:
+def _print_estimate(judge: Judge, todo: list[Match], language: str, batch_size: int, tag: str = "") -> None:
     """How long the run is likely to take, from a probe of its first batch (judging/estimate.py)."""
     from ..judging.estimate import probe
 
     requests = [judge.request(m, messages, language) for m in todo for messages in m.games()]
     if judge.engine.provider == "vllm":
         batch_size = len(requests)  # vLLM schedules every request at once (continuous batching)
-    print(probe(judge.model, requests, batch_size).line(), file=sys.stderr, flush=True)
+    line = probe(judge.model, requests, batch_size).line()
+    print(f"{line} [{tag}]" if tag else line, file=sys.stderr, flush=True)
 
 
 def _price_table(path: str | None, config: EngineConfig):
@@ -228,16 +284,18 @@ def _progress(total: int) -> Iterator[Callable[[dict], None]]:
         yield lambda rec: None
         return
     failed = 0
+    lock = threading.Lock()  # several judges' threads report records
     # Off a terminal (a log file, CI) redraw rarely, so the log gets a line now and then, not thousands.
     bar = tqdm(total=total, unit="judgment", file=sys.stderr, dynamic_ncols=True,
                mininterval=0.2 if sys.stderr.isatty() else 30.0)
 
     def on_record(rec: Judgment) -> None:
         nonlocal failed
-        if rec.error:
-            failed += 1
-            bar.set_postfix(failed=failed, refresh=False)
-        bar.update(1)
+        with lock:
+            if rec.error:
+                failed += 1
+                bar.set_postfix(failed=failed, refresh=False)
+            bar.update(1)
 
     try:
         yield on_record
