@@ -132,7 +132,7 @@ def _read_judgments(paths: list[Path], folder: bool, counted: bool) -> list[Judg
             raise InputError(path, f"no judgment file; run gen_judgment first (or pass --input-file){_present(path)}")
     fast = read_counted(paths) if counted else None
     records = fast if fast is not None else [r for path in paths for r in read_judgments(path)]
-    judges = sorted({r.judge.model for r in records})
+    judges = sorted({r.judge_model for r in records})  # "" for a record naming no judge
     if folder and len(judges) > 1:
         raise ConfigError(f"{paths[0].parent}: the judgment files hold several judges ({', '.join(judges)}); "
                           "pass one judge's file with --input-file")
