@@ -193,3 +193,19 @@ def test_eval_judge_scores_a_panel_against_human_labels(tmp_path, capsys):
     code = cli_run.run(eval_judge.main, ["score", str(labelled), *preds[:4], "--panel", "majority",
                                          "--against", "a"])
     assert code == 2 and "--panel combines several judges; got 1" in capsys.readouterr().err
+
+
+def test_api_and_local_judges_in_one_run(api, bench, capsys):
+    """An API judge on its own thread beside two local (scripted) judges taking turns: each writes its file."""
+    assert judge(api, bench, "--judge-model-id", "gpt4o", "local-a", "local-b",
+                 judges=["gpt-4o", "mock:judge", "mock:judge"]) == 0
+    for name in ("gpt4o", "local-a", "local-b"):
+        rows = read_jsonl(bench / "model_judgment" / f"{name}_single.jsonl")
+        assert len(rows) == 54 and {r["judge"][0] for r in rows} == {name}
+    assert api.stats.count(200) == 54  # only the API judge called the server
+    assert show_result.main(["--data-dir", str(bench.parent), "--judge-model", "gpt-4o", "mock:judge", "mock:judge",
+                             "--judge-model-id", "gpt4o", "local-a", "local-b", "--format", "json"]) == 0
+    tables = {t["title"]: t for t in json.loads(capsys.readouterr().out)}
+    rows = {(r["judge_1"], r["judge_2"]): r for r in tables["single: inter-judge agreement on scores"]["rows"]}
+    assert rows[("local-a", "local-b")]["agreement"] == 100.0  # the same script scores alike
+
