@@ -9,7 +9,7 @@ resuming works per judge exactly as for one judge.
 """
 from __future__ import annotations
 
-import concurrent.futures
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Union
@@ -50,16 +50,27 @@ def run_judges(jobs: list[JudgeJob], bench: str, language: str = "en",
     local = [job for job in jobs if job.judge.engine.local]
     if local:
         lanes.append(local)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=len(lanes), thread_name_prefix="judge") as pool:
-        futures = [pool.submit(_lane, lane, bench, language, on_record, on_start) for lane in lanes]
-        concurrent.futures.wait(futures)
-    done: dict[int, RunSummary] = {}
-    for lane, future in zip(lanes, futures):
-        error = future.exception()
+    done: list[list[RunSummary] | None] = [None] * len(lanes)
+    errors: list[BaseException | None] = [None] * len(lanes)
+
+    def work(i: int) -> None:
+        try:
+            done[i] = _lane(lanes[i], bench, language, on_record, on_start)
+        except BaseException as exc:  # handed to the main thread, which raises it
+            errors[i] = exc
+
+    # Daemon threads: Ctrl-C in the main thread ends the run at once, as a kill would (every record already
+    # written is kept, a torn last line is cut when the store is next opened), instead of waiting for judges.
+    threads = [threading.Thread(target=work, args=(i,), name=f"judge-{i}", daemon=True) for i in range(len(lanes))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for error in errors:
         if error is not None:
             raise error
-        done.update((id(job), summary) for job, summary in zip(lane, future.result()))
-    return [done[id(job)] for job in jobs]
+    summaries = {id(job): summary for lane, got in zip(lanes, done) for job, summary in zip(lane, got or [])}
+    return [summaries[id(job)] for job in jobs]
 
 
 def _lane(jobs: list[JudgeJob], bench: str, language: str, on_record: Callable[[Judgment], None] | None,
