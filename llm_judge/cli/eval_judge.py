@@ -19,6 +19,8 @@ Examples:
     eval_judge run ../shared/data/llmbar --subset Natural --first-n 4 --judge-model default --judge-method distribution
     eval_judge run ../shared/data/llmbar --subset Natural --judge-model default --judge-method distribution \\
         --num-workers 2          (two judge copies through Ray, as gen_judgment)
+    eval_judge score ../shared/data/pandalm/testset-v1.json --panel majority --pred a=A.json --pred b=B.json \\
+        --pred c=C.json          (the three judges, and their majority as a fourth row)
 """
 from __future__ import annotations
 
@@ -61,6 +63,9 @@ def _set_args(p: argparse.ArgumentParser) -> None:
                    help="an unparseable or missing verdict: never right (default), or a tie (PandaLM's and "
                         "JudgeLM's scorers)")
     p.add_argument("--interannotator", action="store_true", help="also show annotator vs annotator agreement")
+    p.add_argument("--panel", choices=["majority"], default=None,
+                   help="also score the panel of every judge given (each --pred, and run's judge; not the "
+                        "--against one): the final verdict more than half of them gave, else a tie")
     p.add_argument("--format", default="table", choices=FORMATS)
     p.add_argument("--digits", type=int, default=2, help="decimals shown (default: 2)")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -201,6 +206,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if ran is None:
             return rc
         judges.append(ran)
+    if args.panel:
+        from ..metaeval.panel import panel_predictions
+
+        judges.append(panel_predictions([p for p in judges if p.name != args.against], args.invalid_as == "tie"))
     for preds in judges:
         print(_coverage(preds, items), file=sys.stderr)
     print(report(args, labelled, items, judges))

@@ -5,11 +5,14 @@
     python -m llm_judge.gen_judgment --mode pairwise-all --judge-model default     (local SmolLM2 judge)
     python -m llm_judge.gen_judgment --judge-model mock:judge     (a scripted judge, no model: see engines/mock.py)
     python -m llm_judge.gen_judgment --mode pairwise-all --wandb  (log the run's metadata to Weights & Biases)
+    python -m llm_judge.gen_judgment --judge-model gpt-4o claude-3-5-sonnet-latest default   (a panel of 3 judges)
 
 Writes data/<bench>/model_judgment/<judge>_single.jsonl or <judge>_pair.jsonl (FastChat's format plus
 our fields), or with --judgment-layout ja-vicuna one file per model pair as ja-vicuna-qa-benchmark does:
 model_judgment/pairwise/<judge>/pairwise:<model_1>_<model_2>.jsonl (single/<judge>/single:<model>.jsonl).
-Judgments already present are skipped; failed ones are retried on the next run.
+Judgments already present are skipped; failed ones are retried on the next run. Several --judge-model
+judge in one run, each into its own file: API judges at the same time, local judges one after another
+(judging/panel_run.py).
 """
 from __future__ import annotations
 
@@ -19,8 +22,9 @@ import dataclasses
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 from .. import cli
 from ..bench import JUDGMENT_LAYOUTS, Bench, load_bench, parse_model_list
@@ -28,18 +32,20 @@ from ..errors import ConfigError
 from ..engines.config import EngineConfig
 from ..judging.families import JudgeFamily, load_family
 from ..judging.judge import Judge
-from ..judging.judge_id import judge_id_for, judgment_folder, judgment_path
+from ..judging.judge_id import judge_ids, judgment_folder, judgment_path
 from ..judging.matches import MODES, Match, MatchPlan, plan_matches
-from ..judging.run import RunSummary, judgment_store, pending, run_matches
+from ..judging.panel_run import JudgeJob, run_judges
+from ..judging.run import RunSummary, judgment_store, pending
 from ..jsonl import JsonlStore
 from ..layouts import LayoutStore
 from ..records import Judgment
 from .engine_flags import add_batch_args, add_engine_args, batch_options, engine_choice, engine_config
 
-log = logging.getLogger("llm_judge.gen_judgment")
+if TYPE_CHECKING:
+    from ..engines.api.costs import PriceTable
 
-# Set by main for a run whose process may skip the interpreter's teardown (see cli_main).
-_skip_teardown = False
+log = logging.getLogger("llm_judge.gen_judgment")
+_skip_teardown = False  # see cli_main
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,10 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--judge-family", default=None, metavar="NAME|FILE",
                    help="judge family: its prompt layout, verdict parser and settings: ours (default), judgelm, "
                         "autoj, pandalm, prometheus, or a family .json file (see README)")
-    p.add_argument("--judge-model", default="gpt-4",
-                   help="judge: API model name (gpt-4, claude-..., openai:NAME), local path, hub id or 'default'")
+    p.add_argument("--judge-model", nargs="+", default=["gpt-4"],
+                   help="judge: API model name (gpt-4, claude-..., openai:NAME), local path, hub id or 'default'; "
+                        "several: a panel, each judge writing its own file (API judges at once, local ones in turn)")
     engine_choice(p, "--judge-engine")
-    p.add_argument("--judge-model-id", default=None, help="judge name in records and file names (default: from --judge-model)")
+    p.add_argument("--judge-model-id", nargs="+", default=None,
+                   help="judge name in records and file names (default: from --judge-model); one per judge")
     p.add_argument("--baseline-model", default=None, help="baseline for pairwise-baseline (default: the bench's)")
     p.add_argument("--mode", default="single", choices=MODES)
     p.add_argument("--model-list", nargs="+", default=None, help="models to judge (default: every answer file)")
@@ -86,8 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def plan(args: argparse.Namespace, bench: Bench, family: JudgeFamily, judge_id: str) -> tuple[MatchPlan, Path, bool]:
-    pairwise = args.mode != "single"
+def plan(args: argparse.Namespace, bench: Bench, family: JudgeFamily) -> MatchPlan:
+    """The matches to judge (every judge of a run judges the same ones)."""
     models = parse_model_list(args.model_list) or list(bench.answer_files())
     baseline = args.baseline_model or bench.config.baseline_model
     if args.mode == "pairwise-baseline":
@@ -105,9 +113,15 @@ def plan(args: argparse.Namespace, bench: Bench, family: JudgeFamily, judge_id: 
             raise ConfigError("--output-file names one FastChat judgment file; with the ja-vicuna layout the files go "
                               "to model_judgment/pairwise/<judge>/ (single/<judge>/)")
         _sorted_pairs(match_plan)
-        return match_plan, judgment_folder(bench.judgment_dir, judge_id, family, pairwise), pairwise
-    out = Path(args.output_file) if args.output_file else judgment_path(bench.judgment_dir, judge_id, family, pairwise)
-    return match_plan, out, pairwise
+    return match_plan
+
+
+def output(args: argparse.Namespace, bench: Bench, family: JudgeFamily, judge_id: str) -> Path:
+    """Where ``judge_id``'s judgments go: --output-file, its judge folder (ja-vicuna layout) or its file."""
+    pairwise = args.mode != "single"
+    if _layout(args, bench) == "ja-vicuna":
+        return judgment_folder(bench.judgment_dir, judge_id, family, pairwise)
+    return Path(args.output_file) if args.output_file else judgment_path(bench.judgment_dir, judge_id, family, pairwise)
 
 
 def _sorted_pairs(match_plan: MatchPlan) -> None:
@@ -141,52 +155,114 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         require_wandb()  # before any judging: a missing extra is reported first
     family = load_family(args.judge_family)
-    judge_id = judge_id_for(args.judge_model, args.judge_model_id)
-    config = engine_config(args, args.judge_model, args.judge_engine, judge_id)
-    batch = batch_options(args, config)
-    judge = Judge(config, family, args.judge_method, args.judge_max_new_token, stop_at_verdict=args.stop_at_verdict)
+    judges = build_judges(args, family)
     global _skip_teardown
-    _skip_teardown = config.is_api and not args.wandb
-    prices = _price_table(args.price_table, config)
+    _skip_teardown = all(judge.engine.is_api for judge in judges) and not args.wandb
+    batches = {judge.id: batch_options(args, judge.engine) for judge in judges}
+    prices = {judge.id: _price_table(args.price_table, judge.engine) for judge in judges}
     bench = load_bench(args.bench_name, args.data_dir)
-    match_plan, out, pairwise = plan(args, bench, family, judge.id)  # validates every input before anything is written
-    judge.check(match_plan.matches, bench.language)
-    store = open_store(_layout(args, bench), out, pairwise, match_plan.matches, judge.id)
-    todo = pending(match_plan.matches, store, judge.id)
-    calls = sum(2 if m.pairwise else 1 for m in todo)
-    print(f"{bench.name}: {len(match_plan.matches)} judgments ({args.mode}), {len(match_plan.matches) - len(todo)} "
-          f"already in {out}, {len(todo)} to do = {calls} judge calls to {judge.id}", file=sys.stderr)
-    if match_plan.skipped_missing_turn or match_plan.no_reference:
-        print(f"note: {match_plan.skipped_missing_turn} turns skipped (answer has fewer turns than the question), "
-              f"{match_plan.no_reference} questions needed a reference answer and had none", file=sys.stderr)
-    preview = _cost_preview(config, judge, todo, prices, bool(batch))
-    if args.dry_run or not todo:
-        if preview is not None:
-            preview()
-        store.close()
+    match_plan = plan(args, bench, family)  # validates every input before anything is written
+    for judge in judges:
+        judge.check(match_plan.matches, bench.language)
+    jobs = []
+    for judge in judges:
+        out = output(args, bench, family, judge.id)
+        store = open_store(_layout(args, bench), out, args.mode != "single", match_plan.matches, judge.id)
+        todo = pending(match_plan.matches, store, judge.id)
+        jobs.append(JudgeJob(judge, store, out, todo, len(match_plan.matches) - len(todo)))
+    costs = _preview(args, bench, match_plan, jobs, prices, batches)
+    if args.dry_run or not any(job.todo for job in jobs):
+        costs()
+        for job in jobs:
+            job.store.close()
         if args.wandb:
             print("nothing judged in this run: no W&B run logged", file=sys.stderr)
         return 0
-    if batch:  # the judge's engine becomes its batch engine, with its state file beside the output
-        from ..engines.api.batch import open_batch
+    if len(jobs) > 1:  # judges start at different times: their estimates come first, together
+        costs()
+    for job in jobs:  # --batch: each judge's engine becomes its batch engine, its state file beside its output
+        if batches[job.judge.id]:
+            from ..engines.api.batch import open_batch
 
-        judge = Judge(config, family, args.judge_method, args.judge_max_new_token, stop_at_verdict=args.stop_at_verdict,
-                      model=open_batch(config, out, batch))
-    with judge, store:
-        if judge.method == "generate" and config.local and config.pool is None:
-            _print_estimate(judge, todo, bench.language, config.hf.batch_size)
-        with _progress(len(todo), preview) as progress:
-            summary = run_matches(judge, bench.name, todo, store, bench.language, progress.record,
-                                  already_done=len(match_plan.matches) - len(todo), on_start=progress.start)
-    cost, usd = "", None
-    if prices is not None:
-        price = prices.lookup(config.model, bool(batch))
+            job.judge = _judge(args, family, job.judge.engine, open_batch(job.judge.engine, job.out, batches[job.judge.id]))
+    with _progress(sum(len(job.todo) for job in jobs), costs if len(jobs) == 1 else None) as progress:
+        summaries = run_judges(jobs, bench.name, bench.language, progress.record,
+                               _estimate_printer(bench.language, len(jobs) > 1), on_flight=progress.start)
+    for job, summary in zip(jobs, summaries):
+        table = prices[job.judge.id]
+        price = table.lookup(job.judge.engine.model, bool(batches[job.judge.id])) if table else None
         usd = price.cost(summary.prompt_tokens, summary.completion_tokens) if price else None
-        cost = f", cost ${usd:,.2f}" if price else ", cost unknown"
-    print(f"{judge.id} on {bench.name}: {summary.line()}{cost} -> {out}", file=sys.stderr)
-    if args.wandb:
-        _log_wandb(args, judge, bench, match_plan, summary, usd, out)
-    return 1 if summary.failed else 0
+        cost = "" if table is None else f", cost ${usd:,.2f}" if price else ", cost unknown"
+        print(f"{job.judge.id} on {bench.name}: {summary.line()}{cost} -> {job.out}", file=sys.stderr)
+        if args.wandb and job.todo:
+            _log_wandb(args, job.judge, bench, match_plan, summary, usd, job.out)
+    return 1 if any(summary.failed for summary in summaries) else 0
+
+
+def build_judges(args: argparse.Namespace, family: JudgeFamily) -> list[Judge]:
+    """One Judge per --judge-model (ids from --judge-model-id, one each); none is opened yet."""
+    ids = judge_ids(args.judge_model, args.judge_model_id)
+    if len(ids) > 1 and args.output_file:
+        raise ConfigError(f"--output-file names one judgment file, and {len(ids)} judges each write their own; "
+                          "drop --output-file (each goes to model_judgment/<judge>_<single|pair>.jsonl)")
+    return [_judge(args, family, engine_config(args, model, args.judge_engine, judge_id))
+            for model, judge_id in zip(args.judge_model, ids)]
+
+
+def _judge(args: argparse.Namespace, family: JudgeFamily, config: EngineConfig, model=None) -> Judge:
+    return Judge(config, family, args.judge_method, args.judge_max_new_token, stop_at_verdict=args.stop_at_verdict,
+                 model=model)
+
+
+def _preview(args: argparse.Namespace, bench: Bench, match_plan: MatchPlan, jobs: list[JudgeJob],
+             prices: dict[str, "PriceTable | None"], batches: dict) -> Callable[[], None]:
+    """Per judge, what is done and to do (printed now); returned, what prints the API judges' cost estimates
+    (with several, their total).
+
+    One judge's run prints its estimate once its first calls are in flight (run_matches' on_start): tiktoken's
+    vocabulary and the counting take about 0.2 s, which the calls' latency hides.
+    """
+    for job in jobs:
+        calls = sum(2 if m.pairwise else 1 for m in job.todo)
+        print(f"{bench.name}: {len(match_plan.matches)} judgments ({args.mode}), {job.already_done} already in "
+              f"{job.out}, {len(job.todo)} to do = {calls} judge calls to {job.judge.id}", file=sys.stderr)
+    if match_plan.skipped_missing_turn or match_plan.no_reference:
+        print(f"note: {match_plan.skipped_missing_turn} turns skipped (answer has fewer turns than the question), "
+              f"{match_plan.no_reference} questions needed a reference answer and had none", file=sys.stderr)
+
+    def costs() -> None:
+        low = high = 0.0
+        priced = unpriced = 0
+        for job in jobs:
+            table = prices[job.judge.id]
+            if table is None or not job.todo:
+                continue
+            from ..engines.api.costs import estimate
+
+            config = job.judge.engine
+            games = [g for m in job.todo for g in m.games()]
+            most = job.judge.max_new_tokens + (config.api.thinking_budget or 0)  # thinking comes on top
+            est = estimate(config.provider, config.model, games, most, table, bool(batches[job.judge.id]))
+            for line in est.lines():
+                print(line if len(jobs) == 1 else f"{line} [{job.judge.id}]", file=sys.stderr, flush=True)
+            if est.price is None:
+                unpriced += 1
+                continue
+            low, high, priced = low + (est.cost() or 0.0), high + (est.max_cost() or 0.0), priced + 1
+        if len(jobs) > 1 and priced:
+            print(f"estimate: ~${low:,.2f} for the {priced} priced API judges together (at most ${high:,.2f})"
+                  + (f"; {unpriced} more without a price" if unpriced else ""), file=sys.stderr)
+
+    return costs
+
+
+def _estimate_printer(language: str, several: bool) -> Callable[[JudgeJob], None]:
+    """What run_judges calls as each judge opens: a local generating judge (no pool) probes its speed."""
+    def on_start(job: JudgeJob) -> None:
+        config = job.judge.engine
+        if job.judge.method == "generate" and config.local and config.pool is None:
+            _print_estimate(job.judge, job.todo, language, config.hf.batch_size, job.judge.id if several else "")
+    return on_start
 
 
 def _log_wandb(args: argparse.Namespace, judge: Judge, bench: Bench, match_plan: MatchPlan, summary: RunSummary,
@@ -210,14 +286,15 @@ def _log_wandb(args: argparse.Namespace, judge: Judge, bench: Bench, match_plan:
     print(f"logged to W&B run {name!r} ({folder})", file=sys.stderr)
 
 
-def _print_estimate(judge: Judge, todo: list[Match], language: str, batch_size: int) -> None:
+def _print_estimate(judge: Judge, todo: list[Match], language: str, batch_size: int, tag: str = "") -> None:
     """How long the run is likely to take, from a probe of its first batch (judging/estimate.py)."""
     from ..judging.estimate import probe
 
     requests = [judge.request(m, messages, language) for m in todo for messages in m.games()]
     if judge.engine.provider == "vllm":
         batch_size = len(requests)  # vLLM schedules every request at once (continuous batching)
-    print(probe(judge.model, requests, batch_size).line(), file=sys.stderr, flush=True)
+    line = probe(judge.model, requests, batch_size).line()
+    print(f"{line} [{tag}]" if tag else line, file=sys.stderr, flush=True)
 
 
 def _price_table(path: str | None, config: EngineConfig):
@@ -229,56 +306,44 @@ def _price_table(path: str | None, config: EngineConfig):
     return PriceTable.load(path)
 
 
-def _cost_preview(config: EngineConfig, judge: Judge, todo: list[Match], prices,
-                  batch: bool) -> Callable[[], None] | None:
-    """What prints an API judge's cost estimate (None for local judges, or nothing to do).
-
-    A run prints it once its first calls are in flight (``run_matches``' on_start): tiktoken's vocabulary
-    and the counting take about 0.2 s, which the calls' latency hides; ``--dry-run`` prints it and stops.
-    """
-    if prices is None or not todo:
-        return None
-
-    def preview() -> None:
-        from ..engines.api.costs import estimate
-
-        games = [g for m in todo for g in m.games()]
-        most = judge.max_new_tokens + (config.api.thinking_budget or 0)  # thinking comes on top of the verdict
-        for line in estimate(config.provider, config.model, games, most, prices, batch).lines():
-            print(line, file=sys.stderr, flush=True)
-
-    return preview
-
-
 class _Progress:
-    """A tqdm bar (rate, ETA, failures so far) fed one record at a time; nothing if tqdm is missing.
+    """A tqdm bar (rate, ETA, failures so far) fed one record at a time, from several judges' threads;
+    nothing if tqdm is missing.
 
-    ``start`` prints what must come first (the cost preview), then opens the bar, so the two never interleave.
+    ``start`` (once the first calls are out) prints what must come first (the cost estimate), then opens the
+    bar, so the two never interleave; later calls do nothing.
     """
 
     def __init__(self, total: int, before: Callable[[], None] | None):
         self.total, self.before = total, before
         self.bar = None
+        self.started = False
         self.failed = 0
+        self.lock = threading.Lock()
 
     def start(self) -> None:
-        if self.before is not None:
-            self.before()
-        try:
-            from tqdm import tqdm
-        except ImportError:
-            return
-        # Off a terminal (a log file, CI) redraw rarely, so the log gets a line now and then, not thousands.
-        self.bar = tqdm(total=self.total, unit="judgment", file=sys.stderr, dynamic_ncols=True,
-                        mininterval=0.2 if sys.stderr.isatty() else 30.0)
+        with self.lock:
+            if self.started:
+                return
+            self.started = True
+            if self.before is not None:
+                self.before()
+            try:
+                from tqdm import tqdm
+            except ImportError:
+                return
+            # Off a terminal (a log file, CI) redraw rarely, so the log gets a line now and then, not thousands.
+            self.bar = tqdm(total=self.total, unit="judgment", file=sys.stderr, dynamic_ncols=True,
+                            mininterval=0.2 if sys.stderr.isatty() else 30.0)
 
     def record(self, rec: Judgment) -> None:
-        if self.bar is None:
-            return
-        if rec.error:
-            self.failed += 1
-            self.bar.set_postfix(failed=self.failed, refresh=False)
-        self.bar.update(1)
+        with self.lock:
+            if self.bar is None:
+                return
+            if rec.error:
+                self.failed += 1
+                self.bar.set_postfix(failed=self.failed, refresh=False)
+            self.bar.update(1)
 
     def close(self) -> None:
         if self.bar is not None:

@@ -7,11 +7,14 @@
     python -m llm_judge.show_result --input-file PATH/gpt-4_pair.jsonl --ratings --style-control   (style held equal)
     python -m llm_judge.show_result --judge-model gpt-4 --judge-family five-level --mode pairwise-all --strong-weight 3
     python -m llm_judge.show_result --input-file PATH/gpt-4_pair.jsonl --failed-games tie --wandb   (to W&B)
+    python -m llm_judge.show_result --judge-model gpt-4o claude-3-5-sonnet-latest default --panel mean
+    python -m llm_judge.show_result --input-file PATH/judge_pair.jsonl --mode pairwise-all --verdict-rule pooled
 """
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -20,9 +23,10 @@ from ..bench import Bench, BenchConfig, parse_model_list
 from ..errors import ConfigError, InputError
 from ..five_level import STRONG_WEIGHT
 from ..judging.families import load_family
-from ..judging.judge_id import judge_id_for, judgment_files, judgment_folder, judgment_path
+from ..judging.judge_id import judge_ids, judgment_files, judgment_folder, judgment_path
 from ..judging.matches import MODES
 from ..records import Judgment, PairJudgment, read_judgments
+from ..results import panel, verdict_rules
 from ..results.aggregate import FAILED_GAMES, error_games, pairwise_tallies, rule_note, scale_of, singles
 from ..results.report import (BenchResult, across_benches, pairwise_tables, ratings_table, single_headline,
                               single_tables, style_table)
@@ -39,10 +43,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a judgment file, or a folder: its *_single.jsonl (single) or *_pair.jsonl (pairwise) files, "
                         "or ja-vicuna-qa-benchmark's per-pair files (a judge folder, pairwise/ or model_judgment/) "
                         "(default: model_judgment/<judge>_<single|pair>.jsonl)")
-    p.add_argument("--judge-model", default="gpt-4",
+    p.add_argument("--judge-model", nargs="+", default=["gpt-4"],
                    help="judge whose file to read when --input-file is not given, as given to gen_judgment "
-                        "(gpt-4, openai:NAME, a path, default)")
-    p.add_argument("--judge-model-id", default=None, help="the --judge-model-id given to gen_judgment, if any")
+                        "(gpt-4, openai:NAME, a path, default); several: a judge panel (see --panel)")
+    p.add_argument("--judge-model-id", nargs="+", default=None,
+                   help="the --judge-model-id given to gen_judgment, if any (one per --judge-model)")
+    p.add_argument("--panel", choices=panel.PANEL_RULES, default=None,
+                   help="how several judges' verdicts combine: mean (single, default) or median of their scores; "
+                        "majority (pairwise, default) of their verdicts, no strict majority a tie "
+                        "(see docs/results.md, Judge panels)")
+    p.add_argument("--verdict-rule", choices=verdict_rules.VERDICT_RULES, default=None,
+                   help="fastchat: a win only when both orders agree, the greedy score (default); pooled "
+                        "(pairwise): both orders' verdict probabilities averaged; expected (single): the expected "
+                        "score; pooled and expected need --judge-method distribution records")
+    p.add_argument("--tie-margin", type=float, default=verdict_rules.DEFAULT_TIE_MARGIN,
+                   help="--verdict-rule pooled: a tie unless one model's probability beats the other's by more "
+                        f"than this (default: {verdict_rules.DEFAULT_TIE_MARGIN:g})")
     p.add_argument("--judge-family", default=None, metavar="NAME|FILE",
                    help="the --judge-family given to gen_judgment (its name is part of the file name)")
     p.add_argument("--baseline-model", default=None, help="baseline of pairwise-baseline (default: the bench's)")
@@ -73,15 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _input_files(args: argparse.Namespace, bench_name: str, mode: str) -> tuple[list[Path], str]:
+def _input_files(args: argparse.Namespace, bench_name: str, mode: str, judge: int = 0) -> tuple[list[Path], str]:
     """The judgment files to read, and the mode to show them in.
 
     --input-file is one file, or a folder: then every judgment file of the mode's kind directly in it
     (``*_single.jsonl`` for single, ``*_pair.jsonl`` for the pairwise modes), or, in a folder without
     those, the files of ja-vicuna-qa-benchmark's layout under it (``single:*.jsonl``, ``pairwise:*.jsonl``:
     see llm_judge/layouts.py); single mode on a folder with pair files only shows those pairwise-all, as
-    it does for one pair file. Without --input-file it is the judge's file in the bench (its judge folder
-    when bench.json sets ``judgment_layout`` to ja-vicuna), named exactly as gen_judgment names it.
+    it does for one pair file. Without --input-file it is the file of the ``judge``-th --judge-model in the
+    bench (its judge folder when bench.json sets ``judgment_layout`` to ja-vicuna), named exactly as
+    gen_judgment names it.
     """
     if args.input_file:
         path = Path(args.input_file)
@@ -89,7 +106,7 @@ def _input_files(args: argparse.Namespace, bench_name: str, mode: str) -> tuple[
     from ..bench import load_bench
 
     bench = load_bench(bench_name, args.data_dir)
-    judge_id = judge_id_for(args.judge_model, args.judge_model_id)
+    judge_id = judge_ids(args.judge_model, args.judge_model_id)[judge]
     family, pairwise = load_family(args.judge_family), mode != "single"
     if bench.config.judgment_layout == "ja-vicuna":
         folder = judgment_folder(bench.judgment_dir, judge_id, family, pairwise)
@@ -125,7 +142,7 @@ def _read_judgments(paths: list[Path], folder: bool, counted: bool) -> list[Judg
             raise InputError(path, f"no judgment file; run gen_judgment first (or pass --input-file){_present(path)}")
     fast = read_counted(paths) if counted else None
     records = fast if fast is not None else [r for path in paths for r in read_judgments(path)]
-    judges = sorted({r.judge.model for r in records})
+    judges = sorted({r.judge_model for r in records})  # "" for a record naming no judge
     if folder and len(judges) > 1:
         raise ConfigError(f"{paths[0].parent}: the judgment files hold several judges ({', '.join(judges)}); "
                           "pass one judge's file with --input-file")
@@ -165,14 +182,82 @@ def _baseline(args: argparse.Namespace, mode: str, bench: Bench | None) -> str |
     return (bench.config if bench else BenchConfig()).baseline_model
 
 
+@dataclass
+class Judged:
+    """What the tables count, read from one judge's file or a panel's: the records with their verdicts
+    decided (the verdict rule applied, the panel combined), and the judges' own records for the position
+    tables, which show what each judge said in each order."""
+
+    mode: str
+    path: Path  # named in messages
+    records: list[Judgment]
+    own: list[Judgment]
+    notes: list[str] = field(default_factory=list)  # the verdict rule and the panel, under every table
+    panel: dict[str, list[Judgment]] | None = None  # a panel's judges: judge id -> its decided records
+
+
+def read_judged(args: argparse.Namespace, bench_name: str) -> Judged:
+    """The judgments of the --judge-model (or --input-file), decided by --verdict-rule, combined by --panel."""
+    ids = judge_ids(args.judge_model, args.judge_model_id)
+    several = len(ids) > 1
+    if several and args.input_file:
+        raise ConfigError("--input-file reads one judge's file; a panel reads each --judge-model's file in the "
+                          "bench (give --bench-name/--data-dir instead)")
+    if args.panel and not several:
+        raise ConfigError(f"--panel {args.panel} combines several judges: give two or more --judge-model")
+    read: dict[str, tuple[Path, list[Judgment]]] = {}
+    modes = set()
+    for i, judge_id in enumerate(ids):
+        paths, mode = _input_files(args, bench_name, args.mode, i)
+        records = _read_judgments(paths, bool(args.input_file) and Path(args.input_file).is_dir(),
+                                  counted=not (several or args.wandb or args.length_control or args.style_control))
+        if mode == "single" and any(isinstance(r, PairJudgment) for r in records):
+            mode = "pairwise-all"
+        modes.add(mode)
+        read[judge_id] = (paths[0].parent if len(paths) > 1 else paths[0], records)
+    if len(modes) > 1:
+        raise ConfigError(f"the judges' files hold different kinds of judgments ({', '.join(sorted(modes))}); "
+                          "a panel combines one kind")
+    mode = modes.pop()
+    pairwise = mode != "single"
+    rule = args.verdict_rule or "fastchat"
+    verdict_rules.check(rule, pairwise, args.tie_margin)
+    decided = {j: verdict_rules.apply(recs, rule, path, args.tie_margin) for j, (path, recs) in read.items()}
+    own = [r for _, recs in read.values() for r in recs]
+    notes = [f"verdict rule: {verdict_rules.describe(rule, args.tie_margin, pairwise)}"] if args.verdict_rule or several else []
+    first_path, first = read[ids[0]][0], decided[ids[0]]
+    if not several:
+        return Judged(mode, first_path, first, own, notes)
+    rule = args.panel or panel.default_rule(pairwise)
+    panel.check(rule, pairwise)
+    combined = panel.combine(decided, rule, args.failed_games)
+    return Judged(mode, first_path.parent, combined.records, own, notes + [combined.note()], decided)
+
+
+def _with_notes(judged: Judged, tables: list[Table], failed_games: str, models: list[str] | None,
+                baseline: str | None = None) -> list[Table]:
+    """The tables with the rule notes added and, for a panel, the inter-judge agreement table second, beside
+    the panel's first table. The position tables say that they count the judges' own verdicts, before any rule."""
+    if not judged.notes:
+        return tables
+    for t in tables:
+        if t.title.startswith("pairwise: position"):
+            extra = "each judge's own verdict in each order, before the verdict rule" + (
+                " and the panel" if judged.panel else "")
+        else:
+            extra = "; ".join(judged.notes)
+        t.note = "; ".join(n for n in (t.note, extra) if n)
+    if judged.panel is not None:
+        from ..results.agreement import agreement_table
+
+        tables.insert(1, agreement_table(judged.panel, judged.mode != "single", failed_games, models, baseline))
+    return tables
+
+
 def bench_result(args: argparse.Namespace, bench_name: str, models: list[str] | None) -> BenchResult:
-    paths, mode = _input_files(args, bench_name, args.mode)
-    path = paths[0].parent if len(paths) > 1 else paths[0]  # named in messages
+    judged = read_judged(args, bench_name)
+    mode, path, records = judged.mode, judged.path, judged.records
     controlled = args.length_control or args.style_control
-    records = _read_judgments(paths, bool(args.input_file) and Path(args.input_file).is_dir(),
-                              counted=not (args.wandb or controlled))
-    if mode == "single" and any(isinstance(r, PairJudgment) for r in records):
-        mode = "pairwise-all"
     bench = _find_bench(args, bench_name)
     if bench is not None and args.input_file:
         bench_name = bench.name
@@ -183,13 +268,14 @@ def bench_result(args: argparse.Namespace, bench_name: str, models: list[str] | 
         headline, scale = single_headline(records, models)
         # The plots draw one scale: the headline's (the tables show every scale, each apart).
         shown = [r for r in singles(records) if scale_of(r) == scale]
-        return BenchResult(bench_name, mode, single_tables(records, models, categories), headline, shown,
-                           models, None, categories, scale=scale)
+        tables = _with_notes(judged, single_tables(records, models, categories), args.failed_games, models)
+        return BenchResult(bench_name, mode, tables, headline, shown, models, None, categories, scale=scale)
     baseline, rule, weight = _baseline(args, mode, bench), args.failed_games, args.strong_weight
     tallies = pairwise_tallies(records, models, baseline, rule, weight)
     headline = {m: t.rate("win_rate_adjusted") for m, t in tallies.items()}
-    result = BenchResult(bench_name, mode, pairwise_tables(records, models, baseline, mode, rule, weight), headline,
-                         records, models, baseline, categories, failed_games=rule, strong_weight=weight)
+    tables = pairwise_tables(records, models, baseline, mode, rule, weight, position_records=judged.own)
+    result = BenchResult(bench_name, mode, tables, headline, records, models, baseline, categories, failed_games=rule,
+                         strong_weight=weight)
     if args.ratings or controlled:
         from ..results.ratings import rate
 
@@ -199,6 +285,7 @@ def bench_result(args: argparse.Namespace, bench_name: str, models: list[str] | 
         result.tables.append(ratings_table(result.ratings, rule_note(error_games(records, models, baseline), rule)))
         if len(result.ratings.controls) > 1:
             result.tables.append(style_table(result.ratings))
+    _with_notes(judged, result.tables, rule, models, baseline)
     return result
 
 
@@ -264,7 +351,8 @@ def _log_wandb(args: argparse.Namespace, results: list[BenchResult], plots: dict
               "models": results[0].models, "failed_games": args.failed_games, "input_file": args.input_file,
               "ratings": bool(args.ratings or args.length_control or args.style_control), "bootstrap": args.bootstrap,
               "seed": args.seed, "length_control": args.length_control, "style_control": args.style_control,
-              "strong_weight": args.strong_weight}
+              "strong_weight": args.strong_weight, "verdict_rule": args.verdict_rule or "fastchat",
+              "judge_models": args.judge_model, "panel": args.panel}
     name = args.wandb_run_name or default_run_name([r.name for r in results], mode, judges)
     folder = log_results(results, name, config, plots, across)
     print(f"logged to W&B run {name!r} ({folder})", file=sys.stderr)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..bench import check_file_name
 from ..engines.registry import default_name, split_provider
+from ..errors import ConfigError
 from ..layouts import judge_folder
 from .families import DEFAULT_FAMILY, JudgeFamily
 
@@ -40,3 +41,16 @@ def judgment_files(folder: Path, pairwise: bool) -> list[Path]:
     By name, as gen_judgment writes them (any judge, any family); other files and subfolders are left alone.
     """
     return sorted(p for p in folder.glob(f"*_{'pair' if pairwise else 'single'}.jsonl") if p.is_file())
+
+
+def judge_ids(judge_models: list[str], judge_model_ids: list[str] | None = None) -> list[str]:
+    """The ids of several judges (a panel): one ``--judge-model-id`` per ``--judge-model`` when given, and no
+    two judges with the same id (their judgments would go to one file)."""
+    if judge_model_ids and len(judge_model_ids) != len(judge_models):
+        raise ConfigError(f"--judge-model-id: {len(judge_model_ids)} ids for {len(judge_models)} judges; give one "
+                          "id per --judge-model, in the same order")
+    ids = [judge_id_for(m, judge_model_ids[i] if judge_model_ids else None) for i, m in enumerate(judge_models)]
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        raise ConfigError(f"two judges have the id {twice[0]!r}; give each its own with --judge-model-id")
+    return ids

@@ -137,14 +137,14 @@ def _rate(hits: int, total: int) -> float | None:
     return hits / total if total else None
 
 
-def _resolved(verdicts: tuple[Verdict, ...], invalid_as_tie: bool) -> tuple[Verdict, ...]:
+def resolved(verdicts: tuple[Verdict, ...], invalid_as_tie: bool) -> tuple[Verdict, ...]:
     return tuple(TIE if v is None and invalid_as_tie else v for v in verdicts)
 
 
 def score(items: Sequence[LabelledPair], preds: Predictions, invalid_as_tie: bool = False) -> Metrics:
     """All metrics of one judge over ``items`` (pairs without a label count only towards vote agreement)."""
     m = Metrics(orders=preds.orders)
-    judged = [(p, _resolved(preds.verdicts[p.id], invalid_as_tie)) for p in items if p.id in preds.verdicts]
+    judged = [(p, resolved(preds.verdicts[p.id], invalid_as_tie)) for p in items if p.id in preds.verdicts]
     labelled = [(p, v) for p, v in judged if p.label is not None]
     m.pairs = sum(1 for p in items if p.label is not None)
     m.n = len(labelled)
@@ -212,7 +212,7 @@ def relabel(items: Sequence[LabelledPair], reference: Predictions, invalid_as_ti
     out = []
     for p in items:
         if p.id in reference.verdicts:
-            verdict = final_verdict(_resolved(reference.verdicts[p.id], invalid_as_tie))
+            verdict = final_verdict(resolved(reference.verdicts[p.id], invalid_as_tie))
             if verdict is not None:
                 out.append(replace(p, votes=(verdict,)))
     return out

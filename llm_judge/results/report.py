@@ -87,10 +87,13 @@ def _pct(t: PairTally, what: str) -> float | None:
 
 
 def pairwise_tables(records: list[Judgment], models: list[str] | None, baseline: str | None,
-                    mode: str, failed_games: str = "drop", strong_weight: int = STRONG_WEIGHT) -> list[Table]:
+                    mode: str, failed_games: str = "drop", strong_weight: int = STRONG_WEIGHT,
+                    position_records: list[Judgment] | None = None) -> list[Table]:
     """The win-rate tables (per model, per pair) and the position tables; ``failed_games`` is the rule for
     games with an "error" verdict (see :mod:`.aggregate`), named in the notes when it touched any;
-    ``strong_weight``: how many games a strong five-level verdict counts as."""
+    ``strong_weight``: how many games a strong five-level verdict counts as.
+    ``position_records``: the judges' own records, when ``records`` are verdicts a rule or a panel decided
+    (the position tables count what each judge said in each order)."""
     tallies = pairwise_tallies(records, models, baseline, failed_games, strong_weight)
     per_model = Table("pairwise: per model" + (f" vs {baseline}" if baseline else ""),
                       ["model", "win", "loss", "tie", "win_rate", "loss_rate", "win_rate_adjusted", "failed"])
@@ -111,8 +114,9 @@ def pairwise_tables(records: list[Judgment], models: list[str] | None, baseline:
             pairs.rows.append([m1, m2, _pct(t, "win"), _pct(t, "tie"), _pct(t, "loss"), t.n, t.failed])
         pairs.note = "; ".join(n for n in (rule, levels) if n)
         tables.append(pairs)
-    tables.append(consistency_table(records, models, baseline))
-    tables.append(position_table(records))
+    own = records if position_records is None else position_records
+    tables.append(consistency_table(own, models, baseline))
+    tables.append(position_table(own))
     return tables
 
 

@@ -5,8 +5,8 @@ table shows. :func:`read_counted` decodes each line with msgspec into a Struct o
 record has, type-checking each as :mod:`llm_judge.records` does, and keeps one
 :class:`~.aggregate.CountedPair` per distinct (model_1, model_2, g1_winner, g2_winner, five-level verdicts,
 judge, failed): what it holds grows with the models and verdicts, not with the judgments. A record with
-verdict probabilities is kept as its own (slim) record, so that the position tables add the probabilities
-in file order, exactly as when every record is read.
+verdict probabilities is kept as its own (slim) record, with those probabilities, so that the position tables
+add the probabilities in file order, exactly as when every record is read.
 
 Validation is the typed reader's: a line the fast decoder refuses, or whose fields fail one of its checks,
 is read again by :func:`llm_judge.records.judgment_from_json`, which raises the error it always raises
@@ -123,7 +123,7 @@ def _judge(rec: Any) -> tuple[str, str] | None:
 def _add(out: list[PairJudgment], groups: Groups, rec: Any, judge: tuple[str, str] | None) -> None:
     """Count ``rec`` (a Struct or a PairJudgment) into its group, or keep it alone if it has verdict
     probabilities."""
-    alone = rec.g1_verdict_probs is not None or rec.g2_verdict_probs is not None
+    alone = rec.g1_verdict_probs is not None or rec.g2_verdict_probs is not None or rec.win_probs is not None
     key = (rec.model_1, rec.model_2, rec.g1_winner, rec.g2_winner, rec.g1_verdict, rec.g2_verdict, judge,
            bool(rec.error))
     group = None if alone else groups.get(key)
@@ -135,7 +135,8 @@ def _add(out: list[PairJudgment], groups: Groups, rec: Any, judge: tuple[str, st
                         g1_winner=rec.g1_winner, g2_winner=rec.g2_winner,
                         judge=JudgeName(*judge) if judge else None, turn=turn, error=rec.error,
                         g1_verdict_probs=rec.g1_verdict_probs, g2_verdict_probs=rec.g2_verdict_probs,
-                        g1_verdict=rec.g1_verdict, g2_verdict=rec.g2_verdict)
+                        g1_verdict=rec.g1_verdict, g2_verdict=rec.g2_verdict,
+                        win_probs=rec.win_probs)  # --verdict-rule pooled reads them
     out.append(group)
     if not alone:
         groups[key] = group
