@@ -50,7 +50,8 @@ class Collator:
         allowed[:, diag, diag] = True  # padding attends to itself: no empty softmax row (NaN)
         out: dict[str, Any] = {"input_ids": ids, "labels": labels, "position_ids": pos}
         if any(inner):
-            out["attention_mask"] = torch.zeros(allowed.shape).masked_fill(~allowed, torch.finfo(torch.float32).min)[:, None]
+            lowest = torch.finfo(torch.float32).min
+            out["attention_mask"] = torch.zeros(allowed.shape).masked_fill(~allowed, lowest)[:, None]
         else:  # no trie anywhere (sft): a plain padding mask keeps attention on its fast causal path
             out["attention_mask"] = _pad_mask(batch, offsets, width, torch)
         if self.with_trie:
