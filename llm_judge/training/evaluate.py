@@ -49,8 +49,9 @@ def cases(split: Split, family_scales: dict[bool, list[verdict.Scale]], limit: i
 
 
 def label_probabilities(model: Any, tokenizer: Any, items: Sequence[Case], chat_template: str | None,
-                        batch_size: int = 2) -> list[list[float]]:
-    """Per case, the probability of each label of its scale, renormalised over the labels."""
+                        batch_size: int = 2, bf16: bool = False) -> list[list[float]]:
+    """Per case, the probability of each label of its scale, renormalised over the labels (``bf16``: under
+    bfloat16 autocast, as training ran)."""
     import torch
 
     built = []
@@ -63,9 +64,11 @@ def label_probabilities(model: Any, tokenizer: Any, items: Sequence[Case], chat_
     was_training = base.training
     base.eval()
     out: list[list[float]] = [[] for _ in items]
+    device = next(base.parameters()).device.type
     try:
-        for i, logprobs in scoring.score_items(base, built, batch_size, tokenizer.pad_token_id, torch):
-            out[i] = scoring.normalise(logprobs)
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
+            for i, logprobs in scoring.score_items(base, built, batch_size, tokenizer.pad_token_id, torch):
+                out[i] = scoring.normalise(logprobs)
     finally:
         base.train(was_training)
     return out

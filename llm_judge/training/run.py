@@ -124,7 +124,8 @@ def load_model(config: TrainConfig, base_path: str, torch: Any) -> Any:
                                             target_modules="all-linear", task_type="CAUSAL_LM"))
 
 
-def train_judge(config: TrainConfig) -> TrainResult:
+def train_judge(config: TrainConfig, before: dict[str, Any] | None = None) -> TrainResult:
+    """Train as ``config`` says; ``before``: the base model's measurement on the same test cases, if known."""
     config.check()
     torch, _ = _torch_and_transformers()
     from transformers import AutoTokenizer
@@ -148,12 +149,13 @@ def train_judge(config: TrainConfig) -> TrainResult:
     test_cases = evaluate.cases(data.test, family_scales, config.eval_examples) if config.evaluate else []
     result = TrainResult([], len(encoded), sum(e.raft is not None for e in encoded))
     if test_cases:
-        result.before = _before(out, model, tokenizer, test_cases, template, config)
+        result.before = before or _before(out, model, tokenizer, test_cases, template, config)
     result.losses = _fit(config, model, tokenizer, encoded, out)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     if test_cases:
-        probs = evaluate.label_probabilities(model, tokenizer, test_cases, template, config.eval_batch_size)
+        probs = evaluate.label_probabilities(model, tokenizer, test_cases, template, config.eval_batch_size,
+                                             config.bf16)
         result.after = evaluate.measure(test_cases, probs)
         result.table = table(result.before, result.after)
         write_text_atomic(out / EVAL_FILE, [json.dumps(
@@ -187,7 +189,7 @@ def _before(out: Path, model: Any, tokenizer: Any, cases: list, template: str | 
     if config.resume and path.exists():
         return json.loads(path.read_text(encoding="utf-8"))
     before = evaluate.measure(cases, evaluate.label_probabilities(model, tokenizer, cases, template,
-                                                                  config.eval_batch_size))
+                                                                  config.eval_batch_size, config.bf16))
     write_text_atomic(path, [json.dumps(before, indent=2) + "\n"])
     return before
 
