@@ -82,7 +82,9 @@ def _split(root: Path, name: str, split: str) -> Split:
     for n, line in enumerate(recs.read_text(encoding="utf-8").splitlines(), 1) if recs.exists() else ():
         try:
             records.append(JudgeRecord.from_json(json.loads(line)))
-        except (ValueError, KeyError, TypeError) as exc:
+        except KeyError as exc:
+            raise InputError(recs, "missing in this unified record", n, field=str(exc.args[0])) from None
+        except (ValueError, TypeError) as exc:
             raise InputError(recs, f"not a unified record ({exc})", n) from None
     if len(records) != len(examples):
         raise InputError(recs, f"holds {len(records)} records for the {len(examples)} examples of {data.name}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +145,8 @@ def train_judge(config: TrainConfig, before: dict[str, Any] | None = None) -> Tr
         tokenizer.pad_token = tokenizer.eos_token
     encoded, template = prepare(config, tokenizer, data, family_scales)
     torch.manual_seed(config.seed)
-    model = load_model(config, base_path, torch)
+    config = replace(config, device=config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    model = load_model(config, base_path, torch).to(config.device)  # measured where it trains
     test_cases = evaluate.cases(data.test, family_scales, config.eval_examples) if config.evaluate else []
     result = TrainResult([], len(encoded), sum(e.raft is not None for e in encoded))
     if test_cases:
@@ -199,13 +200,12 @@ def _fit(config: TrainConfig, model: Any, tokenizer: Any, encoded: list, out: Pa
 
     from .judge_trainer import JudgeTrainer
 
-    device = config.device or ("cuda" if _torch_and_transformers()[0].cuda.is_available() else "cpu")
     args = TrainingArguments(
         output_dir=str(out / "checkpoints"), max_steps=config.steps, per_device_train_batch_size=config.batch_size,
         gradient_accumulation_steps=config.grad_accum,
         learning_rate=config.learning_rate or (2e-4 if config.lora else 1e-5), lr_scheduler_type="constant",
         logging_steps=1, save_steps=config.save_steps, save_total_limit=2, report_to="none",
-        remove_unused_columns=False, use_cpu=device == "cpu", bf16=config.bf16, seed=config.seed,
+        remove_unused_columns=False, use_cpu=config.device == "cpu", bf16=config.bf16, seed=config.seed,
         dataloader_num_workers=0)
     collator = Collator(tokenizer.pad_token_id, config.padding_side, with_trie=config.objective != "sft")
     trainer = JudgeTrainer(model=model, args=args, train_dataset=encoded, data_collator=collator,
