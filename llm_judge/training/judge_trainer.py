@@ -16,7 +16,6 @@ from . import raft
 from .batches import RAFT_KEYS
 
 try:
-    import torch
     from transformers import Trainer
 except ImportError:  # the command reports the missing extra; this module is imported only to train
     Trainer = object  # type: ignore[assignment,misc]
@@ -65,5 +64,3 @@ class JudgeTrainer(Trainer):  # type: ignore[misc,valid-type]
 def _raft_part(batch: dict[str, Any]) -> dict[str, Any] | None:
     return {k: batch[k] for k in RAFT_KEYS} if "raft_scored" in batch else None
 
-
-__all__ = ["JudgeTrainer", "torch"]
