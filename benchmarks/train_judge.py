@@ -1,7 +1,7 @@
 """SFT against RAFT on the default model, the same data and the same number of steps, measured before and after.
 
-    python benchmarks/train_judge.py                          # Auto-J single scores, 20 steps of 4, bf16
-    python benchmarks/train_judge.py --steps 40 --train-examples 160 --test-questions 60 --no-bf16
+    python benchmarks/train_judge.py                          # Auto-J single scores, 40 steps of 4, bf16
+    python benchmarks/train_judge.py --steps 20 --train-examples 80 --learning-rate 1e-3 --no-bf16
 
 The data is Auto-J's single-score training set from ../shared/data (``--per-source`` records, split by
 question, ``--test-ratio`` held out), made by make_traindata for our judge family. Both objectives train
@@ -34,12 +34,12 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--per-source", type=int, default=400, help="Auto-J records read (default 400)")
     p.add_argument("--test-ratio", type=float, default=0.15)
-    p.add_argument("--train-examples", type=int, default=80)
+    p.add_argument("--train-examples", type=int, default=160)
     p.add_argument("--test-questions", type=int, default=40)
-    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--steps", type=int, default=40)
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--max-len", type=int, default=384)
-    p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument("--learning-rate", type=float, default=5e-4)
     p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True)
     # one thread: on a shared machine two OpenMP threads spin-wait for each other (67 s a step against 14 s)
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
