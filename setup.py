@@ -41,6 +41,7 @@ setup(
         "gen_model_answer=llm_judge.cli.gen_model_answer:cli_main",
         "gen_judgment=llm_judge.cli.gen_judgment:cli_main",
         "show_result=llm_judge.cli.show_result:cli_main",
+        "train_judge=llm_judge.cli.train_judge:cli_main",
         "llm_judge=llm_judge.__main__:cli_main",
     ]},
 )

@@ -13,6 +13,7 @@ COMMANDS = {
     "eval_judge": "how well a judge agrees with human labels (PandaLM, LLMBar, Auto-J, MT-bench, JudgeLM sets)",
     "demo": "the three steps offline on the demo bench with the bundled model",
     "make_traindata": "judge-training data for LLaMA-Factory from published judgment sets and our judgments",
+    "train_judge": "train a judge on make_traindata's output (sft, raft, raft+ce), measured before and after",
     "download": "fetch a public bench (mt_bench, jp_bench, ...), checksums verified",
     "browser": "a local web page to read questions, answers and judgments side by side",
 }

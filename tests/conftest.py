@@ -101,6 +101,8 @@ EXPLICIT = {
     "test_api_engine.py::test_512_calls_in_flight_from_one_thread": {"slow"},  # 10 s: 3 s latency per call
     # 13 s: make_traindata --train-steps fine-tunes the default model
     "test_traindata_finetune.py::test_cli_builds_data_and_a_short_lora_run_lowers_the_loss": {"model", "slow"},
+    # 75 s with LLaMA-Factory's venv present (its install: 8 minutes): two real llamafactory-cli train steps
+    "test_llamafactory.py": {"model", "slow"},
 }
 
 

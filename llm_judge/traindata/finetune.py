@@ -31,24 +31,38 @@ def shortest(examples: Sequence[dict[str, Any]], n: int) -> list[dict[str, Any]]
     return sorted(examples, key=size)[:n]
 
 
-def encode(tokenizer, messages: list[dict[str, str]], max_len: int,
-           chat_template: str | None = None) -> tuple[list[int], list[int]]:
-    """(input_ids, labels) with the prompt masked; a long prompt is cut from its start, the target kept.
+def split_texts(tokenizer, messages: list[dict[str, str]],
+                chat_template: str | None = None) -> tuple[str, str, int]:
+    """(prompt text, target text, where the answer starts in the target) as the chat template renders them.
 
-    ``chat_template`` (a judge family's wrapper) replaces the tokenizer's own, as gen_judgment does.
+    The target is the answer with the template's end-of-turn tokens; a wrapper that renders no assistant
+    turn gets the answer, then end of sequence. ``chat_template`` (a judge family's wrapper) replaces the
+    tokenizer's own, as gen_judgment does.
     """
     prompt_text = tokenizer.apply_chat_template(messages[:-1], tokenize=False, add_generation_prompt=True,
                                                 chat_template=chat_template)
     full_text = tokenizer.apply_chat_template(messages, tokenize=False, chat_template=chat_template)
     answer = messages[-1]["content"]
     if full_text.startswith(prompt_text) and answer in full_text[len(prompt_text):]:
-        target_text = full_text[len(prompt_text):]  # the answer with the template's end-of-turn tokens
-    else:  # a wrapper that renders no assistant turn: the answer, then end of sequence
-        target_text = answer + (tokenizer.eos_token or "")
-    prompt = tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
-    target = tokenizer(target_text, add_special_tokens=False)["input_ids"]
+        target_text = full_text[len(prompt_text):]
+        return prompt_text, target_text, target_text.index(answer)
+    return prompt_text, answer + (tokenizer.eos_token or ""), 0
+
+
+def fit(prompt: list[int], target: list[int], max_len: int) -> tuple[list[int], list[int]]:
+    """Cut to ``max_len`` tokens: the target to half of it at most, then the prompt from its start."""
     target = target[: max(1, max_len // 2)] if len(prompt) + len(target) > max_len else target
     prompt = prompt[-(max_len - len(target)):] if len(prompt) + len(target) > max_len else prompt
+    return prompt, target
+
+
+def encode(tokenizer, messages: list[dict[str, str]], max_len: int,
+           chat_template: str | None = None) -> tuple[list[int], list[int]]:
+    """(input_ids, labels) with the prompt masked; a long prompt is cut from its start, the target kept."""
+    prompt_text, target_text, _ = split_texts(tokenizer, messages, chat_template)
+    prompt = tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
+    target = tokenizer(target_text, add_special_tokens=False)["input_ids"]
+    prompt, target = fit(prompt, target, max_len)
     return prompt + target, [IGNORE] * len(prompt) + target
 
 

@@ -1,0 +1,82 @@
+"""train_judge on the default model: each objective lowers its loss; the judge it saves is used as it is by
+gen_judgment and eval_judge; the before/after measurement is written next to it."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from llm_judge.cli import eval_judge, gen_judgment, gen_model_answer, make_traindata, train_judge
+from llm_judge.jsonl import read_jsonl
+
+from conftest import shared_path
+
+
+@pytest.fixture(autouse=True)
+def real_datasets_only(monkeypatch):
+    """Under pytest, tests/datasets/ (a folder without __init__) is importable as ``datasets`` and makes
+    transformers believe Hugging Face's datasets is installed; Trainer then fails on ``datasets.Dataset``."""
+    import transformers.trainer as trainer_module
+
+    if not hasattr(getattr(trainer_module, "datasets", None), "Dataset"):
+        monkeypatch.setattr(trainer_module, "is_datasets_available", lambda: False)
+
+
+@pytest.fixture(scope="module")
+def traindata(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("traindata")
+    assert make_traindata.main([
+        "--out-dir", str(out), "--source", f"autoj={shared_path('autoj', 'training', 'single_traindata.jsonl')}",
+        "--source", f"llmbar={shared_path('llmbar', 'Natural', 'dataset.json')}", "--max-per-source", "24",
+        "--test-ratio", "0.2"]) == 0
+    return out
+
+
+def train(data: Path, out: Path, objective: str, *extra: str) -> None:
+    assert train_judge.main(["--data-dir", str(data), "--output-dir", str(out), "--model-path", "default",
+                             "--objective", objective, "--steps", "4", "--batch-size", "4", "--grad-accum", "1",
+                             "--max-examples", "4", "--max-len", "320", "--verdict-only", "--learning-rate", "2e-3",
+                             "--threads", "1", *extra]) == 0
+
+
+@pytest.mark.parametrize("objective", ["sft", "raft", "raft+ce"])
+def test_a_few_steps_lower_the_loss(traindata, tmp_path, objective, capsys):
+    train(traindata, tmp_path / objective, objective, "--no-eval")
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith(f"{objective}: 4 steps"))
+    first, last = (float(x) for x in line.split("loss ")[1].split(",")[0].split(" -> "))
+    assert last < first * 0.8, line
+    assert (tmp_path / objective / "adapter_config.json").exists()
+
+
+def test_the_trained_judge_is_measured_and_used_by_gen_judgment_and_eval_judge(traindata, tmp_path, data_dir, capsys):
+    judge = tmp_path / "raft-judge"
+    train(traindata, judge, "raft", "--eval-examples", "3")
+    out = capsys.readouterr().out
+    report = json.loads((judge / "eval.json").read_text())
+    assert report["objective"] == "raft" and report["before"] != report["after"]
+    for kind in ("single", "pairwise"):
+        assert report["after"][kind]["n"] >= 1 and kind in out
+    assert report["after"]["single"]["expected"]["mse"] is not None
+    assert report["after"]["pairwise"]["orders"] == 2  # an example and its swapped copy are one pair's orders
+
+    from llm_judge.engines.hf import HFModel
+
+    engine = HFModel(str(judge), "raft-judge")
+    assert engine.model.peft_config  # the adapter is applied on top of the base model it names
+    engine.close()
+
+    assert gen_model_answer.main(["--data-dir", str(data_dir), "--model-path", "mock:echo", "--model-id", "alpha",
+                                  "--question-end", "1"]) == 0
+    assert gen_judgment.main(["--data-dir", str(data_dir), "--judge-model", str(judge), "--judge-method",
+                              "distribution", "--first-n", "1"]) == 0
+    rows = read_jsonl(data_dir / "demo_bench" / "model_judgment" / "raft-judge_single.jsonl")
+    assert rows and all(r["judge"][0] == "raft-judge" and r["score"] is not None for r in rows)
+
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text(json.dumps({"id": "p1", "question": "What is 2 + 2?", "response_1": "4", "response_2": "5",
+                                 "label": "1"}) + "\n", encoding="utf-8")
+    assert eval_judge.main(["run", str(pairs), "--judge-model", str(judge), "--judge-method", "distribution",
+                            "--output-dir", str(tmp_path / "eval"), "--format", "json"]) == 0
+    records = read_jsonl(tmp_path / "eval" / "pairs" / "raft-judge_pair.jsonl")
+    assert len(records) == 1 and not records[0].get("error")
