@@ -1,15 +1,21 @@
 """Generated tokens per second on the default model: FastChat's one-at-a-time loop vs our engines, in one run.
 
-    python benchmarks/answer_throughput.py                       # 20 demo questions, 64 new tokens each
-    python benchmarks/answer_throughput.py --n 80 --max-new-tokens 128 --engines one,hf-bf16,vllm-bf16
+    python benchmarks/answer_throughput.py                      # both workloads below, every engine
+    python benchmarks/answer_throughput.py --workload mt_bench --engines one,hf-bf16
 
-The same first turns of the demo bench (repeated when ``--n`` is larger than the bench), greedy, with the
-same token budget, answered on the same machine one engine after the other:
+Two workloads, each its own table with its own baseline:
+
+* ``demo``: the 20 first turns of data/demo_bench, 64 new tokens each;
+* ``mt_bench``: the 80 first turns of MT-bench (../shared/data/mt_bench, as ``download`` fetches it), 128
+  new tokens each: the workload issue 16's 25x goal names.
+
+``--n`` takes the first n questions (repeated when n is larger than the bench). Greedy, with the same token
+budget, answered on the same machine one engine after the other:
 
 * ``one``: FastChat's method on a CPU: the model loaded in float32, ``model.generate`` called once per
   question, decoded up to EOS;
 * ``hf-fp32`` / ``hf-bf16``: our transformers engine in float32 / bfloat16 (batches of ``--batch-size``
-  prompts, sorted by length);
+  prompts, sorted by length; by default every question in one batch);
 * ``vllm-fp32`` / ``vllm-bf16``: our vLLM engine (the CPU build here) in float32 / bfloat16, every prompt in
   one ``generate`` call (continuous batching); a dtype the build cannot run is reported and skipped.
 
@@ -61,8 +67,13 @@ class Row:
         return self.tokens / self.total_s
 
 
-def build_requests(n: int, max_new_tokens: int) -> list[GenRequest]:
-    questions = load_bench("demo_bench", str(REPO / "data")).questions
+# name -> (bench folder, questions, new tokens)
+WORKLOADS = {"demo": (REPO / "data" / "demo_bench", 20, 64),
+             "mt_bench": (REPO.parent / "shared" / "data" / "mt_bench", 80, 128)}
+
+
+def build_requests(bench: Path, n: int, max_new_tokens: int) -> list[GenRequest]:
+    questions = load_bench(str(bench)).questions
     return [GenRequest([{"role": "user", "content": questions[i % len(questions)].turns[0]}],
                        max_new_tokens=max_new_tokens, temperature=0.0) for i in range(n)]
 
@@ -72,6 +83,7 @@ def one_at_a_time(model, requests: list[GenRequest]) -> list[GenResult]:
     import torch
 
     tok, hf = model.tokenizer, model.model
+    hf.set_attn_implementation("sdpa")  # transformers' default, as FastChat loads it
     eos = model._eos_ids()
     out = []
     for req in requests:
@@ -151,9 +163,11 @@ def report(rows: list[Row], reference: Row | None, tokenizer, n: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--n", type=int, default=20, help="questions (default: the demo bench's 20)")
-    p.add_argument("--max-new-tokens", type=int, default=64)
-    p.add_argument("--batch-size", type=int, default=64, help="prompts per batch for the transformers engine")
+    p.add_argument("--workload", choices=[*WORKLOADS, "both"], default="both")
+    p.add_argument("--n", type=int, default=None, help="questions (default: the workload's 20 or 80)")
+    p.add_argument("--max-new-tokens", type=int, default=None, help="default: the workload's 64 or 128")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="prompts per batch for the transformers engine (default: every question in one batch)")
     p.add_argument("--engines", default=",".join(ENGINES), help=f"comma-separated, of {', '.join(ENGINES)} "
                    "(one is the baseline)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
@@ -161,7 +175,10 @@ def main(argv: list[str] | None = None) -> int:
     engines = args.engines.split(",")
     if unknown := set(engines) - set(ENGINES):
         p.error(f"unknown engines: {', '.join(sorted(unknown))}")
-    requests = build_requests(args.n, args.max_new_tokens)
+    workloads = list(WORKLOADS) if args.workload == "both" else [args.workload]
+    for name in workloads:
+        if not WORKLOADS[name][0].is_dir():
+            p.error(f"{name}: no bench at {WORKLOADS[name][0]} (python -m llm_judge download mt_bench)")
 
     import torch
     import transformers  # noqa: F401  (imported before any timer starts, as vllm below)
@@ -174,11 +191,16 @@ def main(argv: list[str] | None = None) -> int:
         import vllm  # noqa: F401
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(f"{args.n} questions x {args.max_new_tokens} new tokens, greedy; torch threads {torch.get_num_threads()}, "
-          f"{os.cpu_count()} CPUs; --dtype auto here: {resolve_dtype('auto', 'cpu')}", file=sys.stderr)
-    rows = {e: row for e in engines if (row := measure(e, requests, args.batch_size)) is not None}
     tokenizer = load_tokenizer(resolve_model_path(None), HFOptions())
-    report(list(rows.values()), rows.get("one"), tokenizer, args.n)
+    for name in workloads:
+        bench, n, new_tokens = WORKLOADS[name]
+        n, new_tokens = args.n or n, args.max_new_tokens or new_tokens
+        requests = build_requests(bench, n, new_tokens)
+        print(f"\n{name}: {n} questions x {new_tokens} new tokens, greedy; torch threads {torch.get_num_threads()}, "
+              f"{os.cpu_count()} CPUs; --dtype auto here: {resolve_dtype('auto', 'cpu')}", file=sys.stderr)
+        rows = {e: row for e in engines if (row := measure(e, requests, args.batch_size or n)) is not None}
+        print(f"\n{name}: {n} questions x {new_tokens} new tokens (load average {os.getloadavg()[0]:.1f})")
+        report(list(rows.values()), rows.get("one"), tokenizer, n)
     return 0
 
 

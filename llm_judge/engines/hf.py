@@ -126,6 +126,9 @@ class HFModel(ChatModel):
         if "device_map" not in kwargs:
             model = model.to(self.device)
         model.eval()
+        from .hf_fast import use_gqa_attention
+
+        use_gqa_attention(model)  # CPU: grouped KV heads read in place (hf_fast.py); same arithmetic
         self.model = model
         self._torch = torch
 
@@ -181,6 +184,8 @@ class HFModel(ChatModel):
                 yield from zip(batch, self._generate_batch(texts, reqs))
 
     def _generate_batch(self, texts: list[str], reqs: list[GenRequest]) -> list[GenResult]:
+        from .hf_fast import preallocated_cache, prefill
+
         torch = self._torch
         r = reqs[0]
         enc = self._encode(texts)
@@ -193,6 +198,9 @@ class HFModel(ChatModel):
 
             gen_kwargs["logits_processor"] = seeded_sampling([q.seed for q in reqs], r.temperature, r.top_p,
                                                              getattr(self.model, "generation_config", None))
+        cache = preallocated_cache(self.model, enc["input_ids"].shape[1] + r.max_new_tokens)
+        if cache is not None:  # no per-step concatenation of the KV cache (hf_fast.py)
+            gen_kwargs["past_key_values"] = cache
         if r.repetition_penalty != 1.0:
             gen_kwargs["repetition_penalty"] = r.repetition_penalty
         if r.stop:
@@ -205,6 +213,8 @@ class HFModel(ChatModel):
             gen_kwargs["stopping_criteria"] = StoppingCriteriaList([criterion])
         try:
             with torch.inference_mode():
+                if cache is not None:  # prompts in groups of similar length: little padding (hf_fast.py)
+                    prefill(self.model, enc["input_ids"], enc["attention_mask"], cache)
                 out = self.model.generate(**enc, **gen_kwargs)
         except Exception as exc:  # e.g. out of memory: fail this batch, keep the run going
             log.exception("generation failed for a batch of %d", len(texts))
