@@ -17,13 +17,19 @@ from ..errors import ConfigError
 from . import int_at_least, positive_int
 
 
+def _batch_size(text: str) -> int | None:
+    """--batch-size: a positive number, or auto (None: the engine sizes batches by free memory)."""
+    return None if text == "auto" else positive_int(text)
+
+
 def add_engine_args(parser: argparse.ArgumentParser, *, judge: bool) -> None:
     """Local-engine, Ray and API flags; ``judge`` words the help for a judge model and batches 8 prompts."""
     what = "judge" if judge else "model"
     g = parser.add_argument_group("local engines (transformers, vLLM)")
     g.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
-    g.add_argument("--batch-size", type=positive_int, default=8 if judge else 16,
-                   help=f"prompts per batch (default: {8 if judge else 16})")
+    g.add_argument("--batch-size", type=_batch_size, default=8 if judge else None, metavar="N|auto",
+                   help="prompts per batch; auto: as many as a quarter of the free memory holds, at most 128 "
+                        f"(default: {8 if judge else 'auto'})")
     g.add_argument("--num-gpus-per-model", type=positive_int, default=1, help=f"GPUs per {what} copy")
     g.add_argument("--num-gpus-total", "--gpus", dest="num_gpus_total", type=positive_int, default=1,
                    help=f"GPUs in all: total / per-model {what} copies work at once through Ray")

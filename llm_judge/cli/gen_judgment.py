@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 from .. import cli
 from ..bench import JUDGMENT_LAYOUTS, Bench, load_bench, parse_model_list
 from ..errors import ConfigError
+from ..engines.batch_rows import MAX_ROWS
 from ..engines.config import EngineConfig
 from ..judging.families import JudgeFamily, load_family
 from ..judging.judge import Judge
@@ -261,7 +262,8 @@ def _estimate_printer(language: str, several: bool) -> Callable[[JudgeJob], None
     def on_start(job: JudgeJob) -> None:
         config = job.judge.engine
         if job.judge.method == "generate" and config.local and config.pool is None:
-            _print_estimate(job.judge, job.todo, language, config.hf.batch_size, job.judge.id if several else "")
+            _print_estimate(job.judge, job.todo, language, config.hf.batch_size or MAX_ROWS,
+                            job.judge.id if several else "")
     return on_start
 
 

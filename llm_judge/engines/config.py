@@ -24,7 +24,7 @@ class HFOptions:
     # float32 (precision.resolve_dtype). Engines record the resolved one with answers.
     dtype: str = "auto"
     device: str | None = None  # None: cuda when available, else cpu
-    batch_size: int = 16
+    batch_size: int | None = 16  # None (--batch-size auto): as many rows as free memory holds (batch_rows.py)
     num_gpus: int = 1
     max_gpu_memory: str | None = None  # e.g. "20GiB": per-GPU cap when spreading a model over GPUs
     revision: str | None = None

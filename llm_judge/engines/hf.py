@@ -134,7 +134,7 @@ class HFModel(ChatModel):
 
     def describe(self) -> dict[str, Any]:
         d = {"engine": self.engine, "model": self.name, "model_path": self.model_path or "default",
-             "dtype": self.dtype, "batch_size": self.options.batch_size}
+             "dtype": self.dtype, "batch_size": self.options.batch_size or "auto"}
         if self.options.lora_path:
             d["lora_path"] = self.options.lora_path
         for key in ("revision", "tokenizer_path", "prompt_format"):
@@ -177,11 +177,21 @@ class HFModel(ChatModel):
                     yield idxs[k], result
                 continue
             idxs.sort(key=lambda i: -lengths[i])  # longest first: a memory error shows up at once
-            for start in range(0, len(idxs), self.options.batch_size):
-                batch = idxs[start:start + self.options.batch_size]
+            size = self.options.batch_size or self._auto_rows(lengths[idxs[0]] + key[4])
+            for start in range(0, len(idxs), size):
+                batch = idxs[start:start + size]
                 texts = [prompts[i] for i in batch]
                 reqs = [requests[i] for i in batch]
                 yield from zip(batch, self._generate_batch(texts, reqs))
+
+    def _auto_rows(self, tokens: int) -> int:
+        """--batch-size auto: as many rows as memory holds (batch_rows.py); ``tokens`` bounds one row's
+        positions (the prompt's characters, more than its tokens, plus the new tokens)."""
+        from .batch_rows import auto_rows
+
+        rows = auto_rows(self.model.config, self.model.dtype.itemsize, tokens, self.device)
+        log.debug("--batch-size auto: %d rows for up to %d positions each", rows, tokens)
+        return rows
 
     def _generate_batch(self, texts: list[str], reqs: list[GenRequest]) -> list[GenResult]:
         from .hf_fast import preallocated_cache, prefill
@@ -275,7 +285,7 @@ class HFModel(ChatModel):
         ready = [i for i, item in enumerate(items) if item is not None]
         finished: set[int] = set()
         try:
-            for k, logprobs in scoring.score_items(self.model, [items[i] for i in ready], self.options.batch_size,
+            for k, logprobs in scoring.score_items(self.model, [items[i] for i in ready], self.options.batch_size or 16,
                                                    tok.pad_token_id, self._torch):
                 i, req = ready[k], reqs[ready[k]]
                 finished.add(i)
