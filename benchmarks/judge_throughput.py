@@ -134,7 +134,7 @@ def fastchat_child(argv: list[str]) -> int:
     data, url, parallel, out, *models = argv
     args = build_parser().parse_args(["--data-dir", data, "--bench-name", "mt_bench", "--model-list", *models])
     bench = load_bench("mt_bench", data)
-    match_plan, _, _ = plan(args, bench, load_family(None), "gpt-4")
+    match_plan = plan(args, bench, load_family(None))
     local = threading.local()  # FastChat's openai 0.28 kept one HTTP session per thread
 
     def judge(match) -> None:
