@@ -11,45 +11,15 @@ item the same score, fewer than two items) is shown as "-".
 """
 from __future__ import annotations
 
-import math
 from itertools import combinations
 from typing import Any, Hashable, Mapping, Sequence
 
 from ..metaeval.metrics import cohen_kappa
 from ..records import Judgment
+from ..stats import pearson, spearman
 from .aggregate import game_winner, pairs_in_scope, singles
 from .panel import FLIP, latest, pair_key, single_key
 from .tables import Table
-
-
-def pearson(x: Sequence[float], y: Sequence[float]) -> float | None:
-    """Pearson's r, None when undefined (fewer than two items, or no variance in one of them)."""
-    n = len(x)
-    if n < 2:
-        return None
-    mx, my = sum(x) / n, sum(y) / n
-    sxy = sum((a - mx) * (b - my) for a, b in zip(x, y))
-    sxx, syy = sum((a - mx) ** 2 for a in x), sum((b - my) ** 2 for b in y)
-    return sxy / math.sqrt(sxx * syy) if sxx > 0 and syy > 0 else None
-
-
-def ranks(values: Sequence[float]) -> list[float]:
-    """1-based ranks, tied values sharing the mean of their ranks (as scipy.stats.rankdata)."""
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    out = [0.0] * len(values)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            out[order[k]] = (i + j) / 2 + 1
-        i = j + 1
-    return out
-
-
-def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
-    return pearson(ranks(x), ranks(y))
 
 
 def _kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float | None:

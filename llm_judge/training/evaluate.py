@@ -20,7 +20,7 @@ from ..metaeval.predictions import Predictions
 from ..traindata.record import JudgeRecord
 from . import verdict
 from .examples import Split
-from .metrics import score_metrics
+from ..stats import score_metrics
 
 _LETTER = {1.0: "A", 0.0: "B", 0.5: "tie"}
 _SET_TERMS = {"A": ONE, "B": TWO, "tie": TIE}

@@ -6,7 +6,8 @@ import pytest
 
 from llm_judge.errors import ConfigError
 from llm_judge.records import JudgeName, PairJudgment, SingleJudgment
-from llm_judge.results.agreement import agreement_table, pearson, ranks, spearman
+from llm_judge.results.agreement import agreement_table
+from llm_judge.stats import pearson, ranks, spearman
 from llm_judge.results.aggregate import pairwise_tallies, single_scores
 from llm_judge.results.panel import combine, strict_majority
 

@@ -1,4 +1,7 @@
-"""Correlation and error of predicted scores against labels: Pearson, Spearman, Kendall's tau-b, MSE.
+"""Correlation and error between two series of scores: Pearson, Spearman, Kendall's tau-b, MSE.
+
+Used by the inter-judge agreement table (results/agreement.py) and train_judge's before/after measurement
+(training/evaluate.py).
 
 Each returns None where it is undefined (fewer than two items, or a constant side), never a made-up 0.
 """
