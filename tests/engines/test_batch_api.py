@@ -221,3 +221,22 @@ def test_requests_past_a_batch_limit_are_split_into_several_batches(api, bench, 
     if provider == "openai":  # each input file within the byte limit
         assert all(len(upload) <= 5000 for upload in api.batches.uploads[3:])
     assert records(bench / "j.jsonl") == records(bench / "k.jsonl")
+
+
+def test_a_panel_of_two_batch_judges_writes_each_judges_file_once(api, bench, capsys, monkeypatch):
+    """Two API judges of different providers in one --batch run: each its own batch, file and state file.
+    (--api-base would apply to both judges; each provider's own variable addresses each.)"""
+    monkeypatch.setenv("OPENAI_BASE_URL", api.openai_base)
+    args = ["--data-dir", str(bench.parent), "--judge-model", "gpt-4", "claude-3-haiku-20240307", "--batch",
+            "--batch-poll", "0.02"]
+    assert gen_judgment.main(args) == 0
+    assert len(api.batches.created) == 2
+    for judge_id in ("gpt-4", "claude-3-haiku-20240307"):
+        out = bench / "model_judgment" / f"{judge_id}_single.jsonl"
+        keys = [(r["question_id"], r["turn"]) for r in read_jsonl(out)]
+        assert len(keys) == len(set(keys)) == TURNS and not any("error" in r for r in read_jsonl(out))
+        assert not Path(str(out) + ".batches.json").exists()
+    err = capsys.readouterr().err
+    assert "[gpt-4]" in err and "for the 2 priced API judges together" in err  # one estimate each, and the sum
+    assert gen_judgment.main(args) == 0  # a rerun has nothing to submit
+    assert len(api.batches.created) == 2
