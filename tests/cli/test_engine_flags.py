@@ -29,7 +29,7 @@ def test_every_generating_command_has_the_engine_flags():
     run = vars(eval_judge.build_parser().parse_args(["run", "set.jsonl", "--judge-model", "mock:judge"]))
     for ns in (answer, judge, run):
         assert ENGINE_FLAGS <= set(ns), ENGINE_FLAGS - set(ns)
-    assert (answer["batch_size"], judge["batch_size"], run["batch_size"]) == (16, 8, 8)
+    assert (answer["batch_size"], judge["batch_size"], run["batch_size"]) == (None, 8, 8)  # answers: auto (by free memory)
     assert (judge["max_retries"], judge["request_timeout"], judge["parallel"]) == (6, 300.0, 16)
 
 
