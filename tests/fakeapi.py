@@ -80,6 +80,13 @@ def _digest(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
 
 
+def answer_or_judge(body: dict, text: str) -> str:
+    """Judge prompts get a verdict (judge_reply); questions get an answer that names the model, so answers differ."""
+    if "[[" in text:
+        return judge_reply(body, text)
+    return f"{body['model']} answers: {text[-30:]}"
+
+
 def judge_reply(body: dict, text: str) -> str:
     """A verdict that depends only on the prompt: [[A]]/[[B]]/[[C]] for pairwise prompts, else a rating."""
     h = _digest(text)

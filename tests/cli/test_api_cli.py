@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from fakeapi import FakeAPI, _digest, judge_reply, prompt_text
+from fakeapi import FakeAPI, _digest, prompt_text
+from fakeapi import answer_or_judge as reply
 from llm_judge.cli import gen_judgment, gen_model_answer, show_result
 from llm_judge.jsonl import read_jsonl
 
@@ -22,13 +23,6 @@ SINGLE_FIELDS = {"question_id", "model", "judge", "user_prompt", "judgment", "sc
                  "category", "usage"}
 PAIR_FIELDS = {"question_id", "model_1", "model_2", "g1_winner", "g2_winner", "judge", "g1_user_prompt",
                "g1_judgment", "g2_user_prompt", "g2_judgment", "turn", "tstamp", "bench", "category", "usage"}
-
-
-def reply(body: dict, text: str) -> str:
-    """Judge prompts get a verdict; questions get an answer that names the model, so answers differ."""
-    if "[[" in text:
-        return judge_reply(body, text)
-    return f"{body['model']} answers: {text[-30:]}"
 
 
 @pytest.fixture

@@ -13,18 +13,13 @@ import sys
 import time
 from pathlib import Path
 
-from fakeapi import FakeAPI, judge_reply
+from fakeapi import FakeAPI
+from fakeapi import answer_or_judge as reply
 from llm_judge.cli import gen_model_answer
 from llm_judge.jsonl import read_jsonl
 
 KEY = "sk-test-0123456789-SECRET"
 
-
-def reply(body: dict, text: str) -> str:
-    """Judge prompts get a verdict; questions get an answer that names the model, so answers differ."""
-    if "[[" in text:
-        return judge_reply(body, text)
-    return f"{body['model']} answers: {text[-30:]}"
 
 MODELS = ["gpt-3.5-turbo", "gpt-4o-mini", "gpt-4.1-nano"]
 JUDGMENTS = 27 * len(MODELS)  # the demo bench has 27 turns to judge per model

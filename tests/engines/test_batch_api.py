@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from fakeapi import FakeAPI, judge_reply
+from fakeapi import FakeAPI
+from fakeapi import answer_or_judge as reply
 from llm_judge.cli import gen_judgment, gen_model_answer
 from llm_judge.engines.api.batch import custom_id
 from llm_judge.engines.api.costs import PriceTable
@@ -20,12 +21,6 @@ from llm_judge.jsonl import read_jsonl
 KEY = "sk-test-0123456789-SECRET"
 JUDGES = {"openai": "gpt-4", "anthropic": "claude-3-haiku-20240307"}
 TURNS = 27  # judgments of one model on the demo bench (20 questions, 7 with a second turn)
-
-
-def reply(body: dict, text: str) -> str:
-    if "[[" in text:
-        return judge_reply(body, text)
-    return f"{body['model']} answers: {text[-30:]}"
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from fakeapi import FakeAPI, judge_reply
+from fakeapi import FakeAPI
+from fakeapi import answer_or_judge as reply
 from llm_judge.cli import gen_judgment, gen_model_answer
 from llm_judge.jsonl import read_jsonl
 
@@ -25,12 +26,6 @@ KEY = "sk-test-0123456789-SECRET"
 MODELS = ["gpt-3.5-turbo", "gpt-4o-mini"]
 TURNS_SINGLE = 27  # single judgments of one model on the demo bench
 MATCHES = 27  # pairwise-all over two models on the demo bench: 27 turns, two games each
-
-
-def reply(body: dict, text: str) -> str:
-    if "[[" in text:
-        return judge_reply(body, text)
-    return f"{body['model']} answers: {text[-30:]}"
 
 
 def saved_batch(path: Path) -> bool:

@@ -12,15 +12,7 @@ from llm_judge.jsonl import read_jsonl
 
 from conftest import shared_path
 
-
-@pytest.fixture(autouse=True)
-def real_datasets_only(monkeypatch):
-    """Under pytest, tests/datasets/ (a folder without __init__) is importable as ``datasets`` and makes
-    transformers believe Hugging Face's datasets is installed; Trainer then fails on ``datasets.Dataset``."""
-    import transformers.trainer as trainer_module
-
-    if not hasattr(getattr(trainer_module, "datasets", None), "Dataset"):
-        monkeypatch.setattr(trainer_module, "is_datasets_available", lambda: False)
+pytestmark = pytest.mark.usefixtures("real_datasets_only")
 
 
 @pytest.fixture(scope="module")

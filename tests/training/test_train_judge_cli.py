@@ -12,18 +12,10 @@ from conftest import shared_path
 from llm_judge.__main__ import main as dispatch
 from llm_judge.cli import make_traindata, train_judge
 
+pytestmark = pytest.mark.usefixtures("real_datasets_only")
+
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("peft")
-
-
-@pytest.fixture(autouse=True)
-def real_datasets_only(monkeypatch):
-    """Under pytest, tests/datasets/ (a folder without __init__) is importable as ``datasets`` and makes
-    transformers believe Hugging Face's datasets is installed; Trainer then fails on ``datasets.Dataset``."""
-    import transformers.trainer as trainer_module
-
-    if not hasattr(getattr(trainer_module, "datasets", None), "Dataset"):
-        monkeypatch.setattr(trainer_module, "is_datasets_available", lambda: False)
 
 
 @pytest.fixture(scope="module")
