@@ -92,6 +92,18 @@ class StopOnText:
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
 
+def _processors(gen_kwargs: dict[str, Any]) -> list[Any]:
+    """The logits processors ``generate`` would run for these arguments, in its order: the repetition
+    penalty, then ours (the per-row sampler)."""
+    out: list[Any] = []
+    if gen_kwargs.get("repetition_penalty", 1.0) != 1.0:
+        from transformers import RepetitionPenaltyLogitsProcessor
+
+        out.append(RepetitionPenaltyLogitsProcessor(gen_kwargs["repetition_penalty"]))
+    out.extend(gen_kwargs.get("logits_processor") or ())
+    return out
+
+
 class HFModel(ChatModel):
     engine = "hf"
 
@@ -194,11 +206,45 @@ class HFModel(ChatModel):
         return rows
 
     def _generate_batch(self, texts: list[str], reqs: list[GenRequest]) -> list[GenResult]:
+        enc = self._encode(texts)
+        # Rows longest first by tokens (stream sorted them by characters): our decode loop attends in chunks
+        # of neighbouring rows (hf_decode.py), and rows are independent, so the order changes no answer.
+        lengths = enc["attention_mask"].sum(dim=1).tolist()
+        order = sorted(range(len(texts)), key=lambda i: -lengths[i])
+        enc = {key: value[order] for key, value in enc.items()}
+        reqs = [reqs[i] for i in order]
+        try:
+            out = self._generate_ids(enc, reqs)
+        except Exception as exc:  # e.g. out of memory: fail this batch, keep the run going
+            log.exception("generation failed for a batch of %d", len(texts))
+            return [GenResult(error=f"generation failed: {type(exc).__name__}: {exc}") for _ in texts]
+        r = reqs[0]
+        prompt_len = enc["input_ids"].shape[1]
+        eos_ids = self._eos_ids()
+        if r.stop:
+            eos_ids.add(self.tokenizer.pad_token_id)  # the padding after a row that met its stop string
+        results: list[GenResult] = [GenResult()] * len(texts)
+        for i, row, attn in zip(order, out, enc["attention_mask"]):
+            new = row[prompt_len:].tolist()
+            n = len(new)
+            for j, tok in enumerate(new):
+                if tok in eos_ids:
+                    n = j
+                    break
+            raw = self.tokenizer.decode(new[:n], skip_special_tokens=True)
+            finish = "stop" if n < len(new) or _stop_in_tail(self.tokenizer, new[:n], r.stop) else "length"
+            text = clean_answer(raw, self.options.newline, truncated=finish == "length")
+            results[i] = GenResult(text=text, prompt_tokens=int(attn.sum()), completion_tokens=n,
+                                   finish_reason=finish)
+        return results
+
+    def _generate_ids(self, enc: dict[str, Any], reqs: list[GenRequest]) -> Any:
+        """Prompt + new token ids per row (``generate``'s output) for one encoded batch of like requests."""
+        from .hf_decode import decoder_for
         from .hf_fast import preallocated_cache, prefill
 
         torch = self._torch
         r = reqs[0]
-        enc = self._encode(texts)
         # Greedy for generate in both cases: a sampled batch picks its tokens in RowSampler (sampling.py), each
         # row with its own request's seed, so an answer does not depend on the batch it was generated in.
         gen_kwargs: dict[str, Any] = {"max_new_tokens": r.max_new_tokens, "pad_token_id": self.tokenizer.pad_token_id,
@@ -221,32 +267,16 @@ class HFModel(ChatModel):
 
             criterion = StopOnText(self.tokenizer, r.stop, enc["input_ids"].shape[1])
             gen_kwargs["stopping_criteria"] = StoppingCriteriaList([criterion])
-        try:
-            with torch.inference_mode():
-                if cache is not None:  # prompts in groups of similar length: little padding (hf_fast.py)
-                    prefill(self.model, enc["input_ids"], enc["attention_mask"], cache)
-                out = self.model.generate(**enc, **gen_kwargs)
-        except Exception as exc:  # e.g. out of memory: fail this batch, keep the run going
-            log.exception("generation failed for a batch of %d", len(texts))
-            return [GenResult(error=f"generation failed: {type(exc).__name__}: {exc}") for _ in texts]
-        prompt_len = enc["input_ids"].shape[1]
-        eos_ids = self._eos_ids()
-        if r.stop:
-            eos_ids.add(self.tokenizer.pad_token_id)  # the padding after a row that met its stop string
-        results = []
-        for row, attn in zip(out, enc["attention_mask"]):
-            new = row[prompt_len:].tolist()
-            n = len(new)
-            for j, tok in enumerate(new):
-                if tok in eos_ids:
-                    n = j
-                    break
-            raw = self.tokenizer.decode(new[:n], skip_special_tokens=True)
-            finish = "stop" if n < len(new) or _stop_in_tail(self.tokenizer, new[:n], r.stop) else "length"
-            text = clean_answer(raw, self.options.newline, truncated=finish == "length")
-            results.append(GenResult(text=text, prompt_tokens=int(attn.sum()), completion_tokens=n,
-                                     finish_reason=finish))
-        return results
+        decoder = decoder_for(self.model) if cache is not None else None
+        with torch.inference_mode():
+            if cache is not None:  # prompts in groups of similar length: little padding (hf_fast.py)
+                prefill(self.model, enc["input_ids"], enc["attention_mask"], cache, always=decoder is not None)
+            if decoder is None:
+                return self.model.generate(**enc, **gen_kwargs)
+            # our own decode loop (hf_decode.py): generate's tokens with less work per step
+            return decoder.generate(enc["input_ids"], enc["attention_mask"], cache, r.max_new_tokens,
+                                    self.tokenizer.pad_token_id, self._eos_ids(), _processors(gen_kwargs),
+                                    gen_kwargs.get("stopping_criteria", ()))
 
     def _eos_ids(self) -> set[int]:
         ids = set()

@@ -101,6 +101,14 @@ class PreallocatedLayer(DynamicLayer):
         self.keys, self.values = self.key_buffer[:, :, :end], self.value_buffer[:, :, :end]
         return self.keys, self.values
 
+    def advance(self, n: int) -> None:
+        """Count ``n`` more positions as filled: a caller wrote them into the buffers itself (cpu_kernels.c)."""
+        end = self.length + n
+        if end > self.capacity:
+            raise ValueError(f"cache of {self.capacity} positions cannot hold {end}")
+        self.length = end
+        self.keys, self.values = self.key_buffer[:, :, :end], self.value_buffer[:, :, :end]
+
     def get_seq_length(self) -> int:
         return self.length if self.is_initialized else 0
 
@@ -143,16 +151,18 @@ def length_groups(lengths: list[int], max_waste: float = 0.2, max_tokens: int = 
     return groups
 
 
-def prefill(model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, cache: Cache) -> bool:
+def prefill(model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, cache: Cache,
+            always: bool = False) -> bool:
     """Fill ``cache`` with every prompt token but the last, in length groups (see ``length_groups``), so
     that ``generate(input_ids, attention_mask, past_key_values=cache)`` goes on from the last token.
     Rows are left-padded to the batch's width; the cache holds zeros where the mask holds 0.
-    False (cache untouched) when grouping would not save padding: one row, or prompts of one length."""
+    False (cache untouched) when grouping would not save padding: one row, or prompts of one length; with
+    ``always`` (the caller decodes by itself, hf_decode.py) it fills the cache then too."""
     rows, width = input_ids.shape
     lengths = attention_mask.sum(dim=1).tolist()
     groups = length_groups(lengths)
-    if width < 2 or len(groups) == 1:
-        return False
+    if width < 2 or (len(groups) == 1 and not always):
+        return always
     for group in groups:
         # The group's rows, sliced to its own width: they are left-padded, so their tokens end the row.
         wide = max(lengths[i] for i in group)
