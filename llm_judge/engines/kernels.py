@@ -61,8 +61,11 @@ def build(source: Path = SOURCE, compiler: str | None = None) -> Path:
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(fd)
     try:
-        done = subprocess.run([compiler, *FLAGS, str(source), "-o", tmp, "-lm"], capture_output=True, text=True,
-                              timeout=120)
+        try:
+            done = subprocess.run([compiler, *FLAGS, str(source), "-o", tmp, "-lm"], capture_output=True,
+                                  text=True, timeout=120)
+        except OSError as exc:
+            raise RuntimeError(f"cannot run the C compiler {compiler}: {exc}") from exc
         if done.returncode != 0:
             raise RuntimeError(f"{compiler} failed on {source.name}: {done.stderr.strip()[-500:]}")
         os.replace(tmp, target)

@@ -1,0 +1,178 @@
+"""Our decode loop (hf_decode.py) and its C kernels (cpu_kernels.c) against transformers' and torch's own.
+
+float32: the loop's answers are generate's, token for token, greedy, sampled, with a repetition penalty and
+with stop strings. bfloat16: each kernel against the torch operations it replaces, and one whole decode
+step against the torch path of the same loop.
+"""
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from llm_judge.engines import hf_decode, kernels
+from llm_judge.engines.hf_decode import attention_chunks
+
+needs_kernels = pytest.mark.skipif(kernels.cpu_kernels() is None, reason="no C compiler here to build cpu_kernels.c")
+
+
+def test_attention_chunks_are_the_cheapest_contiguous_split():
+    lengths = [402, 380, 373, 286, 245, 120, 106, 101, 92, 60, 52, 44]
+
+    def cost(split):
+        return sum(200 + (end - start) * (max(lengths[start:end]) + 30) for start, end in split)
+
+    best = None
+    for cuts in itertools.product([False, True], repeat=len(lengths) - 1):
+        bounds = [0] + [i + 1 for i, cut in enumerate(cuts) if cut] + [len(lengths)]
+        split = list(zip(bounds, bounds[1:]))
+        best = split if best is None or cost(split) < cost(best) else best
+    ours = attention_chunks(lengths, 30, call_cost=200)
+    assert [r for start, end in ours for r in range(start, end)] == list(range(len(lengths)))
+    assert cost(ours) == cost(best)
+    assert attention_chunks([50] * 6, 30) == [(0, 6)]  # one length: one call
+    assert len(attention_chunks([400, 20], 0, call_cost=0)) == 2
+
+
+# -- the C kernels against torch ---------------------------------------------------------------------------
+
+
+def _attend(lib, q, k_new, v_new, keys, values, starts, end, scale):
+    out = torch.empty(q.shape[0], q.shape[1] * q.shape[2], dtype=torch.bfloat16)
+    failed = lib.attend_bf16(q.data_ptr(), q.stride(0), q.stride(1), k_new.data_ptr(), k_new.stride(0),
+                             v_new.data_ptr(), v_new.stride(0), k_new.stride(1), keys.data_ptr(), values.data_ptr(),
+                             keys.stride(0), keys.stride(1), starts.data_ptr(), end, q.shape[0], q.shape[1],
+                             keys.shape[1], q.shape[2], scale, out.data_ptr())
+    assert failed == 0
+    return out
+
+
+@needs_kernels
+@pytest.mark.parametrize("heads,kv_heads,dim", [(9, 3, 64), (8, 8, 128), (32, 2, 64), (6, 3, 32)])
+def test_attention_kernel_matches_torch_over_each_rows_positions(heads, kv_heads, dim):
+    # (9, 3, 64) is SmolLM2's; (32, 2, 64) has 16 heads per group and (6, 3, 32) an odd size: the generic path
+    lib = kernels.cpu_kernels()
+    g = torch.Generator().manual_seed(heads * dim)
+    rows, capacity, end = 5, 300, 260
+    keys = torch.randn(rows, kv_heads, capacity, dim, generator=g).bfloat16()
+    values = torch.randn(rows, kv_heads, capacity, dim, generator=g).bfloat16()
+    qkv = torch.randn(rows, heads + 2 * kv_heads, dim, generator=g).bfloat16() * 2
+    q, k_new, v_new = qkv[:, :heads], qkv[:, heads:heads + kv_heads], qkv[:, heads + kv_heads:]
+    starts = torch.tensor([0, 10, 130, 200, 259], dtype=torch.int32)  # the last row: its new token alone
+    out = _attend(lib, q, k_new, v_new, keys, values, starts, end, dim ** -0.5).view(rows, heads, dim)
+    assert torch.equal(keys[:, :, end - 1], k_new) and torch.equal(values[:, :, end - 1], v_new)
+    for r in range(rows):
+        first = int(starts[r])
+        ref = F.scaled_dot_product_attention(q[r:r + 1, :, None].float(), keys[r:r + 1, :, first:end].float(),
+                                             values[r:r + 1, :, first:end].float(), enable_gqa=True)[0, :, 0]
+        torch.testing.assert_close(out[r].float(), ref, rtol=0, atol=2e-2)  # bfloat16 output: 8 bits
+    torch.testing.assert_close(out[-1].float(), v_new[-1].repeat_interleave(heads // kv_heads, 0).float())
+
+
+@needs_kernels
+def test_norm_activation_and_pick_kernels_round_where_transformers_rounds():
+    from transformers.models.llama.modeling_llama import LlamaRMSNorm
+
+    lib = kernels.cpu_kernels()
+    g = torch.Generator().manual_seed(7)
+    norm = LlamaRMSNorm(576, eps=1e-5).to(torch.bfloat16)
+    norm.weight.data = torch.randn(576, generator=g).bfloat16()
+    x = (torch.randn(80, 1, 576, generator=g) * 3).bfloat16()
+    ours = torch.empty_like(x)
+    lib.rms_norm_bf16(x.data_ptr(), norm.weight.data_ptr(), 80, 576, 1e-5, ours.data_ptr())
+    theirs = norm(x)
+    # the sum of squares is added in another order: at most one bfloat16 step apart, and rarely
+    assert (ours.float() - theirs.float()).abs().max() <= theirs.float().abs().max() * 2 ** -7
+    assert (ours != theirs).float().mean() < 0.01
+
+    gate_up = (torch.randn(80, 1, 2 * 1536, generator=g) * 4).bfloat16()
+    act = torch.empty(80, 1, 1536, dtype=torch.bfloat16)
+    lib.silu_mul_bf16(gate_up.data_ptr(), 80, 1536, act.data_ptr())
+    gate, up = gate_up.split(1536, dim=-1)
+    expected = F.silu(gate) * up
+    assert (act != expected).float().mean() < 0.01
+    torch.testing.assert_close(act.float(), expected.float(), rtol=2 ** -7, atol=1e-3)
+
+    logits = torch.randn(6, 49152, generator=g).bfloat16()
+    logits[2, 100] = logits[2, 4000] = 50.0  # a tie: the first index, as torch.argmax
+    picks = torch.empty(6, dtype=torch.int64)
+    lib.argmax_bf16(logits.data_ptr(), 6, 49152, picks.data_ptr())
+    assert picks.tolist() == logits.float().argmax(dim=-1).tolist() and picks[2] == 100
+
+
+def test_a_failed_build_is_one_error_and_the_loop_keeps_torchs_operations(tmp_path, monkeypatch):
+    monkeypatch.setenv("LLM_JUDGE_KERNEL_DIR", str(tmp_path / "kernels"))
+    with pytest.raises(RuntimeError, match="cannot run the C compiler"):
+        kernels.build(compiler=str(tmp_path / "no-such-cc"))
+    bad = tmp_path / "broken.c"
+    bad.write_text("this is not C\n")
+    with pytest.raises(RuntimeError, match="failed on broken.c"):
+        kernels.build(bad)
+    assert not list((tmp_path / "kernels").iterdir())  # nothing half-written
+    monkeypatch.setattr(kernels, "cpu_kernels", lambda: None)
+    decoder = object.__new__(hf_decode.Decoder)  # ops_for reads nothing of the model
+    ops = decoder.ops_for(torch.tensor([5, 3]), 5, 4, torch.bfloat16)
+    assert isinstance(ops, hf_decode._TorchOps)
+
+
+# -- the loop against generate, on the default model -------------------------------------------------------
+
+PROMPTS = ["What is 17 times 6?", "Name three rivers in Europe and say which is longest.", "日本の首都はどこですか？",
+           "Write a haiku about autumn rain, please, in English.", "Explain recursion to a child in two sentences."]
+
+
+def _answers(model, monkeypatch, use_loop: bool, **request):
+    from llm_judge.engines.base import GenRequest
+
+    if not use_loop:
+        monkeypatch.setattr(hf_decode, "decoder_for", lambda m: None)
+    requests = [GenRequest([{"role": "user", "content": p}], seed=i, **request) for i, p in enumerate(PROMPTS)]
+    results = model.generate(requests)
+    monkeypatch.undo()
+    return [(r.text, r.completion_tokens, r.finish_reason) for r in results]
+
+
+@pytest.mark.parametrize("request_kwargs", [
+    {"max_new_tokens": 40, "temperature": 0.0},
+    {"max_new_tokens": 40, "temperature": 0.8, "top_p": 0.9},
+    {"max_new_tokens": 40, "temperature": 0.0, "repetition_penalty": 1.3},
+    {"max_new_tokens": 40, "temperature": 0.0, "stop": [".", "\n"]},
+], ids=["greedy", "sampled", "repetition-penalty", "stop-strings"])
+def test_float32_answers_are_generates_token_for_token(default_model_path, monkeypatch, request_kwargs):
+    from llm_judge.engines.hf import HFModel, HFOptions
+
+    model = HFModel(default_model_path, "default", HFOptions(batch_size=8, dtype="float32"))
+    theirs = _answers(model, monkeypatch, False, **request_kwargs)
+    ours = _answers(model, monkeypatch, True, **request_kwargs)
+    assert model.model._llm_judge_decoder is not None  # the loop ran
+    assert ours == theirs
+    assert sum(tokens for _, tokens, _ in ours) > 20
+    model.close()
+
+
+@needs_kernels
+def test_bfloat16_step_with_kernels_matches_the_torch_step(default_model_path):
+    from llm_judge.engines.base import GenRequest
+    from llm_judge.engines.hf import HFModel, HFOptions
+    from llm_judge.engines.hf_fast import preallocated_cache, prefill
+
+    model = HFModel(default_model_path, "default", HFOptions(dtype="bfloat16"))
+    decoder = hf_decode.decoder_for(model.model)
+    enc = model._encode([model.render(GenRequest([{"role": "user", "content": p}])) for p in PROMPTS])
+    ids, mask = enc["input_ids"], enc["attention_mask"]
+    lengths, width = mask.sum(dim=1), ids.shape[1]
+    logits = []
+    for ops in (hf_decode._KernelOps(kernels.cpu_kernels(), lengths, width),
+                hf_decode._TorchOps(lengths, width, 8, torch.bfloat16, width + 8)):
+        cache = preallocated_cache(model.model, width + 8)
+        with torch.inference_mode():
+            prefill(model.model, ids, mask, cache, always=True)
+            ops.begin(width)
+            logits.append(decoder.step(ids[:, -1:], (lengths - 1).unsqueeze(1), cache, ops).float())
+        assert cache.layers[0].get_seq_length() == width
+    ours, theirs = logits
+    assert ours.argmax(dim=-1).tolist() == theirs.argmax(dim=-1).tolist()
+    assert (ours - theirs).abs().max() < 0.05 * theirs.abs().max()
+    model.close()
