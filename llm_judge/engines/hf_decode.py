@@ -1,24 +1,25 @@
 """The transformers engine's own decode loop for Llama-style models on a CPU.
 
 After ``hf_fast.prefill`` has put every prompt token but the last into the batch's preallocated cache,
-``generate`` spends most of a decode step on things a batch of answers does not need (docs/answering.md,
-Throughput). Measured on SmolLM2-135M in bfloat16 at MT-bench's 80 first turns, a step took 142 ms inside
-``generate`` against 50-90 ms for the bare forward pass, and most of the difference was attention over the
-cache: every row attends over the batch's whole width, its longest prompt (402 tokens) plus the new tokens,
-although the mean prompt is 100 tokens. Reading the cache dominates at that size (23 KB per position per
-row over 30 layers), so the loop here:
+``generate`` spends most of a decode step on work a batch of answers does not need (docs/answering.md,
+Throughput). Profiled on SmolLM2-135M in bfloat16 at MT-bench's 80 first turns, a step took 142 ms inside
+``generate``, against a memory floor of about 25 ms (benchmarks/decode_bound.py): attention over every
+row padded to the batch's longest prompt (402 tokens, the mean being 100), weights reordered by oneDNN at
+each call, and some 40 small operations per layer. The loop here:
 
-* splits the rows, which arrive sorted by prompt length, into contiguous chunks (``attention_chunks``) and
-  runs attention per chunk over the cache positions its longest row uses, instead of the batch's width;
-* multiplies by one fused query/key/value matrix and one fused gate/up matrix per layer (the model's own
-  projection weights become views into them, so no weight is held twice);
-* picks tokens from float32 logits as ``generate`` does (processors, then argmax), with the same
-  per-row seeded sampler (sampling.py), stopping criteria and padding after a row's end.
+* takes rows sorted by prompt tokens, and multiplies by one fused query/key/value matrix and one fused
+  gate/up matrix per layer (the model's own projection weights become views into them), prepacked for
+  oneDNN in bfloat16 when memory allows (``should_pack``);
+* in bfloat16, runs attention, RMSNorm, the MLP activation and the greedy pick through cpu_kernels.c
+  (``_KernelOps``; kernels.py builds it): each row's attention reads exactly its own cached positions;
+* otherwise (float32, or no C compiler) runs torch's operations in the model's order (``_TorchOps``),
+  attention in chunks of rows of similar length (``attention_chunks``), each over the positions its longest
+  row uses;
+* picks tokens as ``generate`` does (processors, then the first maximum), with the same per-row seeded
+  sampler (sampling.py), stopping criteria and padding after a row's end.
 
-Attention for a row reads exactly the positions ``generate`` lets it read (the others carry weight 0
-there), and the arithmetic is the model's own, layer by layer, so float32 answers are those of
-``generate`` (tests/engines/test_hf_decode.py). Models with anything else in their layers (biases are
-fine; sliding windows, other activations or attention variants are not) keep ``generate``.
+In float32 the answers are ``generate``'s token for token (tests/engines/test_hf_decode.py). Models with
+anything else in their layers (sliding windows, other activations or norms, MLP biases) keep ``generate``.
 """
 from __future__ import annotations
 
@@ -56,7 +57,9 @@ def supported(model: Any) -> bool:
     if (getattr(generation, "min_length", 0) or 0) > 0:
         return False
     inner = getattr(model, "model", None)
-    return all(hasattr(inner, name) for name in ("layers", "embed_tokens", "norm", "rotary_emb"))
+    if not all(hasattr(inner, name) for name in ("layers", "embed_tokens", "norm", "rotary_emb")):
+        return False
+    return hasattr(inner.norm, "variance_epsilon")  # transformers' Llama RMSNorm (weight times the normed)
 
 
 def attention_chunks(lengths: Sequence[int], extra: int, call_cost: int = CALL_COST) -> list[tuple[int, int]]:
