@@ -59,7 +59,15 @@ def supported(model: Any) -> bool:
     inner = getattr(model, "model", None)
     if not all(hasattr(inner, name) for name in ("layers", "embed_tokens", "norm", "rotary_emb")):
         return False
-    return hasattr(inner.norm, "variance_epsilon")  # transformers' Llama RMSNorm (weight times the normed)
+    if getattr(model, "hf_quantizer", None) is not None or not hasattr(inner.norm, "variance_epsilon"):
+        return False  # quantized weights; a norm other than transformers' Llama RMSNorm
+    projections = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+    for layer in inner.layers:  # plain Linear layers only: not LoRA-wrapped, not quantized
+        modules = [getattr(layer.self_attn, n, None) for n in projections[:4]]
+        modules += [getattr(layer.mlp, n, None) for n in projections[4:]]
+        if any(type(m) is not torch.nn.Linear for m in modules):
+            return False
+    return True
 
 
 def attention_chunks(lengths: Sequence[int], extra: int, call_cost: int = CALL_COST) -> list[tuple[int, int]]:

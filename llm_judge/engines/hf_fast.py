@@ -13,8 +13,9 @@ leave the arithmetic as it was:
 
 And one that cuts arithmetic: ``prefill`` runs the prompts through the model in groups of similar length,
 each padded only to its own longest prompt, and places their keys and values left-padded in the batch's
-one cache, so ``generate`` starts from the last prompt token. MT-bench's 80 first turns are 7,988 tokens,
-but 32,160 once padded to the longest (402), which a one-batch prefill computes in full.
+one cache, so ``generate`` (or our decode loop, hf_decode.py) starts from the last prompt token. MT-bench's
+80 first turns are 7,988 tokens, but 32,160 once padded to the longest (402), which a one-batch prefill
+computes in full.
 """
 from __future__ import annotations
 

@@ -176,3 +176,65 @@ def test_bfloat16_step_with_kernels_matches_the_torch_step(default_model_path):
     assert ours.argmax(dim=-1).tolist() == theirs.argmax(dim=-1).tolist()
     assert (ours - theirs).abs().max() < 0.05 * theirs.abs().max()
     model.close()
+
+
+# -- other Llama-style architectures, on tiny random models ----------------------------------------------------
+
+
+def _tiny(model_type: str):
+    import transformers
+
+    kinds = {"llama": ("LlamaConfig", "LlamaForCausalLM"), "qwen2": ("Qwen2Config", "Qwen2ForCausalLM"),
+             "mistral": ("MistralConfig", "MistralForCausalLM")}
+    config_name, model_name = kinds[model_type]
+    config = getattr(transformers, config_name)(vocab_size=300, hidden_size=64, intermediate_size=128,
+                                                num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                                                max_position_embeddings=256, sliding_window=None)
+    torch.manual_seed(0)
+    model = getattr(transformers, model_name)(config).eval()
+    with torch.no_grad():
+        for module in model.modules():  # initialised to zero: random, so that a dropped bias shows
+            if isinstance(module, torch.nn.Linear) and module.bias is not None:
+                module.bias.normal_(0, 0.5)
+    return model
+
+
+@pytest.mark.parametrize("model_type", ["llama", "qwen2", "mistral"])  # qwen2: biases on q, k and v
+def test_float32_loop_equals_generate_on_other_llama_style_models(model_type):
+    from llm_judge.engines.hf_fast import preallocated_cache, prefill
+
+    model = _tiny(model_type)
+    assert hf_decode.supported(model)
+    g = torch.Generator().manual_seed(1)
+    lengths = [12, 9, 9, 4]
+    ids = torch.zeros(4, 12, dtype=torch.long)
+    mask = torch.zeros(4, 12, dtype=torch.long)
+    for row, n in enumerate(lengths):  # left-padded, as the engine encodes
+        ids[row, 12 - n:] = torch.randint(3, 300, (n,), generator=g)
+        mask[row, 12 - n:] = 1
+    with torch.inference_mode():
+        theirs = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=10, do_sample=False,
+                                pad_token_id=0, eos_token_id=None)
+    decoder = hf_decode.decoder_for(model)
+    cache = preallocated_cache(model, 12 + 10)
+    with torch.inference_mode():
+        prefill(model, ids, mask, cache, always=True)
+        ours = decoder.generate(ids, mask, cache, 10, pad_token_id=0, eos_ids=set())
+    assert torch.equal(ours, theirs)
+
+
+def test_models_the_loop_cannot_reproduce_keep_generate():
+    model = _tiny("llama")
+
+    class Wrapped(torch.nn.Linear):  # what an adapter library puts in a projection's place
+        pass
+
+    layer = model.model.layers[1].self_attn
+    layer.q_proj = Wrapped(64, 64, bias=False)
+    assert not hf_decode.supported(model)
+    model = _tiny("llama")
+    model.config.hidden_act = "gelu"
+    assert not hf_decode.supported(model)
+    model = _tiny("mistral")
+    model.config.sliding_window = 8
+    assert not hf_decode.supported(model)
