@@ -269,8 +269,10 @@ class HFModel(ChatModel):
             gen_kwargs["stopping_criteria"] = StoppingCriteriaList([criterion])
         decoder = decoder_for(self.model) if cache is not None else None
         with torch.inference_mode():
-            if cache is not None:  # prompts in groups of similar length: little padding (hf_fast.py)
-                prefill(self.model, enc["input_ids"], enc["attention_mask"], cache, always=decoder is not None)
+            if decoder is not None:  # our own prefill and decode loop (hf_decode.py)
+                decoder.prefill(enc["input_ids"], enc["attention_mask"], cache)
+            elif cache is not None:  # prompts in groups of similar length: little padding (hf_fast.py)
+                prefill(self.model, enc["input_ids"], enc["attention_mask"], cache)
             if decoder is None:
                 return self.model.generate(**enc, **gen_kwargs)
             # our own decode loop (hf_decode.py): generate's tokens with less work per step

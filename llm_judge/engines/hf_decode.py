@@ -11,9 +11,9 @@ each call, and some 40 small operations per layer. The loop here:
   gate/up matrix per layer (the model's own projection weights become views into them), prepacked for
   oneDNN in bfloat16 when memory allows (``should_pack``);
 * in bfloat16, runs attention, RMSNorm, the MLP activation and the greedy pick through cpu_kernels.c
-  (``_KernelOps``; kernels.py builds it): each row's attention reads exactly its own cached positions;
-* otherwise (float32, or no C compiler) runs torch's operations in the model's order (``_TorchOps``),
-  attention in chunks of rows of similar length (``attention_chunks``), each over the positions its longest
+  (``KernelOps``; kernels.py builds it): each row's attention reads exactly its own cached positions;
+* otherwise (float32, or no C compiler) runs torch's operations in the model's order (``TorchOps``),
+  attention in chunks of rows of similar length (``decode_ops.attention_chunks``), each over the positions its longest
   row uses;
 * picks tokens as ``generate`` does (processors, then the first maximum), with the same per-row seeded
   sampler (sampling.py), stopping criteria and padding after a row's end.
@@ -28,16 +28,15 @@ from typing import Any, Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from .hf_fast import PreallocatedLayer
+from .decode_ops import KernelOps, TorchOps, rotate_half
+from .hf_fast import PreallocatedLayer, length_groups, prefill
+from . import kernels
 
 MODEL_TYPES = {"llama", "mistral", "qwen2"}
 # generation_config fields that would add logits processors ``generate`` applies and this loop does not
 _PROCESSOR_FIELDS = ("no_repeat_ngram_size", "bad_words_ids", "suppress_tokens", "begin_suppress_tokens",
                      "forced_bos_token_id", "forced_eos_token_id", "sequence_bias", "min_new_tokens",
                      "exponential_decay_length_penalty", "encoder_no_repeat_ngram_size")
-# The cost of one attention call, in row-positions of cache read (about 30 us of call overhead against
-# 35 ns per position and row at this machine's 22 GB/s): chunks are merged while that is cheaper.
-CALL_COST = 800
 
 
 def supported(model: Any) -> bool:
@@ -68,30 +67,6 @@ def supported(model: Any) -> bool:
         if any(type(m) is not torch.nn.Linear for m in modules):
             return False
     return True
-
-
-def attention_chunks(lengths: Sequence[int], extra: int, call_cost: int = CALL_COST) -> list[tuple[int, int]]:
-    """Contiguous row ranges ``[(start, end), ...]`` that cost least to attend over, chunk by chunk.
-
-    A chunk reads ``rows x (its longest prompt + extra)`` positions (``extra``: the new tokens on average)
-    plus ``call_cost`` for the call itself. Exact over contiguous splits (dynamic programming, n^2 for
-    n rows); rows sorted by length give the useful splits.
-    """
-    n = len(lengths)
-    best = [0.0] + [float("inf")] * n
-    cut = [0] * (n + 1)
-    for end in range(1, n + 1):
-        longest = 0
-        for start in range(end - 1, -1, -1):
-            longest = max(longest, lengths[start])
-            cost = best[start] + call_cost + (end - start) * (longest + extra)
-            if cost < best[end]:
-                best[end], cut[end] = cost, start
-    out, end = [], n
-    while end:
-        out.append((cut[end], end))
-        end = cut[end]
-    return out[::-1]
 
 
 class _Linear:
@@ -146,105 +121,6 @@ def _fuse(linears: list[Any]) -> tuple[torch.Tensor, torch.Tensor | None]:
     return weight, bias
 
 
-def _norm(norm: Any, x: torch.Tensor) -> torch.Tensor:
-    """The model's RMSNorm module (float32 inside, back to x's dtype, times the weight) in three kernels
-    instead of eight; bit for bit the same in float32 and bfloat16 (tests/engines/test_hf_decode.py)."""
-    return F.rms_norm(x.float(), (x.shape[-1],), None, norm.variance_epsilon).to(x.dtype) * norm.weight
-
-
-def _rotate_half(x: torch.Tensor) -> torch.Tensor:
-    half = x.shape[-1] // 2
-    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
-
-
-class _TorchOps:
-    """A step's attention, RMSNorm and activation through torch. Attention runs per chunk of rows of
-    similar length (``attention_chunks``), each chunk over the positions its longest row uses, with a mask
-    for the shorter rows' padding. In float32 this is the model's own arithmetic."""
-
-    norm = staticmethod(_norm)
-
-    @staticmethod
-    def act(gate_up: torch.Tensor, width: int) -> torch.Tensor:
-        gate, up = gate_up.split(width, dim=-1)
-        return F.silu(gate) * up
-
-    def __init__(self, lengths: torch.Tensor, width: int, extra: int, dtype: torch.dtype, total: int):
-        self.plan = attention_chunks(lengths.tolist(), extra)
-        self.firsts = [width - int(lengths[start:stop].max()) for start, stop in self.plan]
-        self.valid = torch.arange(total)[None, :] >= (width - lengths)[:, None]  # (rows, positions)
-        self.dtype = dtype
-
-    def begin(self, end: int) -> None:
-        """Masks for a step whose cache ends at ``end``: 0 where a row attends, -inf on its padding, built
-        once per step and chunk (a boolean mask is converted again in every layer)."""
-        self.chunks = []
-        for (start, stop), first in zip(self.plan, self.firsts):
-            part = self.valid[start:stop, first:end]
-            mask = None
-            if not bool(part.all()):
-                mask = torch.zeros(part.shape, dtype=self.dtype).masked_fill_(~part, float("-inf"))[:, None, None]
-            self.chunks.append((start, stop, first, mask))
-
-    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, layer: PreallocatedLayer,
-               scaling: float) -> torch.Tensor:
-        keys, values = layer.update(k.unsqueeze(2), v.unsqueeze(2))
-        q = q.unsqueeze(2)  # (rows, heads, 1, head_dim), as the model's attention has it
-        parts = [F.scaled_dot_product_attention(q[start:stop], keys[start:stop, :, first:],
-                                                values[start:stop, :, first:], attn_mask=mask, scale=scaling,
-                                                enable_gqa=True)
-                 for start, stop, first, mask in self.chunks]
-        out = parts[0] if len(parts) == 1 else torch.cat(parts)
-        return out.transpose(1, 2).reshape(q.shape[0], 1, -1)
-
-
-class _KernelOps:
-    """A step's attention, RMSNorm and activation through cpu_kernels.c (kernels.py), for bfloat16: each
-    row's attention reads exactly its own positions."""
-
-    def __init__(self, lib: Any, lengths: torch.Tensor, width: int):
-        self.lib = lib
-        self.starts = (width - lengths).to(torch.int32).contiguous()
-
-    def begin(self, end: int) -> None:
-        self.end = end
-
-    def norm(self, module: Any, x: torch.Tensor) -> torch.Tensor:
-        x = x.contiguous()
-        out = torch.empty_like(x)
-        self.lib.rms_norm_bf16(x.data_ptr(), module.weight.data_ptr(), x.numel() // x.shape[-1], x.shape[-1],
-                               module.variance_epsilon, out.data_ptr())
-        return out
-
-    def act(self, gate_up: torch.Tensor, width: int) -> torch.Tensor:
-        out = gate_up.new_empty(*gate_up.shape[:-1], width)
-        self.lib.silu_mul_bf16(gate_up.data_ptr(), gate_up.numel() // (2 * width), width, out.data_ptr())
-        return out
-
-    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, layer: PreallocatedLayer,
-               scaling: float) -> torch.Tensor:
-        rows, heads, dim = q.shape
-        keys, values = layer.key_buffer, layer.value_buffer
-        if (q.stride(2) != 1 or k.stride(2) != 1 or v.stride(2) != 1 or k.stride(1) != v.stride(1)
-                or keys.stride(2) != dim or keys.stride(3) != 1 or values.stride() != keys.stride()):
-            raise ValueError("decode attention needs rows of contiguous head vectors")
-        out = torch.empty(rows, 1, heads * dim, dtype=q.dtype)
-        failed = self.lib.attend_bf16(q.data_ptr(), q.stride(0), q.stride(1), k.data_ptr(), k.stride(0), v.data_ptr(),
-                                      v.stride(0), k.stride(1), keys.data_ptr(), values.data_ptr(), keys.stride(0),
-                                      keys.stride(1), self.starts.data_ptr(), self.end, rows, heads, keys.shape[1],
-                                      dim, scaling, out.data_ptr())
-        if failed:
-            raise ValueError(f"decode attention cannot run {heads} heads over {keys.shape[1]} of size {dim}")
-        layer.advance(1)
-        return out
-
-    def argmax(self, logits: torch.Tensor) -> torch.Tensor:
-        logits = logits.contiguous()
-        out = torch.empty(logits.shape[0], dtype=torch.int64)
-        self.lib.argmax_bf16(logits.data_ptr(), logits.shape[0], logits.shape[1], out.data_ptr())
-        return out
-
-
 class Decoder:
     """Decodes a prefilled batch on a Llama-style model; built once per model (``decoder_for``)."""
 
@@ -260,7 +136,7 @@ class Decoder:
     def step(self, tokens: torch.Tensor, positions: torch.Tensor, cache: Any, ops: Any) -> torch.Tensor:
         """Logits of the next token for each row (the model's dtype), after its keys and values go to ``cache``.
 
-        ``tokens`` and ``positions`` are ``(rows, 1)``; ``ops`` is a _TorchOps or a _KernelOps, begun for
+        ``tokens`` and ``positions`` are ``(rows, 1)``; ``ops`` is a TorchOps or a KernelOps, begun for
         this step.
         """
         rows, dim, heads = tokens.shape[0], self.head_dim, self.q_heads + self.kv_heads
@@ -270,7 +146,7 @@ class Decoder:
             residual = hidden
             qkv = layer.qkv(ops.norm(layer.input_norm, hidden)).view(rows, -1, dim)
             qk = qkv[:, :heads]  # queries and keys rotated together: the same elementwise arithmetic
-            qk = (qk * cos) + (_rotate_half(qk) * sin)
+            qk = (qk * cos) + (rotate_half(qk) * sin)
             out = ops.attend(qk[:, :self.q_heads], qk[:, self.q_heads:], qkv[:, heads:], cache.layers[index],
                              layer.scaling)
             hidden = residual + layer.o_proj(out)
@@ -279,16 +155,69 @@ class Decoder:
             hidden = residual + layer.down_proj(act)
         return self.lm_head(ops.norm(self.norm, hidden[:, -1]))
 
+    def prefill(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, cache: Any) -> None:
+        """Every prompt token but the last into ``cache``, in groups of similar length (hf_fast.length_groups).
+
+        bfloat16 with the kernels: through this decoder's fused, prepacked layers and kernel norms, each
+        group's keys and values written straight into the cache; the model's own forward pass otherwise
+        (hf_fast.prefill), which keeps float32 answers generate's."""
+        rows, width = input_ids.shape
+        lib = kernels.cpu_kernels() if self.model.dtype == torch.bfloat16 and width > 1 else None
+        if lib is None:
+            prefill(self.model, input_ids, attention_mask, cache, always=True)
+            return
+        ops = KernelOps(lib, attention_mask.sum(dim=1), width)
+        lengths = attention_mask.sum(dim=1).tolist()
+        for group in length_groups(lengths):
+            wide = max(lengths[i] for i in group) - 1  # the group's prompts, each without its last token
+            if wide <= 0:
+                continue
+            index = torch.tensor(group)
+            ids = input_ids.index_select(0, index)[:, width - 1 - wide:-1]
+            mask = attention_mask.index_select(0, index)[:, width - 1 - wide:-1].bool()
+            keys, values = self._prefill_group(ids, mask, ops)
+            # rows sorted by length make each group a range of rows: a slice, not an indexed write
+            where = slice(group[0], group[-1] + 1) if group == list(range(group[0], group[-1] + 1)) else index
+            for layer, k, v in zip(cache.layers, keys, values):
+                layer.place(where, width - 1, k, v, rows)
+
+    def _prefill_group(self, ids: torch.Tensor, mask: torch.Tensor, ops: Any) -> tuple[list, list]:
+        """Keys and values of every layer for one left-padded group of prompts."""
+        rows, length, dim, heads = ids.shape[0], ids.shape[1], self.head_dim, self.q_heads + self.kv_heads
+        positions = (mask.long().cumsum(dim=1) - 1).clamp_(min=0)  # as generate numbers a left-padded row
+        # causal, over the row's own tokens; a padding position sees itself, so no row of weights is empty
+        allowed = torch.ones(length, length, dtype=torch.bool).tril_()[None] & mask[:, None, :]
+        allowed |= torch.eye(length, dtype=torch.bool)[None]
+        allowed = allowed[:, None]
+        hidden = self.embed(ids)
+        cos, sin = self.rotary(hidden, positions)
+        cos, sin = cos[:, :, None], sin[:, :, None]  # (rows, length, 1, head_dim)
+        keys, values = [], []
+        for layer in self.layers:
+            residual = hidden
+            qkv = layer.qkv(ops.norm(layer.input_norm, hidden)).view(rows, length, -1, dim)
+            qk = qkv[:, :, :heads]
+            qk = (qk * cos) + (rotate_half(qk) * sin)
+            q = qk[:, :, :self.q_heads].transpose(1, 2)
+            k = qk[:, :, self.q_heads:].transpose(1, 2)
+            v = qkv[:, :, heads:].transpose(1, 2)
+            keys.append(k)
+            values.append(v)
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, scale=layer.scaling, enable_gqa=True)
+            hidden = residual + layer.o_proj(out.transpose(1, 2).reshape(rows, length, -1))
+            residual = hidden
+            hidden = residual + layer.down_proj(ops.act(layer.gate_up(ops.norm(layer.post_norm, hidden)),
+                                                        layer.intermediate))
+        return keys, values
+
     def ops_for(self, lengths: torch.Tensor, width: int, max_new_tokens: int, dtype: torch.dtype) -> Any:
         """The C kernels for a bfloat16 model where they build here; torch otherwise (float32 included: its
         answers are then generate's, token for token)."""
         if dtype == torch.bfloat16:
-            from .kernels import cpu_kernels
-
-            lib = cpu_kernels()
+            lib = kernels.cpu_kernels()
             if lib is not None and width > 1:  # width 1: nothing prefilled, the cache is not allocated yet
-                return _KernelOps(lib, lengths, width)
-        return _TorchOps(lengths, width, max_new_tokens // 2, dtype, width + max_new_tokens)
+                return KernelOps(lib, lengths, width)
+        return TorchOps(lengths, width, max_new_tokens // 2, dtype, width + max_new_tokens)
 
     def generate(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, cache: Any, max_new_tokens: int,
                  pad_token_id: int, eos_ids: set[int], processors: Sequence[Callable] = (),

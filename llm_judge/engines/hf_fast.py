@@ -76,9 +76,10 @@ class PreallocatedLayer(DynamicLayer):
         self.keys, self.values = self.key_buffer[:, :, :0], self.value_buffer[:, :, :0]
         self.is_initialized = True
 
-    def place(self, rows: slice, end: int, key_states: torch.Tensor, value_states: torch.Tensor,
+    def place(self, rows: slice | torch.Tensor, end: int, key_states: torch.Tensor, value_states: torch.Tensor,
               total_rows: int) -> None:
-        """Write a group's prefill into ``rows``, right-aligned to end at position ``end`` (left padding)."""
+        """Write a group's prefill into ``rows`` (a slice, or row indices), right-aligned to end at position
+        ``end`` (left padding)."""
         if not self.is_initialized:
             self.lazy_initialization(key_states, value_states, total_rows)
         start = end - key_states.shape[-2]
