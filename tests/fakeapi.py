@@ -59,6 +59,15 @@ class Stats:
         return self.by_status.get(status, 0)
 
 
+def use_keys(monkeypatch, key: str, *names: str) -> None:
+    """API keys for the SDKs (OpenAI's and Anthropic's, and ``names``), and no base URL from the environment,
+    so a test talks to its own FakeAPI only."""
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", *names):
+        monkeypatch.setenv(name, key)
+    for var in ("OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+
+
 def prompt_text(body: dict) -> str:
     """All message text of a request, system prompt included, in order."""
     parts = []
@@ -168,6 +177,10 @@ class FakeAPI:
     @property
     def openai_base(self) -> str:
         return self.url + "/v1"
+
+    def base_for(self, provider: str) -> str:
+        """The ``--api-base`` a provider's SDK is pointed at: OpenAI's path carries /v1, Anthropic's does not."""
+        return self.openai_base if provider == "openai" else self.url
 
     def start(self) -> "FakeAPI":
         ready = threading.Event()

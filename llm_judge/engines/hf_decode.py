@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from .decode_ops import KernelOps, TorchOps, rotate_half
-from .hf_fast import PreallocatedLayer, length_groups, prefill
+from .hf_fast import PreallocatedLayer, length_groups, prefill, prompt_groups
 from . import kernels
 
 MODEL_TYPES = {"llama", "mistral", "qwen2"}
@@ -166,18 +166,10 @@ class Decoder:
         if lib is None:
             prefill(self.model, input_ids, attention_mask, cache, always=True)
             return
-        ops = KernelOps(lib, attention_mask.sum(dim=1), width)
-        lengths = attention_mask.sum(dim=1).tolist()
-        for group in length_groups(lengths):
-            wide = max(lengths[i] for i in group) - 1  # the group's prompts, each without its last token
-            if wide <= 0:
-                continue
-            index = torch.tensor(group)
-            ids = input_ids.index_select(0, index)[:, width - 1 - wide:-1]
-            mask = attention_mask.index_select(0, index)[:, width - 1 - wide:-1].bool()
-            keys, values = self._prefill_group(ids, mask, ops)
-            # rows sorted by length make each group a range of rows: a slice, not an indexed write
-            where = slice(group[0], group[-1] + 1) if group == list(range(group[0], group[-1] + 1)) else index
+        lengths = attention_mask.sum(dim=1)
+        ops = KernelOps(lib, lengths, width)
+        for where, ids, mask in prompt_groups(input_ids, attention_mask, length_groups(lengths.tolist())):
+            keys, values = self._prefill_group(ids, mask.bool(), ops)
             for layer, k, v in zip(cache.layers, keys, values):
                 layer.place(where, width - 1, k, v, rows)
 

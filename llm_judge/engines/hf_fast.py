@@ -19,7 +19,7 @@ computes in full.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -153,6 +153,23 @@ def length_groups(lengths: list[int], max_waste: float = 0.2, max_tokens: int = 
     return groups
 
 
+def prompt_groups(input_ids: torch.Tensor, attention_mask: torch.Tensor, groups: list[list[int]]
+                  ) -> Iterator[tuple[slice | torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """Per length group with anything to prefill: its rows (a slice when they are a range, as rows sorted by
+    length make them, else their indices), and its ids and mask sliced to its own width without the last
+    token. Rows are left-padded, so a group's tokens end the row."""
+    lengths = attention_mask.sum(dim=1).tolist()
+    width = input_ids.shape[1]
+    for group in groups:
+        wide = max(lengths[i] for i in group)
+        if wide < 2:
+            continue
+        index = torch.tensor(group, device=input_ids.device)
+        where = slice(group[0], group[-1] + 1) if group == list(range(group[0], group[-1] + 1)) else index
+        yield (where, input_ids.index_select(0, index)[:, width - wide:-1],
+               attention_mask.index_select(0, index)[:, width - wide:-1])
+
+
 def prefill(model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, cache: Cache,
             always: bool = False) -> bool:
     """Fill ``cache`` with every prompt token but the last, in length groups (see ``length_groups``), so
@@ -161,23 +178,14 @@ def prefill(model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, c
     False (cache untouched) when grouping would not save padding: one row, or prompts of one length; with
     ``always`` (the caller decodes by itself, hf_decode.py) it fills the cache then too."""
     rows, width = input_ids.shape
-    lengths = attention_mask.sum(dim=1).tolist()
-    groups = length_groups(lengths)
+    groups = length_groups(attention_mask.sum(dim=1).tolist())
     if width < 2 or (len(groups) == 1 and not always):
         return always
-    for group in groups:
-        # The group's rows, sliced to its own width: they are left-padded, so their tokens end the row.
-        wide = max(lengths[i] for i in group)
-        index = torch.tensor(group, device=input_ids.device)
-        ids = input_ids.index_select(0, index)[:, width - wide:-1]
-        mask = attention_mask.index_select(0, index)[:, width - wide:-1]
-        if ids.shape[1] == 0:
-            continue
+    for where, ids, mask in prompt_groups(input_ids, attention_mask, groups):
         positions = (mask.cumsum(dim=1) - 1).clamp_(min=0)  # as generate numbers a left-padded row
         part = DynamicCache()
         model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=part, use_cache=True,
               logits_to_keep=1)
         for layer, source in zip(cache.layers, part.layers):
-            for k, i in enumerate(group):
-                layer.place(slice(i, i + 1), width - 1, source.keys[k:k + 1], source.values[k:k + 1], rows)
+            layer.place(where, width - 1, source.keys, source.values, rows)
     return True

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fakeapi import FakeAPI, _digest, prompt_text
+from fakeapi import FakeAPI, _digest, prompt_text, use_keys
 from fakeapi import answer_or_judge as reply
 from llm_judge.cli import gen_judgment, gen_model_answer, show_result
 from llm_judge.jsonl import read_jsonl
@@ -27,10 +27,7 @@ PAIR_FIELDS = {"question_id", "model_1", "model_2", "g1_winner", "g2_winner", "j
 
 @pytest.fixture
 def api(monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-    for var in ("OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
-        monkeypatch.delenv(var, raising=False)
+    use_keys(monkeypatch, KEY)
     with FakeAPI(api_key=KEY, reply=reply, latency=0.01) as server:
         yield server
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from fakeapi import FakeAPI, judge_reply, prompt_text
+from fakeapi import FakeAPI, judge_reply, prompt_text, use_keys
 from llm_judge.errors import ConfigError
 from llm_judge.engines.config import APIOptions, EngineConfig
 from llm_judge.engines.registry import load, load_model, split_provider
@@ -23,14 +23,7 @@ PROVIDERS = ["openai", "anthropic"]
 
 @pytest.fixture(autouse=True)
 def keys(monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-    for var in ("OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
-        monkeypatch.delenv(var, raising=False)
-
-
-def base_for(api: FakeAPI, provider: str) -> str:
-    return api.openai_base if provider == "openai" else api.url
+    use_keys(monkeypatch, KEY)
 
 
 def load_api_model(provider: str, model: str, name: str, options: APIOptions):
@@ -38,7 +31,7 @@ def load_api_model(provider: str, model: str, name: str, options: APIOptions):
 
 
 def engine(api: FakeAPI, provider: str, **kw):
-    return load_api_model(provider, "judge-x", "judge-x", APIOptions(api_base=base_for(api, provider), **kw))
+    return load_api_model(provider, "judge-x", "judge-x", APIOptions(api_base=api.base_for(provider), **kw))
 
 
 def requests(n: int, tag: str = "q") -> list[GenRequest]:
@@ -62,7 +55,7 @@ def test_results_usage_and_parallelism(provider):
             assert r.prompt_tokens and r.completion_tokens and r.attempts == 1
         assert api.stats.max_in_flight == 8  # the server saw 8 calls at once, from one thread
         assert api.stats.by_path == {("/v1/chat/completions" if provider == "openai" else "/v1/messages"): 24}
-        assert model.describe() == {"engine": provider, "model": "judge-x", "api_base": base_for(api, provider)}
+        assert model.describe() == {"engine": provider, "model": "judge-x", "api_base": api.base_for(provider)}
 
 
 def test_512_calls_in_flight_from_one_thread():

@@ -15,7 +15,7 @@ import httpx2
 import openai
 import pytest
 
-from fakeapi import FakeAPI
+from fakeapi import FakeAPI, use_keys
 from llm_judge.engines.api import direct
 from llm_judge.engines.api.direct import DirectPost, direct_post
 from llm_judge.engines.base import GenRequest
@@ -30,14 +30,11 @@ PLAIN = set(direct.PLAIN_CLIENTS)
 
 @pytest.fixture(autouse=True)
 def keys(monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-    for var in ("OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
-        monkeypatch.delenv(var, raising=False)
+    use_keys(monkeypatch, KEY)
 
 
 def engine(api: FakeAPI, provider: str, **kw):
-    base = api.openai_base if provider == "openai" else api.url
+    base = api.base_for(provider)
     return load(EngineConfig(provider, "judge-x", "judge-x", api=APIOptions(api_base=base, **kw)))
 
 

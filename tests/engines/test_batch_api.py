@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fakeapi import FakeAPI
+from fakeapi import FakeAPI, use_keys
 from fakeapi import answer_or_judge as reply
 from llm_judge.cli import gen_judgment, gen_model_answer
 from llm_judge.engines.api.batch import custom_id
@@ -25,10 +25,7 @@ TURNS = 27  # judgments of one model on the demo bench (20 questions, 7 with a s
 
 @pytest.fixture
 def api(monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-    for var in ("OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
-        monkeypatch.delenv(var, raising=False)
+    use_keys(monkeypatch, KEY)
     with FakeAPI(api_key=KEY, reply=reply) as server:
         monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
         server.batches.delay = 0.2

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from fakeapi import FakeAPI
+from fakeapi import FakeAPI, use_keys
 from fakeapi import answer_or_judge as reply
 from llm_judge.cli import gen_judgment, gen_model_answer
 from llm_judge.jsonl import read_jsonl
@@ -43,11 +43,20 @@ def wait_for(path: Path, proc: subprocess.Popen, limit: float = 120.0) -> None:
     assert saved_batch(path), f"no batch saved: {proc.communicate() if proc.poll() is not None else 'timed out'}"
 
 
+def answered_for_gpt4(data_dir: Path, api: FakeAPI, *extra: str) -> tuple[Path, Path, list[str]]:
+    """One model's answers, and gen_judgment's arguments for single --batch judgments of them by gpt-4:
+    (judgment file, its batch state file, arguments)."""
+    assert gen_model_answer.main(["--data-dir", str(data_dir), "--model-path", MODELS[0], "--max-new-token", "32",
+                                  "--api-base", api.openai_base]) == 0
+    out = data_dir / "single.jsonl"
+    args = ["--data-dir", str(data_dir), "--judge-model", "gpt-4", "--output-file", str(out),
+            "--api-base", api.openai_base, "--batch", "--batch-poll", "0.02", *extra]
+    return out, Path(str(out) + ".batches.json"), args
+
+
 @pytest.mark.parametrize("provider", ["openai", "anthropic"])
 def test_sigkill_while_polling_resumes_the_same_batch(data_dir, monkeypatch, provider):
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    use_keys(monkeypatch, KEY)
     with FakeAPI(api_key=KEY, reply=reply) as api:
         monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
         judge = ["--judge-model", "gpt-4", "--api-base", api.openai_base] if provider == "openai" else \
@@ -93,15 +102,9 @@ def test_sigkill_while_polling_resumes_the_same_batch(data_dir, monkeypatch, pro
 
 def test_a_changed_request_is_not_answered_by_a_saved_batch(data_dir, monkeypatch):
     """A saved batch answers only the very request it holds: another judge budget means a new batch."""
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    use_keys(monkeypatch, KEY)
     with FakeAPI(api_key=KEY, reply=reply) as api:
-        assert gen_model_answer.main(["--data-dir", str(data_dir), "--model-path", MODELS[0], "--max-new-token", "32",
-                                      "--api-base", api.openai_base]) == 0
-        out = data_dir / "single.jsonl"
-        state = Path(str(out) + ".batches.json")
-        args = ["--data-dir", str(data_dir), "--judge-model", "gpt-4", "--output-file", str(out),
-                "--api-base", api.openai_base, "--batch", "--batch-poll", "0.02", "--first-n", "3"]
+        out, state, args = answered_for_gpt4(data_dir, api, "--first-n", "3")
         api.batches.delay = 3600
         proc = subprocess.Popen([sys.executable, "-m", "llm_judge.gen_judgment", *args, "--judge-max-new-token", "100"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -119,8 +122,7 @@ def test_a_changed_request_is_not_answered_by_a_saved_batch(data_dir, monkeypatc
 
 def test_answers_killed_in_turn_two_resume_both_turns_batches(data_dir, monkeypatch):
     """Turn 2's batch waits on turn 1's answers: a kill while turn 2 runs costs neither batch again."""
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    use_keys(monkeypatch, KEY)
     with FakeAPI(api_key=KEY, reply=reply) as api:
         args = ["--data-dir", str(data_dir), "--model-path", "gpt-4o-mini", "--max-new-token", "32",
                 "--api-base", api.openai_base]
@@ -147,15 +149,9 @@ def test_answers_killed_in_turn_two_resume_both_turns_batches(data_dir, monkeypa
 
 def test_killed_during_the_create_call_finds_the_batch_by_its_input_file(data_dir, monkeypatch):
     """OpenAI: the input file id is saved before the create call; a kill before its answer arrives loses nothing."""
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    use_keys(monkeypatch, KEY)
     with FakeAPI(api_key=KEY, reply=reply) as api:
-        assert gen_model_answer.main(["--data-dir", str(data_dir), "--model-path", MODELS[0], "--max-new-token", "32",
-                                      "--api-base", api.openai_base]) == 0
-        out = data_dir / "single.jsonl"
-        state = Path(str(out) + ".batches.json")
-        args = ["--data-dir", str(data_dir), "--judge-model", "gpt-4", "--output-file", str(out),
-                "--api-base", api.openai_base, "--batch", "--batch-poll", "0.02"]
+        out, state, args = answered_for_gpt4(data_dir, api)
         api.batches.stall_create = True  # the batch is created, but its creator never hears back
         proc = subprocess.Popen([sys.executable, "-m", "llm_judge.gen_judgment", *args],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

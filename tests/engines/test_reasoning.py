@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from fakeapi import FakeAPI, judge_reply
+from fakeapi import FakeAPI, judge_reply, use_keys
 from llm_judge.cli import gen_judgment, gen_model_answer
 from llm_judge.engines.api.retry import APIFatalError
 from llm_judge.engines.base import GenRequest
@@ -27,14 +27,11 @@ THOUGHT = "Assistant A restates the question; B answers it. B is better."
 
 @pytest.fixture(autouse=True)
 def keys(monkeypatch):
-    for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"):
-        monkeypatch.setenv(var, KEY)
-    for var in ("OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
-        monkeypatch.delenv(var, raising=False)
+    use_keys(monkeypatch, KEY, "GEMINI_API_KEY")
 
 
 def engine(provider: str, model: str, api: FakeAPI, **options):
-    base = api.openai_base if provider == "openai" else api.url
+    base = api.base_for(provider)
     return load(EngineConfig(provider, model, model, api=APIOptions(api_base=base, **options)))
 
 

@@ -21,7 +21,7 @@ def keys(monkeypatch):
 
 
 def _api(api: FakeAPI, provider: str):
-    base = api.openai_base if provider == "openai" else api.url
+    base = api.base_for(provider)
     return load(EngineConfig(provider, "judge-x", "judge-x", api=APIOptions(api_base=base)))
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from fakeapi import FakeAPI, token_entries
+from fakeapi import FakeAPI, token_entries, use_keys
 from llm_judge import cli
 from llm_judge.cli import gen_judgment, gen_model_answer
 from llm_judge.engines.api.logprobs import read_token_logprobs
@@ -174,10 +174,7 @@ def _script(prompt: str) -> list:
 
 @pytest.fixture
 def answered(data_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-    for var in ("OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
-        monkeypatch.delenv(var, raising=False)
+    use_keys(monkeypatch, KEY)
     for model in ("x", "y"):
         script = tmp_path / f"{model}.jsonl"
         script.write_text(json.dumps({"reply": f"answer-of-{model}"}) + "\n", encoding="utf-8")
