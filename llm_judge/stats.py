@@ -1,6 +1,9 @@
-"""Correlation and error between two series of scores: Pearson, Spearman, Kendall's tau-b, MSE.
+"""Statistics shared by results/, metaeval/ and training/, below all of them: correlation and error between two
+series of scores (Pearson, Spearman, Kendall's tau-b, MSE), Cohen's kappa of two raters' labels, and the
+strict majority of a panel's votes.
 
-Used by the inter-judge agreement table (results/agreement.py) and train_judge's before/after measurement
+Used by the inter-judge agreement table and the panels (results/agreement.py, results/panel.py), the judge
+meta-evaluation (metaeval/metrics.py, metaeval/panel.py) and train_judge's before/after measurement
 (training/evaluate.py).
 
 Each returns None where it is undefined (fewer than two items, or a constant side), never a made-up 0.
@@ -8,7 +11,7 @@ Each returns None where it is undefined (fewer than two items, or a constant sid
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Hashable, Iterable, Sequence
 
 
 def pearson(x: Sequence[float], y: Sequence[float]) -> float | None:
@@ -70,3 +73,57 @@ def mse(x: Sequence[float], y: Sequence[float]) -> float | None:
 def score_metrics(pred: Sequence[float], label: Sequence[float]) -> dict[str, float | None]:
     return {"pearson": pearson(pred, label), "spearman": spearman(pred, label), "kendall": kendall(pred, label),
             "mse": mse(pred, label)}
+
+
+def _pairwise_sum(values: Sequence[float]) -> float:
+    """Sum in numpy's pairwise order, so a kappa equals sklearn's to the last bit (LLMBar's statistics)."""
+    n = len(values)
+    if n < 8:
+        total = 0.0
+        for v in values:
+            total += v
+        return total
+    if n <= 128:
+        acc = list(values[:8])
+        rest = n - n % 8
+        for i in range(8, rest, 8):
+            for j in range(8):
+                acc[j] += values[i + j]
+        total = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+        for i in range(rest, n):
+            total += values[i]
+        return total
+    half = n // 2
+    half -= half % 8
+    return _pairwise_sum(values[:half]) + _pairwise_sum(values[half:])
+
+
+def cohen_kappa(a: Sequence, b: Sequence) -> float | None:
+    """Cohen's kappa of two raters' labels (any hashable values); None when chance agreement is 1."""
+    if len(a) != len(b) or not a:
+        raise ValueError("cohen_kappa needs two equally long, non-empty label lists")
+    # sklearn orders the classes by value; numbers first, then text, then None
+    labels = sorted(set(a) | set(b), key=lambda x: (x is None, not isinstance(x, (int, float)),
+                                                     x if isinstance(x, (int, float)) else str(x)))
+    pos = {label: i for i, label in enumerate(labels)}
+    k = len(labels)
+    confusion = [[0] * k for _ in range(k)]
+    for x, y in zip(a, b):
+        confusion[pos[x]][pos[y]] += 1
+    col = [sum(confusion[i][j] for i in range(k)) for j in range(k)]
+    row = [sum(confusion[i]) for i in range(k)]
+    n = sum(col)
+    observed = sum(confusion[i][j] for i in range(k) for j in range(k) if i != j)
+    expected = _pairwise_sum([0.0 if i == j else col[i] * row[j] / n for i in range(k) for j in range(k)])
+    if expected == 0:
+        return None
+    return 1 - observed / expected
+
+
+def strict_majority(votes: Iterable[Hashable]) -> Hashable | None:
+    """The value more than half of ``votes`` hold; "tie" when none does; None for no votes."""
+    votes = list(votes)
+    if not votes:
+        return None
+    top = max(set(votes), key=votes.count)
+    return top if 2 * votes.count(top) > len(votes) else "tie"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from itertools import combinations
 from typing import Callable, Sequence
 
+from ..stats import cohen_kappa
 from .pairs import ONE, TIE, TWO, VERDICTS, LabelledPair, Verdict
 from .predictions import Predictions
 
@@ -39,51 +40,6 @@ def position_score(verdict: Verdict, order: int) -> int | None:
         return 0
     first_won = verdict == (ONE if order == 1 else TWO)
     return 1 if first_won else -1
-
-
-def _pairwise_sum(values: Sequence[float]) -> float:
-    """Sum in numpy's pairwise order, so a kappa equals sklearn's to the last bit (LLMBar's statistics)."""
-    n = len(values)
-    if n < 8:
-        total = 0.0
-        for v in values:
-            total += v
-        return total
-    if n <= 128:
-        acc = list(values[:8])
-        rest = n - n % 8
-        for i in range(8, rest, 8):
-            for j in range(8):
-                acc[j] += values[i + j]
-        total = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
-        for i in range(rest, n):
-            total += values[i]
-        return total
-    half = n // 2
-    half -= half % 8
-    return _pairwise_sum(values[:half]) + _pairwise_sum(values[half:])
-
-
-def cohen_kappa(a: Sequence, b: Sequence) -> float | None:
-    """Cohen's kappa of two raters' labels (any hashable values); None when chance agreement is 1."""
-    if len(a) != len(b) or not a:
-        raise ValueError("cohen_kappa needs two equally long, non-empty label lists")
-    # sklearn orders the classes by value; numbers first, then text, then None
-    labels = sorted(set(a) | set(b), key=lambda x: (x is None, not isinstance(x, (int, float)),
-                                                     x if isinstance(x, (int, float)) else str(x)))
-    pos = {label: i for i, label in enumerate(labels)}
-    k = len(labels)
-    confusion = [[0] * k for _ in range(k)]
-    for x, y in zip(a, b):
-        confusion[pos[x]][pos[y]] += 1
-    col = [sum(confusion[i][j] for i in range(k)) for j in range(k)]
-    row = [sum(confusion[i]) for i in range(k)]
-    n = sum(col)
-    observed = sum(confusion[i][j] for i in range(k) for j in range(k) if i != j)
-    expected = _pairwise_sum([0.0 if i == j else col[i] * row[j] / n for i in range(k) for j in range(k)])
-    if expected == 0:
-        return None
-    return 1 - observed / expected
 
 
 def macro_prf(gold: Sequence[Verdict], pred: Sequence[Verdict]) -> tuple[float, float, float]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..errors import ConfigError
-from ..results.panel import strict_majority
+from ..stats import strict_majority
 from .metrics import final_verdict, resolved
 from .pairs import TIE
 from .predictions import Predictions

@@ -14,9 +14,8 @@ from __future__ import annotations
 from itertools import combinations
 from typing import Any, Hashable, Mapping, Sequence
 
-from ..metaeval.metrics import cohen_kappa
 from ..records import Judgment
-from ..stats import pearson, spearman
+from ..stats import cohen_kappa, pearson, spearman
 from .aggregate import game_winner, pairs_in_scope, singles
 from .panel import FLIP, latest, pair_key, single_key
 from .tables import Table

@@ -20,6 +20,7 @@ from typing import Any, Callable, Hashable, Iterable, Mapping
 
 from ..errors import ConfigError
 from ..records import JudgeName, Judgment, PairJudgment, SingleJudgment
+from ..stats import strict_majority
 from .aggregate import game_winner, scale_of
 from .verdict_rules import DecidedPair
 
@@ -67,15 +68,6 @@ def check(rule: str, pairwise: bool) -> None:
     if rule not in allowed:
         raise ConfigError(f"--panel {rule} does not apply to {'pairwise' if pairwise else 'single'} judgments "
                           f"(rules for them: {', '.join(allowed)})")
-
-
-def strict_majority(votes: Iterable[Hashable]) -> Hashable | None:
-    """The value more than half of ``votes`` hold; "tie" when none does; None for no votes."""
-    votes = list(votes)
-    if not votes:
-        return None
-    top = max(set(votes), key=votes.count)
-    return top if 2 * votes.count(top) > len(votes) else "tie"
 
 
 def combine(judges: Mapping[str, list[Judgment]], rule: str, failed_games: str = "drop") -> Panel:

@@ -3,10 +3,10 @@ import random
 
 import pytest
 
-from llm_judge.metaeval.metrics import (cohen_kappa, final_verdict, macro_prf, position_score, relabel, score,
-                                        score_groups)
+from llm_judge.metaeval.metrics import final_verdict, macro_prf, position_score, relabel, score, score_groups
 from llm_judge.metaeval.pairs import LabelledPair, flip, majority
 from llm_judge.metaeval.predictions import Predictions
+from llm_judge.stats import cohen_kappa
 
 
 def pair(pid, label, subset="s"):

@@ -7,9 +7,9 @@ import pytest
 from llm_judge.errors import ConfigError
 from llm_judge.records import JudgeName, PairJudgment, SingleJudgment
 from llm_judge.results.agreement import agreement_table
-from llm_judge.stats import pearson, ranks, spearman
 from llm_judge.results.aggregate import pairwise_tallies, single_scores
-from llm_judge.results.panel import combine, strict_majority
+from llm_judge.results.panel import combine
+from llm_judge.stats import pearson, ranks, spearman, strict_majority
 
 
 def single(judge: str, qid: int, model: str, score: float | None, error: str | None = None,
