@@ -9,6 +9,7 @@
     python -m llm_judge.show_result --input-file PATH/gpt-4_pair.jsonl --failed-games tie --wandb   (to W&B)
     python -m llm_judge.show_result --judge-model gpt-4o claude-3-5-sonnet-latest default --panel mean
     python -m llm_judge.show_result --input-file PATH/judge_pair.jsonl --mode pairwise-all --verdict-rule pooled
+    python -m llm_judge.show_result --input-file PATH/judge_pair.jsonl --mode pairwise-all --human-labels human.jsonl
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from ..judging.matches import MODES
 from ..records import Judgment, PairJudgment, read_judgments
 from ..results import panel, verdict_rules
 from ..results.aggregate import FAILED_GAMES, error_games, pairwise_tallies, rule_note, scale_of, singles
+from ..results.human import human_tables
 from ..results.report import (BenchResult, across_benches, pairwise_tables, ratings_table, single_headline,
                               single_tables, style_table)
 from ..results.stream import read_counted
@@ -82,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help='pairwise: a FastChat-era game whose verdict in either order is "error": drop leaves it out '
                         "(FastChat's show_result, default); tie counts it as a tie (the Japanese forks' show_result, "
                         "ja-vicuna-qa-benchmark). Our own failed records are never counted")
+    p.add_argument("--human-labels", metavar="FILE", default=None,
+                   help="human verdicts (pairwise) or scores (single) for a random sample of the games, keyed like "
+                        "the judgments: each win rate or mean score (and, with --ratings, each rating) judge-only, "
+                        "human-only and corrected by prediction-powered inference, with 95%% intervals "
+                        "(see docs/results.md, Human-corrected results)")
     p.add_argument("--plot", metavar="FILE", default=None,
                    help="also draw the results into FILE (.png/.svg/.pdf); with several benches the bench name "
                         "is added to the file name")
@@ -210,7 +217,8 @@ def read_judged(args: argparse.Namespace, bench_name: str) -> Judged:
     for i, judge_id in enumerate(ids):
         paths, mode = _input_files(args, bench_name, args.mode, i)
         records = _read_judgments(paths, bool(args.input_file) and Path(args.input_file).is_dir(),
-                                  counted=not (several or args.wandb or args.length_control or args.style_control))
+                                  counted=not (several or args.wandb or args.length_control or args.style_control
+                                               or args.human_labels))
         if mode == "single" and any(isinstance(r, PairJudgment) for r in records):
             mode = "pairwise-all"
         modes.add(mode)
@@ -269,6 +277,8 @@ def bench_result(args: argparse.Namespace, bench_name: str, models: list[str] | 
         # The plots draw one scale: the headline's (the tables show every scale, each apart).
         shown = [r for r in singles(records) if scale_of(r) == scale]
         tables = _with_notes(judged, single_tables(records, models, categories), args.failed_games, models)
+        if args.human_labels:
+            tables += human_tables(args.human_labels, records, False, models, scale=scale)
         return BenchResult(bench_name, mode, tables, headline, shown, models, None, categories, scale=scale)
     baseline, rule, weight = _baseline(args, mode, bench), args.failed_games, args.strong_weight
     tallies = pairwise_tallies(records, models, baseline, rule, weight)
@@ -286,6 +296,9 @@ def bench_result(args: argparse.Namespace, bench_name: str, models: list[str] | 
         if len(result.ratings.controls) > 1:
             result.tables.append(style_table(result.ratings))
     _with_notes(judged, result.tables, rule, models, baseline)
+    if args.human_labels:
+        result.tables += human_tables(args.human_labels, records, True, models, baseline, rule, weight,
+                                      ratings=args.ratings)
     return result
 
 
@@ -312,6 +325,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = list(dict.fromkeys(args.bench_name))
     if args.input_file and len(names) > 1:
         raise ConfigError("--input-file reads one bench's judgments; give one --bench-name with it")
+    if args.human_labels and len(names) > 1:
+        raise ConfigError("--human-labels labels one bench's games; give one --bench-name with it")
     if args.bootstrap < 0:
         raise ConfigError(f"--bootstrap must be >= 0, got {args.bootstrap}")
     if args.wandb:
