@@ -6,13 +6,15 @@
     python -m llm_judge.gen_judgment --judge-model mock:judge     (a scripted judge, no model: see engines/mock.py)
     python -m llm_judge.gen_judgment --mode pairwise-all --wandb  (log the run's metadata to Weights & Biases)
     python -m llm_judge.gen_judgment --judge-model gpt-4o claude-3-5-sonnet-latest default   (a panel of 3 judges)
+    python -m llm_judge.gen_judgment --bench-name alpaca_eval --judge-model gpt-4-1106-preview --model-list my-model
 
 Writes data/<bench>/model_judgment/<judge>_single.jsonl or <judge>_pair.jsonl (FastChat's format plus
 our fields), or with --judgment-layout ja-vicuna one file per model pair as ja-vicuna-qa-benchmark does:
 model_judgment/pairwise/<judge>/pairwise:<model_1>_<model_2>.jsonl (single/<judge>/single:<model>.jsonl).
 Judgments already present are skipped; failed ones are retried on the next run. Several --judge-model
 judge in one run, each into its own file: API judges at the same time, local judges one after another
-(judging/panel_run.py).
+(judging/panel_run.py). An AlpacaEval bench folder is annotated with its own weighted annotator into
+results/<model>/weighted_alpaca_eval_gpt4_turbo/annotations.json (llm_judge/leaderboards/).
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ from ..judging.judge import Judge
 from ..judging.judge_id import judge_ids, judgment_folder, judgment_path
 from ..judging.matches import MODES, Match, MatchPlan, plan_matches
 from ..judging.panel_run import JudgeJob, run_judges
+from ..leaderboards import alpaca_eval
 from ..judging.run import RunSummary, judgment_store, pending
 from ..jsonl import JsonlStore
 from ..layouts import LayoutStore
@@ -155,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ..results.wandb_log import require_wandb
 
         require_wandb()  # before any judging: a missing extra is reported first
+    if alpaca_eval.bench_folder(args.bench_name, args.data_dir):
+        return _alpaca_eval(args)
     family = load_family(args.judge_family)
     judges = build_judges(args, family)
     global _skip_teardown
@@ -198,6 +203,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.wandb and job.todo:
             _log_wandb(args, job.judge, bench, match_plan, summary, usd, job.out)
     return 1 if any(summary.failed for summary in summaries) else 0
+
+
+def _alpaca_eval(args: argparse.Namespace) -> int:
+    """AlpacaEval 2.0's weighted annotator on --model-list's outputs (see llm_judge/leaderboards/)."""
+    folder = alpaca_eval.bench_folder(args.bench_name, args.data_dir)
+    if len(args.judge_model) > 1:
+        raise ConfigError("AlpacaEval annotates with one judge; give one --judge-model")
+    ids = judge_ids(args.judge_model, args.judge_model_id)
+    config = engine_config(args, args.judge_model[0], args.judge_engine, ids[0])
+    summary = alpaca_eval.run_annotator(config, folder, parse_model_list(args.model_list))
+    for model, (asked, failed) in summary.items():
+        print(f"{model}: {asked} annotated, {failed} failed -> {folder}/results/{model}/", file=sys.stderr)
+    return 1 if any(failed for _, failed in summary.values()) else 0
 
 
 def build_judges(args: argparse.Namespace, family: JudgeFamily) -> list[Judge]:

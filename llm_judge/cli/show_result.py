@@ -10,6 +10,7 @@
     python -m llm_judge.show_result --judge-model gpt-4o claude-3-5-sonnet-latest default --panel mean
     python -m llm_judge.show_result --input-file PATH/judge_pair.jsonl --mode pairwise-all --verdict-rule pooled
     python -m llm_judge.show_result --input-file PATH/judge_pair.jsonl --mode pairwise-all --human-labels human.jsonl
+    python -m llm_judge.show_result --input-file alpaca_eval/results   (AlpacaEval 2.0's annotations.json files)
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from ..five_level import STRONG_WEIGHT
 from ..judging.families import load_family
 from ..judging.judge_id import judge_ids, judgment_files, judgment_folder, judgment_path
 from ..judging.matches import MODES
+from ..leaderboards import alpaca_eval
 from ..records import Judgment, PairJudgment, read_judgments
 from ..results import panel, verdict_rules
 from ..results.aggregate import FAILED_GAMES, error_games, pairwise_tallies, rule_note, scale_of, singles
@@ -43,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli.add_data_args(p, several_benches=True)
     p.add_argument("--input-file", default=None,
                    help="a judgment file, or a folder: its *_single.jsonl (single) or *_pair.jsonl (pairwise) files, "
+                        "AlpacaEval's annotations.json or a results/ folder holding them (its leaderboard), "
                         "or ja-vicuna-qa-benchmark's per-pair files (a judge folder, pairwise/ or model_judgment/) "
                         "(default: model_judgment/<judge>_<single|pair>.jsonl)")
     p.add_argument("--judge-model", nargs="+", default=["gpt-4"],
@@ -333,6 +336,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ..results.wandb_log import require_wandb
 
         require_wandb()  # before any work: a missing extra is reported first
+    if args.input_file and alpaca_eval.is_annotations(Path(args.input_file)):
+        print(render([alpaca_eval.leaderboard_table(Path(args.input_file))], args.format, args.digits))
+        return 0
     models = parse_model_list(args.model_list)
     results = [bench_result(args, name, models) for name in names]
     tables: list[Table] = []
