@@ -1,4 +1,4 @@
-"""Shared fixtures: the public data in ../shared/data, a scratch copy of the demo bench, the default model."""
+"""Shared fixtures: published data through the download cache, a scratch copy of the demo bench, the default model."""
 from __future__ import annotations
 
 import importlib
@@ -11,14 +11,52 @@ from typing import NoReturn
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = (REPO.parent / "shared" / "data").resolve()
+FETCH_COMMAND = "python -m llm_judge download --cache all"
 
 
-def shared_path(*parts: str) -> Path:
-    """A path under ../shared/data; the calling test is skipped with a reason when it is absent."""
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"needs the public data at {path} (../shared/data is absent)")
+def data_mirror() -> str | None:
+    """Where the download cache is filled from: $LLM_JUDGE_MIRROR (a folder or URL in the mirror layout; empty
+    for none), else a mirror checked out beside the repository (../shared/data), else the upstream hosts."""
+    if "LLM_JUDGE_MIRROR" in os.environ:
+        return os.environ["LLM_JUDGE_MIRROR"] or None
+    beside = REPO.parent / "shared" / "data"
+    return str(beside) if beside.is_dir() else None
+
+
+_unfetchable: dict[Path, str] = {}  # cache folder -> why it could not be had, so each is tried once per session
+_filled: set[Path] = set()
+_offline: list[str] = []  # why a host could not be reached: later folders are not tried (a hung DNS costs minutes)
+
+
+def published_path(*parts: str) -> Path:
+    """A published file or folder at its mirror path in the download cache (``published_path("pandalm",
+    "testset-v1.json")``), fetched and verified on first use; skipped (failed under CI=true) when neither
+    the mirror nor the network has it, naming the command that fetches it."""
+    from llm_judge.benches import cache
+    from llm_judge.errors import DownloadError, LlmJudgeError
+
+    parts = tuple("/".join(parts).split("/"))
+    folder = cache.cache_dir() / parts[0]
+    if folder not in _filled and folder not in _unfetchable:
+        entries = cache.entries_in(parts[0])  # a folder no entry names is the test's mistake: raised
+        mirror = data_mirror()
+        try:
+            for entry in entries:
+                if _offline and not cache.is_filled(entry):
+                    raise DownloadError(f"not tried, as an earlier fetch failed: {_offline[0]}")
+                cache.fill(entry, mirror)
+            _filled.add(folder)
+        except LlmJudgeError as exc:
+            _unfetchable[folder] = str(exc)
+            networked = mirror is None or not Path(mirror).is_dir()
+            if type(exc) is DownloadError and networked and not _offline:  # a host is unreachable: try no other
+                _offline.append(str(exc))
+    if folder in _unfetchable:
+        unavailable(f"needs the published {parts[0]} files, which are not in the download cache "
+                    f"{folder.parent} and could not be fetched ({_unfetchable[folder]}); "
+                    f"fetch them with: {FETCH_COMMAND}")
+    path = folder.parent.joinpath(*parts)
+    assert path.exists(), f"{path}: not a published file of the registry"
     return path
 
 
@@ -44,8 +82,9 @@ def require(module: str, extra: str) -> ModuleType:
 
 
 @pytest.fixture
-def shared():
-    return shared_path
+def published_data():
+    """:func:`published_path` for a test: ``published_data("jp_bench", "question.jsonl")``."""
+    return published_path
 
 
 def copy_demo_bench(root: Path) -> Path:

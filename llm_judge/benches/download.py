@@ -1,11 +1,13 @@
-"""Fetch a public bench, verified, into data/<bench>/ (FastChat's layout plus a bench.json).
+"""Fetch a public bench or data set, verified, into data/<name>/ (for a bench: FastChat's layout plus a bench.json).
 
-The command is ``python -m llm_judge.download`` (:mod:`llm_judge.cli.download`).
+The command is ``python -m llm_judge download`` (:mod:`llm_judge.cli.download`).
 Files come from their upstream repositories at pinned commits, or from a mirror: a local folder or base
-URL holding each file at its registry ``mirror`` path (the layout of ../shared/data). Every file's sha256
-is checked. Work happens in data/.download-<bench>/; only when every file is fetched, converted and
-checked are they moved into data/<bench>/, each with one rename, so the bench folder never holds a
+URL holding each file at its registry ``mirror`` path (the layout of :mod:`llm_judge.benches.cache`). Every
+file's sha256 is checked. Work happens in <data dir>/.download-<name>/; only when every file is fetched,
+converted and checked are they moved into place, each with one rename, so the destination never holds a
 half-written file. An interrupted run resumes from what it left there; a checksum mismatch removes it.
+With ``as_mirror`` the files keep their upstream bytes and go to their mirror paths under the data dir:
+that is how the download cache is laid out, and such a folder serves as a mirror in turn.
 """
 from __future__ import annotations
 
@@ -15,12 +17,12 @@ import shutil
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Mapping
 
 from ..bench import BenchConfig, load_answer_file, load_questions
 from .registry import RegistryEntry, RegistryFile
 from ..errors import ChecksumError, ConfigError, InputError
 from .fetch import fetch, is_url, local_path, sha256_of
-from ..judging.prompts import load_prompt_file
 from ..records import QuestionId, read_judgments
 from ..jsonl import iter_jsonl, write_jsonl_atomic
 
@@ -71,8 +73,16 @@ def _check_answers(path: Path, question_ids: set[QuestionId]) -> None:
         raise InputError(path, f"no question_id in common with the bench's questions (ids here: {', '.join(sample)})")
 
 
-def check_files(staged: dict[str, Path], files: list[RegistryFile], question_file: Path) -> None:
-    """Parse every fetched file as its kind says; answers must share question ids with the bench."""
+Check = Callable[[Path], object]  # parses a file of one kind, raising InputError on a bad one
+
+
+def check_files(staged: dict[str, Path], files: list[RegistryFile], question_file: Path,
+                checks: Mapping[str, Check]) -> None:
+    """Parse every fetched file as its kind says; answers must share question ids with the bench.
+
+    ``checks`` adds parsers for the kinds read above this package (the command passes the judge prompt
+    reader); a kind with no parser, like ``data``, is vouched for by its sha256 alone.
+    """
     question_ids = {q.question_id for q in load_questions(question_file)} if question_file.exists() else set()
     for f in files:
         path = staged[f.dest]
@@ -80,13 +90,13 @@ def check_files(staged: dict[str, Path], files: list[RegistryFile], question_fil
             load_questions(path)
         elif f.kind == "answers":
             _check_answers(path, question_ids)
-        elif f.kind == "judge_prompts":
-            load_prompt_file(path)
-        else:
+        elif f.kind == "judgments":
             read_judgments(path)  # every record a valid single or pairwise judgment
+        elif f.kind in checks:
+            checks[f.kind](path)
 
 
-# ---- one bench
+# ---- one bench or data set
 
 @dataclass
 class Outcome:
@@ -95,24 +105,40 @@ class Outcome:
     bytes: int = 0
 
 
-def _plan(entry: RegistryEntry, files: list[RegistryFile], bench_dir: Path,
+@dataclass(frozen=True)
+class Layout:
+    """Where files go: a bench or data set folder (converted files, a bench's bench.json), or the mirror
+    layout (upstream bytes at their mirror paths, which start with the folder's name)."""
+    root: Path
+    as_mirror: bool = False
+
+    def target(self, f: RegistryFile) -> Path:
+        return self.root / (f.mirror if self.as_mirror else f.dest)
+
+    def sha256(self, f: RegistryFile) -> str:
+        return f.sha256 if self.as_mirror else f.final_sha256
+
+
+def _plan(entry: RegistryEntry, files: list[RegistryFile], layout: Layout,
           force: bool) -> tuple[list[RegistryFile], list[str], bool]:
     """(files to fetch, files already in place, whether bench.json is to be written); refuses to clobber."""
     todo, present, conflicts = [], [], []
     for f in files:
-        dest = bench_dir / f.dest
+        dest = layout.target(f)
         if not dest.exists():
             todo.append(f)
-        elif sha256_of(dest) == f.final_sha256:
+        elif sha256_of(dest) == layout.sha256(f):
             present.append(f.dest)
         elif force:
             todo.append(f)
         else:
             conflicts.append(str(dest))
-    config = bench_dir / "bench.json"
-    write_config = not config.exists() or config.read_text(encoding="utf-8") != bench_json_text(entry)
-    if write_config and config.exists() and not force:
-        conflicts.append(str(config))
+    write_config = False
+    if entry.is_bench and not layout.as_mirror:
+        config = layout.root / "bench.json"
+        write_config = not config.exists() or config.read_text(encoding="utf-8") != bench_json_text(entry)
+        if write_config and config.exists() and not force:
+            conflicts.append(str(config))
     if conflicts:
         more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
         raise ConfigError(f"{conflicts[0]}{more} exists and differs from the published {entry.name} file; "
@@ -120,48 +146,55 @@ def _plan(entry: RegistryEntry, files: list[RegistryFile], bench_dir: Path,
     return todo, present, write_config
 
 
+def _stage(entry: RegistryEntry, f: RegistryFile, work: Path, mirror: str | None, timeout: float,
+           convert: bool) -> Path:
+    """The verified file in the work folder: fetched (or kept from an interrupted run), then converted."""
+    raw = work / "upstream" / f.dest
+    if not (raw.exists() and sha256_of(raw) == f.sha256):
+        where = location(entry, f, mirror)
+        log.info("%s: fetching %s (%d KB) from %s", entry.name, f.dest, (f.size + 1023) // 1024, where)
+        fetch(where, raw, f.sha256, f.size, timeout)
+    if not (convert and f.convert):
+        return raw
+    converted = work / "converted" / f.dest
+    CONVERTERS[f.convert](raw, converted)
+    got = sha256_of(converted)
+    if got != f.dest_sha256:
+        raise ChecksumError(f"{entry.path}: converting {f.dest} ({f.convert}) gave sha256 {got}, "
+                            f"expected {f.dest_sha256}")
+    return converted
+
+
 def download_bench(entry: RegistryEntry, data_dir: Path, mirror: str | None = None, answers: bool = False,
-                   judgments: bool = False, force: bool = False, timeout: float = 60.0) -> Outcome:
+                   judgments: bool = False, force: bool = False, timeout: float = 60.0, as_mirror: bool = False,
+                   checks: Mapping[str, Check] | None = None) -> Outcome:
+    """Fetch ``entry``'s selected files into ``data_dir/<name>/`` (or at their mirror paths, ``as_mirror``)."""
     files = entry.select(answers, judgments)
-    bench_dir = data_dir / entry.name
-    todo, present, write_config = _plan(entry, files, bench_dir, force)
+    layout = Layout(data_dir if as_mirror else data_dir / entry.name, as_mirror)
+    todo, present, write_config = _plan(entry, files, layout, force)
     outcome = Outcome(present=present)
     if not todo and not write_config:
         return outcome
     work = data_dir / f".download-{entry.name}"
-    staged: dict[str, Path] = {}
+    moves: list[tuple[Path, Path]] = []
     try:
-        for f in todo:
-            raw = work / "upstream" / f.dest
-            if not (raw.exists() and sha256_of(raw) == f.sha256):  # else kept from an interrupted run
-                where = location(entry, f, mirror)
-                log.info("%s: fetching %s (%d KB) from %s", entry.name, f.dest, (f.size + 1023) // 1024, where)
-                fetch(where, raw, f.sha256, f.size, timeout)
-            staged[f.dest] = raw
-            if f.convert:
-                converted = work / "converted" / f.dest
-                CONVERTERS[f.convert](raw, converted)
-                got = sha256_of(converted)
-                if got != f.dest_sha256:
-                    raise ChecksumError(f"{entry.path}: converting {f.dest} ({f.convert}) gave sha256 {got}, "
-                                        f"expected {f.dest_sha256}")
-                staged[f.dest] = converted
-            outcome.fetched.append(f.dest)
-            outcome.bytes += f.size
-        question_file = staged.get("question.jsonl", bench_dir / "question.jsonl")
-        check_files(staged, todo, question_file)
+        staged = {f.dest: _stage(entry, f, work, mirror, timeout, not as_mirror) for f in todo}
+        if not as_mirror:  # upstream bytes need no parse: their sha256 vouches for them
+            check_files(staged, todo, staged.get("question.jsonl", layout.root / "question.jsonl"), checks or {})
+        moves = [(staged[f.dest], layout.target(f)) for f in todo]
         if write_config:
             config = work / "bench.json"
             config.write_text(bench_json_text(entry), encoding="utf-8")
             BenchConfig.load(config)
-            staged["bench.json"] = config
+            moves.append((config, layout.root / "bench.json"))
     except (ChecksumError, InputError):
         shutil.rmtree(work, ignore_errors=True)  # wrong bytes are not worth resuming: leave nothing behind
         raise
     # question.jsonl goes last: the folder only counts as a bench once everything else is in place.
-    for dest in sorted(staged, key=lambda d: d == "question.jsonl"):
-        target = bench_dir / dest
+    for src, target in sorted(moves, key=lambda move: move[1] == layout.root / "question.jsonl"):
         target.parent.mkdir(parents=True, exist_ok=True)
-        staged[dest].replace(target)
+        src.replace(target)
     shutil.rmtree(work, ignore_errors=True)
+    outcome.fetched = [f.dest for f in todo]
+    outcome.bytes = sum(f.size for f in todo)
     return outcome

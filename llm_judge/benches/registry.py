@@ -1,11 +1,14 @@
-"""The registry of public benches: one JSON file per bench in ``llm_judge/benches/published/``, read and checked here.
+"""The registry of published data: one JSON file per bench or data set in ``llm_judge/benches/published/``.
 
-A registry file names the upstream sources (repository, pinned commit, raw-file base URL), the bench config
-written as ``bench.json``, and every file: where it lives upstream (``source`` + ``path``) and in a mirror
-(``mirror``), where it goes in the bench folder (``dest``), its size and sha256, and an optional conversion
+A registry file names the upstream sources (repository, pinned commit, raw-file base URL), for a bench the
+config written as ``bench.json`` (a data set such as PandaLM's test set has none), and every file:
+where it lives upstream (``source`` + ``path``) and in a mirror (``mirror``), where it goes in the bench
+or data set folder (``dest``), its size and sha256, and an optional conversion
 (then ``dest_sha256`` is the sha256 of the converted file). ``part`` says when a file is fetched: ``core``
 always, ``answers`` with --with-answers, ``judgments`` with --with-judgments. ``kind`` says how it is
-checked once fetched. Adding a public bench is adding a file; see the README's "Public benches".
+checked once fetched (``data``: by its sha256 only, for files that the readers in :mod:`llm_judge.datasets`
+or a bench's own reader parse). A bench needs a file with dest ``question.jsonl``. Adding a public bench or
+data set is adding a file; see the README's "Public benches".
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from ..jsonl import read_json_object
 
 REGISTRY_DIR = Path(__file__).resolve().parent / "published"
 PARTS = ("core", "answers", "judgments")
-KINDS = ("questions", "answers", "judge_prompts", "judgments")
+KINDS = ("questions", "answers", "judge_prompts", "judgments", "data")
 CONVERSIONS = ("int_question_ids",)
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -59,9 +62,13 @@ class RegistryEntry:
     license: str
     notes: str
     sources: dict[str, Source]
-    bench: dict[str, Any]
+    bench: dict[str, Any] | None  # None for a data set that is not a bench
     files: list[RegistryFile]
     path: Path
+
+    @property
+    def is_bench(self) -> bool:
+        return self.bench is not None
 
     def upstream_url(self, f: RegistryFile) -> str:
         return self.sources[f.source].url + urllib.parse.quote(f.path)
@@ -138,10 +145,10 @@ def parse_registry(path: Path) -> RegistryEntry:
             raise InputError(path, "must end with '/'", field=f"sources.{key}.url")
         sources[key] = Source(src["repo"], src["commit"], src["url"])
     bench = raw.get("bench")
-    if not isinstance(bench, dict):
-        raise InputError(path, "must be an object (the bench.json to write)", field="bench")
+    if bench is not None and not isinstance(bench, dict):
+        raise InputError(path, "must be an object (the bench.json to write), or absent for a data set", field="bench")
     known = {f.name for f in fields(BenchConfig)}
-    for key in bench:
+    for key in bench or {}:
         if key not in known:
             raise InputError(path, f"unknown bench setting (known: {', '.join(sorted(known))})", field=f"bench.{key}")
     files_raw = raw.get("files")
@@ -153,8 +160,8 @@ def parse_registry(path: Path) -> RegistryEntry:
         if f.dest in seen:
             raise InputError(path, f"dest {f.dest!r} appears twice", field=f"files[{i}].dest")
         seen.add(f.dest)
-    if "question.jsonl" not in seen:
-        raise InputError(path, "no file has dest 'question.jsonl'", field="files")
+    if bench is not None and "question.jsonl" not in seen:
+        raise InputError(path, "no file has dest 'question.jsonl' (a bench needs one)", field="files")
     return RegistryEntry(name=name, description=str(raw.get("description", "")), license=str(raw.get("license", "")),
                          notes=str(raw.get("notes", "")), sources=sources, bench=bench, files=files, path=path)
 
@@ -165,5 +172,6 @@ def load_registry(name: str) -> RegistryEntry:
     if not (name.endswith(".json") and path.is_file()):
         path = REGISTRY_DIR / f"{name}.json"
         if not path.is_file():
-            raise ConfigError(f"no public bench {name!r} in the registry (known: {', '.join(registry_names())})")
+            raise ConfigError(f"no public bench or data set {name!r} in the registry "
+                              f"(known: {', '.join(registry_names())})")
     return parse_registry(path)

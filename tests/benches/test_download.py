@@ -1,4 +1,4 @@
-"""Public benches on demand: ../shared/data served as a mirror over a loopback HTTP server the tests start.
+"""Public benches and data sets on demand: the download cache served as a mirror over a loopback HTTP server.
 
 The server speaks Range requests and can be told to corrupt a file, drop a connection part-way, or ignore
 ranges, so checksums, resume and redo are tested against real sockets and real files. The last tests run
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import shared_path
+from conftest import data_mirror, published_path
 from llm_judge import cli
 from llm_judge.cli import download, gen_judgment, gen_model_answer, show_result
 from llm_judge.bench import BenchConfig, load_bench
@@ -30,6 +30,7 @@ from llm_judge.engines.base import GenResult
 from llm_judge.jsonl import read_jsonl
 
 BENCHES = ["japanese_mt_bench", "jp_bench", "mt_bench", "rakuda", "vicuna_bench"]
+DATA_SETS = ["alpaca_eval", "arena_hard", "autoj", "judgebench", "llmbar", "pandalm", "prometheus", "rm_bench"]
 
 
 def sha(data: bytes) -> str:
@@ -94,9 +95,14 @@ class MirrorServer(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}/"
 
 
+def cache_root() -> Path:
+    """The download cache with every file of the registry in it (it is laid out as a mirror)."""
+    return [published_path(name) for name in registry_names()][0].parent
+
+
 @pytest.fixture(scope="module")
 def mirror():
-    server = MirrorServer(shared_path())
+    server = MirrorServer(cache_root())
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -117,7 +123,7 @@ def run_download(*args: str) -> int:
 
 @pytest.fixture(scope="module")
 def downloaded(mirror, tmp_path_factory):
-    """Every bench of the registry with its answers and judgments, fetched over HTTP from the mirror."""
+    """Every bench and data set of the registry with its answers and judgments, fetched over HTTP from the mirror."""
     data = tmp_path_factory.mktemp("public") / "data"
     mirror.reset()
     assert run_download("all", "--with-answers", "--with-judgments", "--mirror", mirror.url,
@@ -127,28 +133,40 @@ def downloaded(mirror, tmp_path_factory):
 
 # ---- the registry itself
 
-def test_registry_lists_the_five_benches():
-    assert registry_names() == BENCHES
+def test_registry_lists_the_benches_and_data_sets():
+    assert registry_names() == sorted(BENCHES + DATA_SETS)
+    assert [n for n in registry_names() if load_registry(n).is_bench] == BENCHES
 
 
-@pytest.mark.parametrize("name", BENCHES)
-def test_registry_hashes_and_commits_match_the_shared_copies(name, tmp_path):
+@pytest.mark.parametrize("name", BENCHES + DATA_SETS)
+def test_registry_hashes_match_the_published_files(name, tmp_path):
     entry = load_registry(name)
-    for key, src in entry.sources.items():
-        assert src.url == f"https://raw.githubusercontent.com/{src.repo}/{src.commit}/"
-        # the pinned commit is the one the shared copy's PROVENANCE.md names for this bench's files
-        provenance = "".join(shared_path(d, "PROVENANCE.md").read_text() for d in {f.mirror.split("/")[0]
-                             for f in entry.files if f.source == key})
-        assert src.commit[:8] in provenance
+    for src in entry.sources.values():
+        assert src.url == f"https://raw.githubusercontent.com/{src.repo}/{src.commit}/" and len(src.commit) == 40
     for f in entry.files:
-        data = shared_path(f.mirror).read_bytes()
+        assert f.mirror.split("/")[0] == name or (name, f.dest) == ("vicuna_bench", "judge_prompts.jsonl")
+        data = published_path(f.mirror).read_bytes()
         assert (len(data), sha(data)) == (f.size, f.sha256), f.mirror
         if f.convert:
             out = tmp_path / "converted.jsonl"
-            CONVERTERS[f.convert](shared_path(f.mirror), out)
+            CONVERTERS[f.convert](published_path(f.mirror), out)
             assert sha(out.read_bytes()) == f.dest_sha256
-    (tmp_path / "bench.json").write_text(json.dumps(entry.bench), encoding="utf-8")
-    BenchConfig.load(tmp_path / "bench.json")
+    if entry.is_bench:
+        (tmp_path / "bench.json").write_text(json.dumps(entry.bench), encoding="utf-8")
+        BenchConfig.load(tmp_path / "bench.json")
+
+
+@pytest.mark.parametrize("name", BENCHES + DATA_SETS)
+def test_registry_commits_are_the_ones_the_mirror_names(name):
+    """A mirror folder's PROVENANCE.md names the upstream commit of each of its files."""
+    mirror = data_mirror()
+    if mirror is None or not Path(mirror).is_dir():
+        pytest.skip("compares the registry with a local mirror's PROVENANCE.md files; set LLM_JUDGE_MIRROR")
+    entry = load_registry(name)
+    for key, src in entry.sources.items():
+        folders = {f.mirror.split("/")[0] for f in entry.files if f.source == key}
+        provenance = "".join((Path(mirror) / d / "PROVENANCE.md").read_text(encoding="utf-8") for d in folders)
+        assert src.commit[:7] in provenance
 
 
 def test_bad_registry_file_names_the_field(tmp_path, capsys):
@@ -161,7 +179,7 @@ def test_bad_registry_file_names_the_field(tmp_path, capsys):
     assert err.startswith(f"error: {bad}: field 'files[0].dest'") and "relative path" in err
     assert not (tmp_path / "data").exists()
     assert run_download("no_such_bench") == 2
-    assert "no public bench 'no_such_bench'" in capsys.readouterr().err
+    assert "no public bench or data set 'no_such_bench'" in capsys.readouterr().err
 
 
 def test_urls_print_upstream_mirror_path_and_hash(capsys):
@@ -171,7 +189,7 @@ def test_urls_print_upstream_mirror_path_and_hash(capsys):
     url, mirror_path, digest = lines[0].split("\t")
     assert url.startswith("https://raw.githubusercontent.com/yuzu-ai/japanese-llm-ranking/fae1ee79")
     assert url.endswith("/jrank/data/rakuda_v2/questions.jsonl") and mirror_path == "rakuda/rakuda_v2/questions.jsonl"
-    assert digest == sha(shared_path(mirror_path).read_bytes())
+    assert digest == sha(published_path(mirror_path).read_bytes())
 
 
 # ---- downloading every bench over HTTP
@@ -192,6 +210,28 @@ def test_each_bench_downloads_verified(downloaded, name):
     assert not list(downloaded.glob(".download-*"))  # the work folders are gone
 
 
+@pytest.mark.parametrize("name", DATA_SETS)
+def test_each_data_set_downloads_verified(downloaded, name):
+    """A data set's folder holds its files at their upstream names, and no bench.json."""
+    entry = load_registry(name)
+    folder = downloaded / name
+    assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) == \
+        sorted(f.dest for f in entry.files)
+    for f in entry.files:
+        assert sha((folder / f.dest).read_bytes()) == f.sha256, f.dest
+
+
+def test_data_sets_read_as_the_readers_expect(downloaded):
+    from llm_judge.datasets import llmbar, pandalm
+
+    assert len(pandalm.read(downloaded / "pandalm" / "testset-v1.json")) == 999
+    assert len(llmbar.read(downloaded / "llmbar" / "Natural" / "dataset.json")) == 100
+    questions = read_jsonl(downloaded / "arena_hard" / "arena-hard-v2.0" / "question.jsonl")
+    assert len(questions) == 750 and {"uid", "prompt"} <= set(questions[0])
+    pairs = read_jsonl(downloaded / "judgebench" / "data" / "dataset=judgebench,response_model=gpt-4o-2024-05-13.jsonl")
+    assert len(pairs) == 350 and {p["label"] for p in pairs} == {"A>B", "B>A"}
+
+
 def test_conversions_and_layout(downloaded):
     rakuda = load_bench("rakuda", downloaded)
     assert len(rakuda.questions) == 40 and all(isinstance(q.question_id, str) for q in rakuda.questions)
@@ -200,7 +240,7 @@ def test_conversions_and_layout(downloaded):
     jmt = load_bench("japanese_mt_bench", downloaded)
     converted = jmt.load_answers(["jslma-7b-ja-orca-11k-50ep"])["jslma-7b-ja-orca-11k-50ep"]
     assert set(converted) == set(range(1, 81))  # "1".."80" became 1..80
-    upstream = read_jsonl(shared_path("japanese_mt_bench", "model_answer", "jslma-7b-ja-orca-11k-50ep.jsonl"))
+    upstream = read_jsonl(published_path("japanese_mt_bench", "model_answer", "jslma-7b-ja-orca-11k-50ep.jsonl"))
     assert [a.turns for a in converted.values()] == [r["choices"][0]["turns"] for r in upstream]
     assert len(jmt.reference_answers("gpt-4-raw")) == 80
     jp = load_bench("jp_bench", downloaded)
@@ -218,7 +258,7 @@ def test_rerun_finds_everything_in_place(downloaded, server, capsys):
 
 def test_local_folder_mirror_and_bad_mirror(tmp_path, capsys):
     data = tmp_path / "data"
-    assert run_download("vicuna_bench", "--mirror", str(shared_path()), "--data-dir", str(data)) == 0
+    assert run_download("vicuna_bench", "--mirror", str(cache_root()), "--data-dir", str(data)) == 0
     assert len(load_bench("vicuna_bench", data).questions) == 80
     assert run_download("vicuna_bench", "--mirror", str(tmp_path / "nowhere"), "--data-dir", str(data)) == 2
     assert "not a folder, and not an http(s) URL" in capsys.readouterr().err
@@ -233,7 +273,7 @@ def test_corrupted_file_is_rejected_and_nothing_is_left(server, tmp_path, capsys
     assert run_download("jp_bench", "--with-answers", "--mirror", server.url, "--data-dir", str(data)) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("INFO ")]
     assert len(err) == 1
-    good = shared_path(bad).read_bytes()
+    good = published_path(bad).read_bytes()
     mid = len(good) // 2
     corrupted = good[:mid] + bytes([good[mid] ^ 1]) + good[mid + 1:]
     assert err[0] == (f"error: {server.url}{bad}: sha256 mismatch for {Path(bad).name}: expected {sha(good)}, "
@@ -248,11 +288,12 @@ def test_connection_dropped_mid_file_is_resumed(server, tmp_path):
     assert run_download("rakuda", "--mirror", server.url, "--data-dir", str(data)) == 0
     asked = [r for p, r in server.requests if p == "rakuda/rakuda_v2/questions.jsonl"]
     assert asked == [None, "bytes=1000-"]
-    assert (data / "rakuda" / "question.jsonl").read_bytes() == shared_path("rakuda/rakuda_v2/questions.jsonl").read_bytes()
+    expected = published_path("rakuda/rakuda_v2/questions.jsonl").read_bytes()
+    assert (data / "rakuda" / "question.jsonl").read_bytes() == expected
 
 
 def test_partial_from_an_interrupted_run_is_resumed_or_redone(server, tmp_path):
-    source = shared_path("rakuda/rakuda_v2/questions.jsonl").read_bytes()
+    source = published_path("rakuda/rakuda_v2/questions.jsonl").read_bytes()
     data = tmp_path / "data"
     part = data / ".download-rakuda" / "upstream" / "question.jsonl.part"
     part.parent.mkdir(parents=True)

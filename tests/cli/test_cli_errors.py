@@ -54,14 +54,14 @@ def test_show_result_without_file(data_dir, capsys):
     assert code == 2 and "no judgment file" in capsys.readouterr().err
 
 
-def test_a_closed_pipe_ends_quietly(shared):
+def test_a_closed_pipe_ends_quietly(published_data):
     """`show_result ... | head`: the reader is gone before we write; no traceback, status 141 like a Unix tool."""
     import subprocess
     import sys
 
     from conftest import REPO
 
-    judgments = shared("jp_bench", "model_judgment", "fastchat_era_2023-08", "gpt-4_pair.jsonl")
+    judgments = published_data("jp_bench", "model_judgment", "fastchat_era_2023-08", "gpt-4_pair.jsonl")
     proc = subprocess.Popen([sys.executable, "-m", "llm_judge.show_result", "--input-file", str(judgments),
                              "--mode", "pairwise-all"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
     proc.stdout.close()  # before the interpreter has even started: every write fails

@@ -8,8 +8,8 @@ from llm_judge.errors import ConfigError, InputError
 
 @pytest.mark.parametrize("bench,n,turns,lang", [("mt_bench", 80, 2, "en"), ("vicuna_bench", 80, 1, "en"),
                                                ("jp_bench", 80, 1, "ja"), ("japanese_mt_bench", 60, 2, "ja")])
-def test_public_benches_load_unchanged(shared, bench, n, turns, lang):
-    b = load_bench(bench, shared())
+def test_public_benches_load_unchanged(published_data, bench, n, turns, lang):
+    b = load_bench(bench, published_data(bench).parent)
     assert len(b.questions) == n
     assert b.max_turns == turns
     assert b.language == lang
@@ -18,8 +18,8 @@ def test_public_benches_load_unchanged(shared, bench, n, turns, lang):
     assert needing and all(q.question_id in refs for q in needing if bench != "japanese_mt_bench")
 
 
-def test_jp_bench_answers_keyed_by_file_name(shared):
-    b = load_bench("jp_bench", shared())
+def test_jp_bench_answers_keyed_by_file_name(published_data):
+    b = load_bench("jp_bench", published_data("jp_bench").parent)
     answers = b.load_answers(["davici_003"])
     # the file is davici_003.jsonl but its records say model_id gpt-3.5-turbo-16k-0613
     assert answers["davici_003"][1].model_id == "gpt-3.5-turbo-16k-0613"

@@ -29,8 +29,8 @@ def written(records) -> str:
     return "".join(dumps(r.to_json()) + "\n" for r in records)
 
 
-def test_published_fastchat_judgments_round_trip_byte_for_byte(shared):
-    path = shared(*JP)
+def test_published_fastchat_judgments_round_trip_byte_for_byte(published_data):
+    path = published_data(*JP)
     records = read_judgments(path)
     assert len(records) == 240 and all(isinstance(r, PairJudgment) for r in records)
     assert written(records) == path.read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""The shared dataset readers on the real files in ../shared/data, and on the layouts it lacks; bad files."""
+"""The shared dataset readers on the published files, and on the layouts it lacks; bad files."""
 from __future__ import annotations
 
 import json
@@ -19,8 +19,8 @@ def write_jsonl(path: Path, rows: list) -> Path:
 
 # -- real files ------------------------------------------------------------------------------------
 
-def test_pandalm_test_set(shared):
-    path = shared("pandalm", "testset-v1.json")
+def test_pandalm_test_set(published_data):
+    path = published_data("pandalm", "testset-v1.json")
     samples = pandalm.read(path)
     assert len(samples) == 999
     assert Counter(s.label for s in samples) == {"2": 472, "1": 422, "tie": 105}  # PROVENANCE.md's majorities
@@ -42,31 +42,31 @@ def test_pandalm_test_set(shared):
     assert not blank.instruction.strip() and blank.question == blank.input
 
 
-def test_pandalm_released_outputs(shared):
-    outputs = pandalm.read_outputs(shared("pandalm", "gpt-3.5-turbo-testset-v1.json"))
+def test_pandalm_released_outputs(published_data):
+    outputs = pandalm.read_outputs(published_data("pandalm", "gpt-3.5-turbo-testset-v1.json"))
     assert len(outputs) == 999 and [o.idx for o in outputs[:3]] == [0, 1, 2]
     assert sum(o.verdict is None for o in outputs) == 25  # the "garbage" outputs PandaLM could not parse
     assert Counter(o.verdict for o in outputs if o.verdict) == {"2": 476, "1": 460, "tie": 38}  # "Tie" in the file
     assert all(o.reason for o in outputs[:10])
 
 
-def test_llmbar_folder_and_file(shared):
-    samples = llmbar.read(shared("llmbar"))
+def test_llmbar_folder_and_file(published_data):
+    samples = llmbar.read(published_data("llmbar"))
     assert len(samples) == 592
     assert Counter(s.subset for s in samples) == {"Natural": 100, "Adversarial/Neighbor": 134,
                                                   "Adversarial/GPTInst": 92, "Processed/FairEval": 66,
                                                   "Processed/LLMEval2": 200}
-    natural = llmbar.read(shared("llmbar", "Natural", "dataset.json"))
+    natural = llmbar.read(published_data("llmbar", "Natural", "dataset.json"))
     assert Counter(s.label for s in natural) == {"1": 42, "2": 58}  # PROVENANCE: label 1:42 / 2:58
-    raw = json.loads(shared("llmbar", "Natural", "dataset.json").read_text(encoding="utf-8"))[5]
+    raw = json.loads(published_data("llmbar", "Natural", "dataset.json").read_text(encoding="utf-8"))[5]
     five = natural[5]
     assert (five.id, five.subset, five.votes) == ("Natural/5", "Natural", ("1",))
     assert (five.instruction, five.responses) == (raw["input"], (raw["output_1"], raw["output_2"]))
     assert [s.id for s in samples if s.subset == "Natural"] == [s.id for s in natural]
 
 
-def test_autoj_single_training_data(shared):
-    path = shared("autoj", "training", "single_traindata.jsonl")
+def test_autoj_single_training_data(published_data):
+    path = published_data("autoj", "training", "single_traindata.jsonl")
     samples = autoj.read_training(path)
     raw = [json.loads(line) for line in path.open(encoding="utf-8")]
     assert len(samples) == 960
@@ -79,11 +79,11 @@ def test_autoj_single_training_data(shared):
     assert all(len(s.responses) == 1 and s.responses[0] in r["usrmsg"] for s, r in zip(samples, raw))
 
 
-def test_prometheus_eval_set(shared):
-    path = shared("prometheus", "vicuna_eval.json")
+def test_prometheus_eval_set(published_data):
+    path = published_data("prometheus", "vicuna_eval.json")
     samples = prometheus.read(path)
     raw = json.loads(path.read_text(encoding="utf-8"))
-    assert len(samples) == 320 and len(prometheus.read(shared("prometheus", "mt_bench_eval.json"))) == 320
+    assert len(samples) == 320 and len(prometheus.read(published_data("prometheus", "mt_bench_eval.json"))) == 320
     first = samples[0]
     assert (first.score, first.scale, first.category) == (5.0, (1.0, 5.0), "generic")
     assert first.instruction.startswith("How can I improve my time management ski")
@@ -92,7 +92,7 @@ def test_prometheus_eval_set(shared):
     assert [s.score for s in samples] == [float(sorted(r["gpt4_score"])[1]) for r in raw]
 
 
-# -- the layouts ../shared/data lacks ------------------------------------------------------------
+# -- the layouts the published files lack ------------------------------------------------------------
 
 def test_judgelm_votes_follow_the_text_and_scores_the_score_field(tmp_path):
     rows = [{"question_id": 7, "question_body": "Name a colour.", "answer1_body": "Red", "answer2_body": "Blue",
@@ -143,8 +143,8 @@ def _one_line_error(call, match: str) -> None:
     assert "\n" not in str(info.value)
 
 
-def test_bad_pandalm_vote_names_the_item_and_field(tmp_path, shared):
-    rows = json.loads(shared("pandalm", "testset-v1.json").read_text(encoding="utf-8"))[:3]
+def test_bad_pandalm_vote_names_the_item_and_field(tmp_path, published_data):
+    rows = json.loads(published_data("pandalm", "testset-v1.json").read_text(encoding="utf-8"))[:3]
     rows[2]["annotator2"] = 5
     path = tmp_path / "testset.json"
     path.write_text(json.dumps(rows), encoding="utf-8")

@@ -17,8 +17,8 @@ needs_vocab = pytest.mark.skipif(importlib.util.find_spec("bpe_openai") is None,
                                  reason="bpe-openai (tiktoken's vocabularies offline) is not installed")
 
 
-def mt_bench_games(shared, models: int = 3) -> list[list[dict[str, str]]]:
-    bench = load_bench("mt_bench", shared("mt_bench").parent)
+def mt_bench_games(published_data, models: int = 3) -> list[list[dict[str, str]]]:
+    bench = load_bench("mt_bench", published_data("mt_bench").parent)
     names = sorted(bench.answer_files())[:models]
     plan = plan_matches(bench, "single", names, bench.load_answers(names),
                         load_prompt_set(None, None, bench.language, bench.path, None))
@@ -45,8 +45,8 @@ def test_approximation_is_stated_where_no_tokenizer_exists():
 
 
 @needs_vocab
-def test_sampled_count_is_close_to_the_exact_one(shared):
-    games = mt_bench_games(shared)  # 480 judge prompts of real MT-bench answers
+def test_sampled_count_is_close_to_the_exact_one(published_data):
+    games = mt_bench_games(published_data)  # 480 judge prompts of real MT-bench answers
     count, _ = token_counter("openai", "gpt-4")
     exact, note = count_prompt_tokens(games, count, sample=None)
     sampled, note = count_prompt_tokens(games, count, sample=100)
@@ -57,8 +57,8 @@ def test_sampled_count_is_close_to_the_exact_one(shared):
     assert count_prompt_tokens([one], count) == (3 + sum(count(m["content"]) + 3 for m in one), "")
 
 
-def test_estimate_and_price_table(shared, tmp_path):
-    games = mt_bench_games(shared, models=1)
+def test_estimate_and_price_table(published_data, tmp_path):
+    games = mt_bench_games(published_data, models=1)
     est = estimate("anthropic", "claude-3-5-sonnet-20241022", games, 2048, PriceTable())
     assert est.calls == 160 and est.price.key == "claude-3-5-sonnet"
     assert est.cost() == pytest.approx((est.input_tokens * 3 + 160 * 250 * 15) / 1e6)

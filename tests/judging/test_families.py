@@ -237,10 +237,10 @@ def test_position_bias_counts_by_hand():
     assert other.second_both == 1
 
 
-def test_position_bias_in_show_result_agrees_with_the_consistency_table(shared, capsys):
+def test_position_bias_in_show_result_agrees_with_the_consistency_table(published_data, capsys):
     from llm_judge.cli import show_result
 
-    path = shared("jp_bench", "model_judgment", "fastchat_era_2023-08", "gpt-4_pair.jsonl")
+    path = published_data("jp_bench", "model_judgment", "fastchat_era_2023-08", "gpt-4_pair.jsonl")
     assert show_result.main(["--input-file", str(path), "--mode", "pairwise-all", "--format", "json"]) == 0
     tables = {t["title"]: t for t in json.loads(capsys.readouterr().out)}
     [row] = tables["pairwise: position bias per judge (%)"]["rows"]

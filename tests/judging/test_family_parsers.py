@@ -1,4 +1,4 @@
-"""Verdict parsers of the open judge families, on real outputs from ../shared/data and on adversarial ones."""
+"""Verdict parsers of the open judge families, on real outputs published with them and on adversarial ones."""
 from __future__ import annotations
 
 import json
@@ -18,15 +18,15 @@ def _jsonl(path):
 
 # -- Auto-J ---------------------------------------------------------------------------------------------
 
-def test_autoj_rating_on_the_released_training_critiques(shared):
-    rows = _jsonl(shared("autoj", "training", "single_traindata.jsonl"))
+def test_autoj_rating_on_the_released_training_critiques(published_data):
+    rows = _jsonl(published_data("autoj", "training", "single_traindata.jsonl"))
     assert len(rows) == 960
     # GPT-4 critiques in Auto-J's format, with their score: every one reads back as its score (halves too)
     assert [parse_autoj_rating(r["target_output"]) for r in rows] == [r["pred_score"] for r in rows]
 
 
-def test_autoj_rating_on_autoj_test_critiques(shared):
-    rows = _jsonl(shared("autoj", "test", "testdata_critique.jsonl"))
+def test_autoj_rating_on_autoj_test_critiques(published_data):
+    rows = _jsonl(published_data("autoj", "test", "testdata_critique.jsonl"))
     scores, failed = [], []
     for i, r in enumerate(rows):
         try:
@@ -38,8 +38,8 @@ def test_autoj_rating_on_autoj_test_critiques(shared):
     assert all(1 <= s <= 10 for s in scores) and len(scores) == 231
 
 
-def test_autoj_rating_ignores_markers_inside_the_critique(shared):
-    row = _jsonl(shared("autoj", "test", "testdata_critique.jsonl"))[215]
+def test_autoj_rating_ignores_markers_inside_the_critique(published_data):
+    row = _jsonl(published_data("autoj", "test", "testdata_critique.jsonl"))[215]
     assert "[[1](" in row["response"]  # the judged answer cites its sources as [[1](url)]
     quoted = row["response"][row["response"].index("[[1]("):][:200]
     critique = (f"The response cites its sources like this: \"{quoted}\". It also says it deserves "
@@ -88,8 +88,8 @@ def _pandalm_output(result: str, reason: str, reference: str) -> str:
     return f"{result}\n\n### Reason: {reason}\n\n### Reference: {reference}\n"
 
 
-def test_pandalm_on_released_pandalm_7b_predictions(shared):
-    with open(shared("pandalm", "pandalm-7b-testset-v1.json"), encoding="utf-8") as f:
+def test_pandalm_on_released_pandalm_7b_predictions(published_data):
+    with open(published_data("pandalm", "pandalm-7b-testset-v1.json"), encoding="utf-8") as f:
         rows = json.load(f)
     label = {0: "Tie", 1: "1", 2: "2"}
     want = {0: "tie", 1: "A", 2: "B"}
@@ -100,8 +100,8 @@ def test_pandalm_on_released_pandalm_7b_predictions(shared):
     assert any(r["pandalm_reference"].lstrip().startswith("1") for r in rows)
 
 
-def test_pandalm_gpt35_garbage_is_an_error(shared):
-    with open(shared("pandalm", "gpt-3.5-turbo-testset-v1.json"), encoding="utf-8") as f:
+def test_pandalm_gpt35_garbage_is_an_error(published_data):
+    with open(published_data("pandalm", "gpt-3.5-turbo-testset-v1.json"), encoding="utf-8") as f:
         rows = json.load(f)
     for r in rows:
         text = _pandalm_output("" if r["gpt_result"] == "garbage" else r["gpt_result"], r["gpt_reason"],
@@ -126,10 +126,10 @@ def test_pandalm_errors(text):
 
 # -- Prometheus -----------------------------------------------------------------------------------------
 
-def test_prometheus_absolute_on_gpt4_feedback(shared):
+def test_prometheus_absolute_on_gpt4_feedback(published_data):
     rows = []
     for name in ("mt_bench_eval.json", "vicuna_eval.json"):
-        with open(shared("prometheus", name), encoding="utf-8") as f:
+        with open(published_data("prometheus", name), encoding="utf-8") as f:
             rows += json.load(f)
     pairs = [(fb, score) for r in rows for fb, score in zip(r["gpt4_feedback"], r["gpt4_score"])]
     assert len(pairs) == 1920

@@ -55,12 +55,12 @@ def test_builtin_sets_have_fastchat_names_and_fields():
         assert prompts["pair-v2"].output_format == "[[A]]" and prompts["single-v1"].output_format == "[[rating]]"
 
 
-def test_fastchat_prompt_files_work(shared):
+def test_fastchat_prompt_files_work(published_data):
     for rel in [("mt_bench", "judge_prompts.jsonl"), ("jp_bench", "judge_prompts_jp2.jsonl")]:
-        ps = PromptSet(load_prompt_file(shared(*rel)), {}, "x")
+        ps = PromptSet(load_prompt_file(published_data(*rel)), {}, "x")
         ps.check(pairwise=True, reference=True, multi_turn=True)
         ps.check(pairwise=False, reference=True, multi_turn=True)
-    later = PromptSet(load_prompt_file(shared("jp_bench", "judge_prompts.jsonl")), {}, "x")
+    later = PromptSet(load_prompt_file(published_data("jp_bench", "judge_prompts.jsonl")), {}, "x")
     with pytest.raises(ConfigError, match="no judge prompt named 'pair-v2'"):
         later.check(pairwise=True, reference=False, multi_turn=False)
     renamed = PromptSet(later.prompts, {"pair": "pair", "pair-math": "pair-math"}, "x")

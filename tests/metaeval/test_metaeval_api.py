@@ -29,12 +29,12 @@ def longer_wins(body: dict, text: str) -> str:
 
 
 @pytest.fixture
-def setup(shared, tmp_path, monkeypatch):
+def setup(published_data, tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     prompts = tmp_path / "judge.jsonl"
     prompts.write_text(json.dumps(PROMPT) + "\n", encoding="utf-8")
-    root = shared("llmbar")
+    root = published_data("llmbar")
     pairs = [p for p in load_set(root).items if p.subset == "Natural"][:12]
     argv = ["run", str(root), "--subset", "Natural", "--first-n", "12", "--judge-model", "gpt-4",
             "--judge-file", str(prompts), "--output-dir", str(tmp_path), "--parallel", "4", "--max-retries", "0",

@@ -1,4 +1,4 @@
-"""Sets and prediction files in the published formats that ../shared/data lacks (Auto-J pairwise test set,
+"""Sets and prediction files in the published formats that the published data lacks (Auto-J pairwise test set,
 MT-bench human judgments, JudgeLM val), our own JSONL, FastChat judgment files, and bad input.
 
 The files are written here in each project's documented layout; the expected numbers are worked out by

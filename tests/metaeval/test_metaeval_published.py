@@ -1,4 +1,4 @@
-"""Scoring the judges' released predictions in ../shared/data reproduces the numbers published with them."""
+"""Scoring the judges' released predictions reproduces the numbers published with them."""
 import json
 
 import pytest
@@ -11,13 +11,13 @@ from llm_judge.metaeval.predictions import PredSpec, load_predictions
 LLMBAR_SUBSETS = ["Natural", "Adversarial/Neighbor", "Adversarial/GPTInst"]
 
 
-def _pandalm(shared, judge_file):
-    labelled = load_set(shared("pandalm", "testset-v1.json"))
-    return labelled, load_predictions(PredSpec.parse(str(shared("pandalm", judge_file))), labelled)
+def _pandalm(published_data, judge_file):
+    labelled = load_set(published_data("pandalm", "testset-v1.json"))
+    return labelled, load_predictions(PredSpec.parse(str(published_data("pandalm", judge_file))), labelled)
 
 
-def test_pandalm_test_set_loads_with_majority_labels(shared):
-    labelled = load_set(shared("pandalm", "testset-v1.json"))
+def test_pandalm_test_set_loads_with_majority_labels(published_data):
+    labelled = load_set(published_data("pandalm", "testset-v1.json"))
     assert labelled.format == "pandalm" and len(labelled.items) == 999
     labels = [p.label for p in labelled.items]
     assert (labels.count("2"), labels.count("1"), labels.count("tie")) == (472, 422, 105)  # PROVENANCE.md
@@ -32,15 +32,15 @@ def test_pandalm_test_set_loads_with_majority_labels(shared):
     ("gpt-3.5-turbo-testset-v1.json", (0.7107, 0.5879, 0.5736, 0.5755)),
     ("pandalm-7b-testset-v1.json", (0.6677, 0.5738, 0.5750, 0.5743)),
 ])
-def test_pandalm_released_predictions_reproduce_published_metrics(shared, judge_file, published):
-    labelled, preds = _pandalm(shared, judge_file)
+def test_pandalm_released_predictions_reproduce_published_metrics(published_data, judge_file, published):
+    labelled, preds = _pandalm(published_data, judge_file)
     assert preds.orders == 1 and len(preds.verdicts) == 999
     m = score(labelled.items, preds, invalid_as_tie=True)  # PandaLM's scorer counts "garbage" as a tie
     assert (round(m.agreement, 4), round(m.precision, 4), round(m.recall, 4), round(m.f1, 4)) == published
 
 
-def test_pandalm_gpt35_counts_by_hand(shared):
-    labelled, preds = _pandalm(shared, "gpt-3.5-turbo-testset-v1.json")
+def test_pandalm_gpt35_counts_by_hand(published_data):
+    labelled, preds = _pandalm(published_data, "gpt-3.5-turbo-testset-v1.json")
     strict = score(labelled.items, preds)
     assert strict.no_verdict == 25  # the 25 "garbage" outputs
     assert strict.agreement == 697 / 999  # 332 + 360 + 5 on the diagonal
@@ -50,8 +50,8 @@ def test_pandalm_gpt35_counts_by_hand(shared):
     assert (strict.n_no_tie, strict.agreement_no_tie) == (861, 692 / 861)
 
 
-def test_pandalm_7b_precision_recall_by_hand(shared):
-    labelled, preds = _pandalm(shared, "pandalm-7b-testset-v1.json")
+def test_pandalm_7b_precision_recall_by_hand(published_data):
+    labelled, preds = _pandalm(published_data, "pandalm-7b-testset-v1.json")
     m = score(labelled.items, preds)
     # confusion (label -> verdict): 1: 298/84/40, 2: 100/337/35, tie: 35/38/32
     p = [298 / 433, 337 / 459, 32 / 107]
@@ -62,9 +62,9 @@ def test_pandalm_7b_precision_recall_by_hand(shared):
     assert m.acc_2 is None and m.consistency is None  # one order only
 
 
-def test_pandalm_judge_vs_judge_and_annotators(shared):
-    labelled, gpt = _pandalm(shared, "gpt-3.5-turbo-testset-v1.json")
-    _, panda = _pandalm(shared, "pandalm-7b-testset-v1.json")
+def test_pandalm_judge_vs_judge_and_annotators(published_data):
+    labelled, gpt = _pandalm(published_data, "gpt-3.5-turbo-testset-v1.json")
+    _, panda = _pandalm(published_data, "pandalm-7b-testset-v1.json")
     against_gpt = relabel(labelled.items, gpt)
     assert len(against_gpt) == 974  # the 25 garbage outputs give no reference verdict
     m = score(against_gpt, panda)
@@ -79,8 +79,8 @@ def test_pandalm_judge_vs_judge_and_annotators(shared):
 
 
 @pytest.mark.parametrize("subset", LLMBAR_SUBSETS)
-def test_llmbar_statistics_json_reproduced_exactly(shared, subset):
-    folder = shared("llmbar", *subset.split("/"))
+def test_llmbar_statistics_json_reproduced_exactly(published_data, subset):
+    folder = published_data("llmbar", *subset.split("/"))
     result = folder / "evaluators" / "GPT-4" / "CoT" / "result.json"
     labelled = load_set(folder / "dataset.json")
     preds = load_predictions(PredSpec.parse(str(result)), labelled)
@@ -97,15 +97,15 @@ def test_llmbar_statistics_json_reproduced_exactly(shared, subset):
     assert m.consistency + m.prefer_first + m.prefer_second == pytest.approx(1.0)
 
 
-def test_llmbar_stats_command_prints_statistics_json(shared, capsys):
-    result = shared("llmbar", "Adversarial", "Neighbor", "evaluators", "GPT-4", "CoT", "result.json")
+def test_llmbar_stats_command_prints_statistics_json(published_data, capsys):
+    result = published_data("llmbar", "Adversarial", "Neighbor", "evaluators", "GPT-4", "CoT", "result.json")
     assert eval_judge.main(["llmbar-stats", str(result)]) == 0
     printed = capsys.readouterr().out
     assert printed.rstrip("\n") == (result.parent / "statistics.json").read_text().rstrip("\n")
 
 
-def test_llmbar_folder_scores_per_subset(shared, capsys):
-    root = shared("llmbar")
+def test_llmbar_folder_scores_per_subset(published_data, capsys):
+    root = published_data("llmbar")
     labelled = load_set(root)
     assert labelled.subsets() == ["Adversarial/GPTInst", "Adversarial/Neighbor", "Natural", "Processed/FairEval",
                                   "Processed/LLMEval2"]
@@ -123,10 +123,10 @@ def test_llmbar_folder_scores_per_subset(shared, capsys):
     assert [g for g, _ in groups][-1] == "overall" and groups[-1][1].pairs == 592
 
 
-def test_score_command_pandalm_table_and_csv(shared, capsys):
-    test = str(shared("pandalm", "testset-v1.json"))
-    gpt = f"gpt-3.5={shared('pandalm', 'gpt-3.5-turbo-testset-v1.json')}"
-    panda = f"pandalm-7b={shared('pandalm', 'pandalm-7b-testset-v1.json')}"
+def test_score_command_pandalm_table_and_csv(published_data, capsys):
+    test = str(published_data("pandalm", "testset-v1.json"))
+    gpt = f"gpt-3.5={published_data('pandalm', 'gpt-3.5-turbo-testset-v1.json')}"
+    panda = f"pandalm-7b={published_data('pandalm', 'pandalm-7b-testset-v1.json')}"
     assert eval_judge.main(["score", test, "--pred", gpt, "--pred", panda, "--invalid-as", "tie"]) == 0
     out = capsys.readouterr().out
     assert "71.07" in out and "57.55" in out and "66.77" in out and "57.43" in out

@@ -25,9 +25,9 @@ TERSE_PROMPT = {
 
 @pytest.fixture(scope="module")
 def ran(tmp_path_factory, default_model_path):
-    from tests.conftest import shared_path
+    from conftest import published_path
 
-    root = shared_path("llmbar")
+    root = published_path("llmbar")
     out_dir = tmp_path_factory.mktemp("judge_eval")
     prompts = out_dir / "terse_judge.jsonl"
     prompts.write_text(json.dumps(TERSE_PROMPT) + "\n", encoding="utf-8")

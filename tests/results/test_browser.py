@@ -17,10 +17,10 @@ TRICKY = "</script><b>not bold</b> {answer_a} [[A]]"
 
 
 @pytest.fixture
-def site(shared, tmp_path: Path) -> dict:
+def site(published_data, tmp_path: Path) -> dict:
     """A data dir with jp_bench's questions, three rinna models' answers and GPT-4's pairwise judgments
-    (all linked from ../shared/data), a few single judgments, and the demo bench with an answer full of markup."""
-    src = shared("jp_bench")
+    (all linked from the download cache), a few single judgments, and the demo bench with an answer full of markup."""
+    src = published_data("jp_bench")
     jp = tmp_path / "data" / "jp_bench"
     for sub in ("model_answer", "model_judgment", "reference_answer"):
         (jp / sub).mkdir(parents=True)

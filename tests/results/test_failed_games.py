@@ -22,13 +22,13 @@ SFT, PPO, BASE = "rinna-3.6b-sft-v2", "rinna-3.6b-ppo", "rinna-3.6b"
 PUBLISHED = {(SFT, PPO): (19, 32, 29), (BASE, PPO): (5, 23, 52), (BASE, SFT): (8, 24, 48)}  # win, tie, loss
 
 
-def published(shared):
-    return shared("jp_bench", "model_judgment", "fastchat_era_2023-08", "gpt-4_pair.jsonl")
+def published(published_data):
+    return published_data("jp_bench", "model_judgment", "fastchat_era_2023-08", "gpt-4_pair.jsonl")
 
 
 @pytest.fixture
-def with_errors(shared, tmp_path):
-    lines = published(shared).read_text(encoding="utf-8").splitlines()
+def with_errors(published_data, tmp_path):
+    lines = published(published_data).read_text(encoding="utf-8").splitlines()
     recs = [json.loads(line) for line in lines]
     expected = {1: (24, "model_1", "model_1"), 3: (25, "model_2", "model_2"), 9: (65, "tie", "tie"),
                 10: (51, "model_2", "model_2")}
@@ -55,11 +55,12 @@ def per_pair(tables):
                                            round(r["loss"] * r["n"] / 100), r["n"], r["failed"]) for r in rows}
 
 
-def test_published_file_has_no_error_verdicts_and_drop_is_todays_rule(shared, capsys):
-    records = read_judgments(published(shared))
+def test_published_file_has_no_error_verdicts_and_drop_is_todays_rule(published_data, capsys):
+    records = read_judgments(published(published_data))
     assert error_games(records) == 0
-    default, drop, tie = run(capsys, published(shared)), run(capsys, published(shared), "--failed-games", "drop"), \
-        run(capsys, published(shared), "--failed-games", "tie")
+    path = published(published_data)
+    default, drop, tie = run(capsys, path), run(capsys, path, "--failed-games", "drop"), \
+        run(capsys, path, "--failed-games", "tie")
     assert default == drop == tie  # no game to touch: the tables, notes included, are today's under both rules
     assert {k: v[:3] for k, v in per_pair(drop).items()} == PUBLISHED
     assert "failed games" not in json.dumps(drop)

@@ -41,8 +41,8 @@ def bench_result(argv):
     return show_result.bench_result(args, args.bench_name[0], None)
 
 
-def test_comparison_chart_from_real_judgments(shared, tmp_path):
-    result = bench_result(["--input-file", str(shared(*JP)), "--ratings", "--bootstrap", "50"])
+def test_comparison_chart_from_real_judgments(published_data, tmp_path):
+    result = bench_result(["--input-file", str(published_data(*JP)), "--ratings", "--bootstrap", "50"])
     fig, missing = draw(result, tmp_path / "c.png")
     assert missing == []
     bars, ratings = fig.axes
@@ -66,9 +66,9 @@ def test_comparison_chart_from_real_judgments(shared, tmp_path):
     assert w == 1500 and h > 600
 
 
-def test_show_result_plot_flag_writes_the_file(shared, tmp_path, capsys):
+def test_show_result_plot_flag_writes_the_file(published_data, tmp_path, capsys):
     out = tmp_path / "sub" / "comparison.png"
-    assert show_result.main(["--input-file", str(shared(*JP)), "--plot", str(out), "--format", "csv"]) == 0
+    assert show_result.main(["--input-file", str(published_data(*JP)), "--plot", str(out), "--format", "csv"]) == 0
     assert png_size(out)[0] == 1500
     assert f"wrote {out}" in capsys.readouterr().err
 

@@ -125,8 +125,8 @@ def test_length_control_removes_a_length_preference():
     assert lo < 0 < hi
 
 
-def test_real_judgments_show_result_ratings(shared, capsys):
-    path = str(shared(*JP))
+def test_real_judgments_show_result_ratings(published_data, capsys):
+    path = str(published_data(*JP))
     assert show_result.main(["--input-file", path, "--ratings", "--bootstrap", "200", "--seed", "1",
                              "--length-control", "--format", "json"]) == 0
     table = next(t for t in json.loads(capsys.readouterr().out) if t["title"].startswith("pairwise: Bradley-Terry"))

@@ -19,8 +19,8 @@ RENAMED = {'"rinna-3.6b-sft-v2"': '"りんな-3.6b-sft-v2"', '"rinna-3.6b-ppo"':
 
 
 @pytest.fixture
-def japanese_names(shared, tmp_path: Path) -> Path:
-    text = shared(*JP).read_text(encoding="utf-8")
+def japanese_names(published_data, tmp_path: Path) -> Path:
+    text = published_data(*JP).read_text(encoding="utf-8")
     for old, new in RENAMED.items():
         text = text.replace(old, new)
     path = tmp_path / "gpt-4_pair.jsonl"

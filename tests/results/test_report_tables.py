@@ -18,8 +18,8 @@ def run_json(capsys, argv: list[str]) -> dict[str, dict]:
     return {t["title"]: t for t in json.loads(capsys.readouterr().out)}
 
 
-def test_position_consistency_by_hand(shared):
-    per_pair = by_pair(read_judgments(shared(*JP)))
+def test_position_consistency_by_hand(published_data):
+    per_pair = by_pair(read_judgments(published_data(*JP)))
     # (consistent, first position won both orders, second position won both, a tie in one order), counted
     # from (g1_winner, g2_winner); sft-v2 vs ppo: 29 (model_2, model_2) + 19 (model_1, model_1) + 13 (tie, tie)
     # consistent; 1 (model_1, model_2) = A won twice; 5 (model_2, model_1) = B won twice; 6 + 4 + 2 + 1 one tie.
@@ -27,8 +27,8 @@ def test_position_consistency_by_hand(shared):
     assert got == {(SFT, PPO): (61, 1, 5, 13), (BASE, PPO): (66, 2, 1, 11), (BASE, SFT): (65, 1, 1, 13)}
 
 
-def test_consistency_table_in_show_result(shared, capsys):
-    tables = run_json(capsys, ["--input-file", str(shared(*JP)), "--mode", "pairwise-all"])
+def test_consistency_table_in_show_result(published_data, capsys):
+    tables = run_json(capsys, ["--input-file", str(published_data(*JP)), "--mode", "pairwise-all"])
     rows = tables["pairwise: position consistency (%)"]["rows"]
     assert rows[-1] == {"model_1": "all", "model_2": "", "n": 240, "consistent": pytest.approx(80.0),
                         "first_wins_both": pytest.approx(100 * 4 / 240), "second_wins_both": pytest.approx(100 * 7 / 240),
@@ -36,22 +36,22 @@ def test_consistency_table_in_show_result(shared, capsys):
     assert rows[0]["consistent"] == pytest.approx(76.25)
 
 
-def _bench(root: Path, name: str, shared, records: list[dict]) -> None:
+def _bench(root: Path, name: str, published_data, records: list[dict]) -> None:
     """A bench folder holding jp_bench's questions and the given judgments as model_judgment/gpt-4_pair.jsonl."""
     folder = root / name
     (folder / "model_judgment").mkdir(parents=True)
-    (folder / "question.jsonl").symlink_to(shared("jp_bench", "question.jsonl"))
+    (folder / "question.jsonl").symlink_to(published_data("jp_bench", "question.jsonl"))
     with open(folder / "model_judgment" / "gpt-4_pair.jsonl", "w", encoding="utf-8") as fh:
         for r in records:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
 
 
-def test_benches_side_by_side(shared, tmp_path, capsys):
+def test_benches_side_by_side(published_data, tmp_path, capsys):
     from llm_judge.jsonl import read_jsonl
 
-    records = read_jsonl(shared(*JP))
-    _bench(tmp_path, "jp_all", shared, records)
-    _bench(tmp_path, "jp_sft_ppo", shared, [r for r in records if (r["model_1"], r["model_2"]) == (SFT, PPO)])
+    records = read_jsonl(published_data(*JP))
+    _bench(tmp_path, "jp_all", published_data, records)
+    _bench(tmp_path, "jp_sft_ppo", published_data, [r for r in records if (r["model_1"], r["model_2"]) == (SFT, PPO)])
     tables = run_json(capsys, ["--data-dir", str(tmp_path), "--bench-name", "jp_all", "jp_sft_ppo",
                                "--mode", "pairwise-all", "--plot", str(tmp_path / "win.png")])
     assert (tmp_path / "win_jp_all.png").stat().st_size > 0 and (tmp_path / "win_jp_sft_ppo.png").stat().st_size > 0
@@ -67,10 +67,10 @@ def test_benches_side_by_side(shared, tmp_path, capsys):
     assert [(r["win"], r["tie"], r["loss"]) for r in pairs] == [(23.75, 40.0, 36.25)]
 
 
-def test_one_bench_keeps_plain_titles_and_alias(shared, tmp_path, capsys):
+def test_one_bench_keeps_plain_titles_and_alias(published_data, tmp_path, capsys):
     from llm_judge.jsonl import read_jsonl
 
-    _bench(tmp_path, "jp", shared, read_jsonl(shared(*JP)))
+    _bench(tmp_path, "jp", published_data, read_jsonl(published_data(*JP)))
     tables = run_json(capsys, ["--data-dir", str(tmp_path), "--benchmark", "jp", "--mode", "pairwise-all"])
     assert list(tables)[:2] == ["pairwise: per model", "pairwise: per pair (model_1 vs model_2, %)"]
     # the generating CLIs still take exactly one bench

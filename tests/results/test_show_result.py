@@ -14,12 +14,13 @@ SEED_FIGURE = {  # comparison.png of the seed project: win / tie / lose (%) of m
 }
 
 
-def jp_pairs(shared):
-    return shared("jp_bench", "model_judgment", "fastchat_era_2023-08", "gpt-4_pair.jsonl")
+def jp_pairs(published_data):
+    return published_data("jp_bench", "model_judgment", "fastchat_era_2023-08", "gpt-4_pair.jsonl")
 
 
-def test_seed_figure_reproduced(shared, capsys):
-    assert show_result.main(["--input-file", str(jp_pairs(shared)), "--mode", "pairwise-all", "--format", "json"]) == 0
+def test_seed_figure_reproduced(published_data, capsys):
+    assert show_result.main(["--input-file", str(jp_pairs(published_data)), "--mode", "pairwise-all",
+                             "--format", "json"]) == 0
     tables = json.loads(capsys.readouterr().out)
     pairs = {(r["model_1"], r["model_2"]): (r["win"], r["tie"], r["loss"]) for r in tables[1]["rows"]}
     assert set(pairs) == set(SEED_FIGURE)
@@ -27,8 +28,8 @@ def test_seed_figure_reproduced(shared, capsys):
         assert pairs[pair] == pytest.approx(expected)
 
 
-def test_fastchat_win_rates_by_hand(shared):
-    rows = read_judgments(jp_pairs(shared))
+def test_fastchat_win_rates_by_hand(published_data):
+    rows = read_judgments(jp_pairs(published_data))
     t = pairwise_tallies(rows)["rinna-3.6b-ppo"]
     # ppo: vs sft-v2 29 wins 19 losses 32 ties; vs rinna-3.6b 52 wins 5 losses 23 ties (from the seed figure)
     assert (t.win, t.loss, t.tie) == (29 + 52, 19 + 5, 32 + 23)
@@ -37,8 +38,8 @@ def test_fastchat_win_rates_by_hand(shared):
     assert list(only) == [("rinna-3.6b", "rinna-3.6b-ppo")]
 
 
-def test_baseline_mode_drops_other_pairs_and_baseline(shared, capsys):
-    path = jp_pairs(shared)
+def test_baseline_mode_drops_other_pairs_and_baseline(published_data, capsys):
+    path = jp_pairs(published_data)
     assert show_result.main(["--input-file", str(path), "--mode", "pairwise-baseline",
                              "--baseline-model", "rinna-3.6b-ppo", "--format", "json"]) == 0
     rows = {r["model"]: r for r in json.loads(capsys.readouterr().out)[0]["rows"]}

@@ -29,10 +29,10 @@ def as_javicuna(record: dict, questions: dict) -> dict:
 
 
 @pytest.fixture
-def published(shared, tmp_path) -> tuple[Path, Path]:
+def published(published_data, tmp_path) -> tuple[Path, Path]:
     """The published jp_bench GPT-4 pair file, and the same judgments converted into the per-pair layout."""
-    fastchat = shared(*PUBLISHED)
-    questions = {q.question_id: q.turns[0] for q in load_bench("jp_bench", shared()).questions}
+    fastchat = published_data(*PUBLISHED)
+    questions = {q.question_id: q.turns[0] for q in load_bench("jp_bench", published_data("jp_bench").parent).questions}
     judgments = tmp_path / "jp_bench" / "model_judgment"
     for record in read_jsonl(fastchat):
         assert record.get("turn", 1) == 1  # jp_bench is single-turn, as the layout is

@@ -30,9 +30,9 @@ def decoder(request, monkeypatch):
     return request.param
 
 
-def _mixed(shared, tmp_path):
+def _mixed(published_data, tmp_path):
     """The published file with the cases the tables treat apart (see the module docstring)."""
-    lines = [json.loads(line) for line in shared(*JP).read_text(encoding="utf-8").splitlines()]
+    lines = [json.loads(line) for line in published_data(*JP).read_text(encoding="utf-8").splitlines()]
     lines[0]["g2_winner"] = "error"
     lines[2]["g1_winner"] = "error"
     lines[8]["g1_winner"] = lines[8]["g2_winner"] = "error"
@@ -57,8 +57,8 @@ def _tables(records, rule, baseline=None, models=None):
 
 
 @pytest.mark.parametrize("rule", ["drop", "tie"])
-def test_published_file_gives_the_same_tables(shared, decoder, rule):
-    path = shared(*JP)
+def test_published_file_gives_the_same_tables(published_data, decoder, rule):
+    path = published_data(*JP)
     counted = stream.read_counted([path])
     assert all(isinstance(r, CountedPair) for r in counted) and sum(r.count for r in counted) == 240
     assert len(counted) < 40  # 3 pairs x the winner combinations seen, not 240 records
@@ -67,8 +67,9 @@ def test_published_file_gives_the_same_tables(shared, decoder, rule):
 
 @pytest.mark.parametrize("rule", ["drop", "tie"])
 @pytest.mark.parametrize("scope", [{}, {"baseline": PPO}, {"models": [SFT, PPO]}])
-def test_failed_records_distributions_and_two_judges_give_the_same_tables(shared, tmp_path, decoder, rule, scope):
-    path = _mixed(shared, tmp_path)
+def test_failed_records_distributions_and_two_judges_give_the_same_tables(published_data, tmp_path, decoder, rule,
+                                                                           scope):
+    path = _mixed(published_data, tmp_path)
     typed, counted = read_judgments(path), stream.read_counted([path])
     got, want = _tables(counted, rule, **scope), _tables(typed, rule, **scope)
     assert got == want
@@ -80,8 +81,8 @@ def test_failed_records_distributions_and_two_judges_give_the_same_tables(shared
 
 
 @pytest.mark.parametrize("rule", ["drop", "tie"])
-def test_ratings_are_the_same_from_counted_records(shared, tmp_path, rule):
-    path = _mixed(shared, tmp_path)
+def test_ratings_are_the_same_from_counted_records(published_data, tmp_path, rule):
+    path = _mixed(published_data, tmp_path)
     one, two = rate(read_judgments(path), bootstrap=200, seed=5, failed_games=rule), \
         rate(stream.read_counted([path]), bootstrap=200, seed=5, failed_games=rule)
     assert one == two
@@ -150,12 +151,12 @@ def test_bad_json_is_the_typed_readers_error(tmp_path, decoder, line):
     assert str(fast.value) == str(typed.value) and fast.value.line == 3
 
 
-def test_show_result_prints_the_typed_tables_and_stops_at_a_bad_line_with_status_2(shared, tmp_path, capsys):
+def test_show_result_prints_the_typed_tables_and_stops_at_a_bad_line_with_status_2(published_data, tmp_path, capsys):
     from llm_judge import cli
     from llm_judge.cli import show_result
     from llm_judge.results.tables import render
 
-    path = _mixed(shared, tmp_path)
+    path = _mixed(published_data, tmp_path)
     assert cli.run(show_result.main, ["--input-file", str(path), "--mode", "pairwise-all", "--format", "json"]) == 0
     printed = capsys.readouterr().out
     assert printed.strip() == render(pairwise_tables(read_judgments(path), None, None, "pairwise-all"), "json", 2)

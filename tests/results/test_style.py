@@ -126,8 +126,8 @@ def test_length_control_is_style_control_with_length_alone():
     assert by_lengths.control_name == "length" and "length term" in by_lengths.describe()
 
 
-def test_show_result_style_control_on_real_judgments(shared, capsys):
-    path = str(shared(*JP))
+def test_show_result_style_control_on_real_judgments(published_data, capsys):
+    path = str(published_data(*JP))
     assert show_result.main(["--input-file", path, "--ratings", "--style-control", "--bootstrap", "100",
                              "--format", "json"]) == 0
     tables = {t["title"]: t for t in json.loads(capsys.readouterr().out)}

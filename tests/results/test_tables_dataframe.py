@@ -14,9 +14,9 @@ from llm_judge.results.tables import Table
 JP = ("jp_bench", "model_judgment", "fastchat_era_2023-08", "gpt-4_pair.jsonl")
 
 
-def test_pairwise_tables_as_dataframes(shared):
+def test_pairwise_tables_as_dataframes(published_data):
     pd = require("pandas", "notebook")
-    per_model, per_pair = pairwise_tables(read_judgments(shared(*JP)), None, None, "pairwise-all")[:2]
+    per_model, per_pair = pairwise_tables(read_judgments(published_data(*JP)), None, None, "pairwise-all")[:2]
     frame = per_model.to_dataframe()
     assert isinstance(frame, pd.DataFrame)
     assert list(frame.columns) == per_model.columns and len(frame) == len(per_model.rows) == 3

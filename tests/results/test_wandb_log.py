@@ -47,8 +47,8 @@ def read_run(root: Path) -> tuple[dict, dict]:
     return run, tables
 
 
-def test_show_result_logs_tables_ratings_and_plot(shared, offline, tmp_path, capsys):
-    path = shared("jp_bench", "model_judgment", "fastchat_era_2023-08", "gpt-4_pair.jsonl")
+def test_show_result_logs_tables_ratings_and_plot(published_data, offline, tmp_path, capsys):
+    path = published_data("jp_bench", "model_judgment", "fastchat_era_2023-08", "gpt-4_pair.jsonl")
     argv = ["--input-file", str(path), "--mode", "pairwise-all", "--ratings", "--bootstrap", "50",
             "--failed-games", "tie", "--format", "json"]
     assert show_result.main(argv + ["--wandb", "--plot", str(tmp_path / "chart.svg")]) == 0
@@ -133,9 +133,9 @@ def test_gen_judgment_logs_run_metadata(data_dir, offline, capsys):
     assert "cost_usd" not in summary  # a local (mock) judge has no price
 
 
-def test_without_wandb_the_extra_is_named_before_any_work(shared, monkeypatch, capsys):
+def test_without_wandb_the_extra_is_named_before_any_work(published_data, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "wandb", None)  # import wandb now raises ImportError
-    path = shared("jp_bench", "model_judgment", "fastchat_era_2023-08", "gpt-4_pair.jsonl")
+    path = published_data("jp_bench", "model_judgment", "fastchat_era_2023-08", "gpt-4_pair.jsonl")
     with pytest.raises(MissingDependency, match=r"pip install 'llm_judge\[wandb\]'"):
         show_result.main(["--input-file", str(path), "--mode", "pairwise-all", "--wandb"])
     with pytest.raises(MissingDependency, match=r"llm_judge\[wandb\]"):

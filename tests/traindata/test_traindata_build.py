@@ -65,9 +65,9 @@ def mixed(tmp_path_factory, shared_module):
 
 @pytest.fixture(scope="module")
 def shared_module():
-    from conftest import shared_path
+    from conftest import published_path
 
-    return shared_path
+    return published_path
 
 
 def test_files_match_llamafactory_openai_layout(mixed):
@@ -147,16 +147,16 @@ def test_swaps_come_in_pairs_with_labels_swapped(mixed):
     assert judged["swapped"] + judged["prompt_duplicates"] == judged["converted"] == 120
 
 
-def test_same_seed_same_files_other_seed_other_split(tmp_path: Path, shared):
-    specs = [SourceSpec.parse(f"llmbar={shared('llmbar', 'Natural', 'dataset.json')}")]
+def test_same_seed_same_files_other_seed_other_split(tmp_path: Path, published_data):
+    specs = [SourceSpec.parse(f"llmbar={published_data('llmbar', 'Natural', 'dataset.json')}")]
     a, b, c = (build(specs, tmp_path / d, BuildOptions(seed=s)) for d, s in (("a", 1), ("b", 1), ("c", 2)))
     read = lambda d: (tmp_path / d / "judge_sft_train.json").read_bytes()  # noqa: E731
     assert read("a") == read("b") != read("c")
     assert len(a.test) == 2 * 10  # 10% of 100 questions, both orders
 
 
-def test_reference_drop_rate(tmp_path: Path, shared):
-    spec = [SourceSpec.parse(f"prometheus={shared('prometheus', 'vicuna_eval.json')}")]
+def test_reference_drop_rate(tmp_path: Path, published_data):
+    spec = [SourceSpec.parse(f"prometheus={published_data('prometheus', 'vicuna_eval.json')}")]
     kept = build(spec, tmp_path / "keep", BuildOptions(test_ratio=0.0))
     assert all(r.reference for r, _ in kept.train)
     assert all("Reference Solution" in ex["messages"][1]["content"] for _, ex in kept.train)
@@ -169,9 +169,9 @@ def test_reference_drop_rate(tmp_path: Path, shared):
     assert half.notes["score rescaled 1-5 -> 1-10"] == 320  # Prometheus grades 1-5, our prompt 1-10
 
 
-def test_bad_input_writes_nothing_and_names_the_line(tmp_path: Path, shared):
+def test_bad_input_writes_nothing_and_names_the_line(tmp_path: Path, published_data):
     bad = tmp_path / "bad.jsonl"
-    good = shared("autoj", "training", "single_traindata.jsonl").read_text(encoding="utf-8").splitlines()[:3]
+    good = published_data("autoj", "training", "single_traindata.jsonl").read_text(encoding="utf-8").splitlines()[:3]
     bad.write_text("\n".join(good + ['{"usrmsg": 5}']) + "\n", encoding="utf-8")
     out = tmp_path / "out"
     with pytest.raises(InputError, match=r"bad.jsonl:4: field 'usrmsg': must be str"):
@@ -180,13 +180,13 @@ def test_bad_input_writes_nothing_and_names_the_line(tmp_path: Path, shared):
     out.mkdir()
     (out / "dataset_info.json").write_text("{not json")
     with pytest.raises(InputError, match="dataset_info.json:1: invalid JSON"):
-        build([SourceSpec.parse(f"llmbar={shared('llmbar', 'Natural', 'dataset.json')}")], out, BuildOptions())
+        build([SourceSpec.parse(f"llmbar={published_data('llmbar', 'Natural', 'dataset.json')}")], out, BuildOptions())
     assert (out / "dataset_info.json").read_text() == "{not json"
     assert sorted(p.name for p in out.iterdir()) == ["dataset_info.json"]
 
 
-def test_cli_prints_summary_and_reports_errors(tmp_path: Path, shared, capsys):
-    natural = shared("llmbar", "Natural", "dataset.json")
+def test_cli_prints_summary_and_reports_errors(tmp_path: Path, published_data, capsys):
+    natural = published_data("llmbar", "Natural", "dataset.json")
     code = run(make_traindata.main, ["--out-dir", str(tmp_path), "--source", f"llmbar={natural}", "--name", "bar",
                                      "--no-swap", "--finetuning-type", "full"])
     out = capsys.readouterr().out
@@ -267,7 +267,7 @@ def test_own_judgment_files_single_and_pair(tmp_path: Path, data_dir: Path):
             assert ex["messages"][-1]["content"].startswith(f"Assistant {better} answers directly")
 
 
-def test_format_hook_registered_family(tmp_path: Path, shared):
+def test_format_hook_registered_family(tmp_path: Path, published_data):
     class Plain:
         name = "plain"
 
@@ -277,15 +277,16 @@ def test_format_hook_registered_family(tmp_path: Path, shared):
                     {"role": "assistant", "content": f"Verdict: {verdict}"}]
 
     formats.register_format("plain", lambda language: Plain())
-    result = build([SourceSpec.parse(f"llmbar={shared('llmbar', 'Natural', 'dataset.json')}")], tmp_path,
+    result = build([SourceSpec.parse(f"llmbar={published_data('llmbar', 'Natural', 'dataset.json')}")], tmp_path,
                    BuildOptions(format="plain", test_ratio=0.0, swap=False))
     assert all(ex["messages"][-1]["content"] == f"Verdict: {r.label}" for r, ex in result.train)
     with pytest.raises(ConfigError, match="nosuchfamily"):
         formats.get_format("nosuchfamily")
 
 
-def test_records_file_rebuilds_the_same_examples(tmp_path: Path, shared):
-    first = build([SourceSpec.parse(f"judgments={shared('jp_bench', 'model_judgment', 'fastchat_era_2023-08', 'gpt-4_pair.jsonl')}")],
+def test_records_file_rebuilds_the_same_examples(tmp_path: Path, published_data):
+    judgments = published_data("jp_bench", "model_judgment", "fastchat_era_2023-08", "gpt-4_pair.jsonl")
+    first = build([SourceSpec.parse(f"judgments={judgments}")],
                   tmp_path / "a", BuildOptions(test_ratio=0.0, swap=False))
     again = build([SourceSpec.parse(f"records={first.files['train'].with_suffix('.records.jsonl')}")],
                   tmp_path / "b", BuildOptions(test_ratio=0.0, swap=False))

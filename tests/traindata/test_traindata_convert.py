@@ -1,4 +1,4 @@
-"""Converters on the real files in ../shared/data and on small samples of the formats not shipped there."""
+"""Converters on the published files and on small samples of the formats not shipped there."""
 from __future__ import annotations
 
 import json
@@ -17,8 +17,8 @@ def convert(spec: str):
     return read_source(SourceSpec.parse(spec), notes), notes
 
 
-def test_autoj_single_real(shared):
-    path = shared("autoj", "training", "single_traindata.jsonl")
+def test_autoj_single_real(published_data):
+    path = published_data("autoj", "training", "single_traindata.jsonl")
     recs, _ = convert(f"autoj={path}")
     assert len(recs) == 960
     assert all(not r.pairwise and r.scale == (1.0, 10.0) for r in recs)
@@ -68,8 +68,8 @@ def test_autoj_bad_row_names_file_line_and_field(tmp_path: Path):
         convert(f"autoj={path}")
 
 
-def test_llmbar_real(shared):
-    recs, _ = convert(f"llmbar={shared('llmbar')}")
+def test_llmbar_real(published_data):
+    recs, _ = convert(f"llmbar={published_data('llmbar')}")
     assert len(recs) == 592
     by_subset = Counter(r.scenario for r in recs)
     assert by_subset == {"Natural": 100, "Adversarial/Neighbor": 134, "Adversarial/GPTInst": 92,
@@ -77,12 +77,13 @@ def test_llmbar_real(shared):
     natural = [r for r in recs if r.scenario == "Natural"]
     assert Counter(r.label for r in natural) == {"A": 42, "B": 58}  # PROVENANCE: label 1:42 / 2:58
     assert all(r.rationale is None and r.pairwise for r in recs)
-    one, _ = convert(f"llmbar={shared('llmbar', 'Natural', 'dataset.json')}")
+    one, _ = convert(f"llmbar={published_data('llmbar', 'Natural', 'dataset.json')}")
     assert [(r.instruction, r.label) for r in one] == [(r.instruction, r.label) for r in natural]
 
 
-def test_pandalm_real_majority_and_rationales(shared):
-    test_file, gpt = shared("pandalm", "testset-v1.json"), shared("pandalm", "gpt-3.5-turbo-testset-v1.json")
+def test_pandalm_real_majority_and_rationales(published_data):
+    test_file = published_data("pandalm", "testset-v1.json")
+    gpt = published_data("pandalm", "gpt-3.5-turbo-testset-v1.json")
     recs, notes = convert(f"pandalm={test_file}")
     assert len(recs) == 999
     assert Counter(r.label for r in recs) == {"B": 472, "A": 422, "tie": 105}  # PROVENANCE's majority vote
@@ -97,14 +98,14 @@ def test_pandalm_real_majority_and_rationales(shared):
         1 for row in predicted.values() if str(row["gpt_result"]).lower() in verdict and row["gpt_reason"].strip())
 
 
-def test_mt_bench_format_pair_judgments_joined_with_answers(shared):
-    path = shared("jp_bench", "model_judgment", "fastchat_era_2023-08", "gpt-4_pair.jsonl")
+def test_mt_bench_format_pair_judgments_joined_with_answers(published_data):
+    path = published_data("jp_bench", "model_judgment", "fastchat_era_2023-08", "gpt-4_pair.jsonl")
     recs, _ = convert(f"judgments={path}")
     raw = [json.loads(line) for line in path.open(encoding="utf-8")]
     assert len(recs) == 2 * len(raw) == 480
     # g1 shows model_1 first, g2 model_2 first; the labels follow the winner in each order
     assert Counter(r.label for r in recs) == {"A": 41 + 144, "B": 148 + 48, "tie": 51 + 48}
-    answers = {m: load_answer_file(shared("jp_bench", "model_answer", f"{m}.jsonl"))
+    answers = {m: load_answer_file(published_data("jp_bench", "model_answer", f"{m}.jsonl"))
                for m in ("rinna-3.6b", "rinna-3.6b-sft-v2", "rinna-3.6b-ppo")}
     for rec, row in zip(recs[::2], raw):
         a1 = answers[row["model_1"]][row["question_id"]].turns[0]
@@ -116,18 +117,18 @@ def test_mt_bench_format_pair_judgments_joined_with_answers(shared):
     assert len(agreeing) == 2 * sum(1 for r in raw if r["g1_winner"] == r["g2_winner"])
 
 
-def test_judgments_need_their_bench(tmp_path: Path, shared):
+def test_judgments_need_their_bench(tmp_path: Path, published_data):
     lone = tmp_path / "gpt-4_pair.jsonl"
-    lone.write_text(shared("jp_bench", "model_judgment", "fastchat_era_2023-08", "gpt-4_pair.jsonl")
+    lone.write_text(published_data("jp_bench", "model_judgment", "fastchat_era_2023-08", "gpt-4_pair.jsonl")
                     .read_text(encoding="utf-8"), encoding="utf-8")
     with pytest.raises(ConfigError, match="cannot tell which bench"):
         convert(f"judgments={lone}")
-    recs, _ = convert(f"judgments={lone},bench={shared('jp_bench')}")
+    recs, _ = convert(f"judgments={lone},bench={published_data('jp_bench')}")
     assert len(recs) == 480
 
 
-def test_prometheus_eval_set_real(shared):
-    path = shared("prometheus", "vicuna_eval.json")
+def test_prometheus_eval_set_real(published_data):
+    path = published_data("prometheus", "vicuna_eval.json")
     recs, _ = convert(f"prometheus={path}")
     raw = json.loads(path.read_text(encoding="utf-8"))
     assert len(recs) == 320 and all(r.scale == (1.0, 5.0) and r.rubric and r.reference for r in recs)

@@ -16,7 +16,7 @@ from llm_judge.traindata.pipeline import BuildOptions, build  # noqa: E402
 
 @pytest.fixture(scope="module")
 def specs(tmp_path_factory):
-    from conftest import shared_path
+    from conftest import published_path
 
     judgelm = tmp_path_factory.mktemp("judgelm") / "judgelm_train_100k.jsonl"
     rows = [{"question_id": i, "question_body": f"Give a word that rhymes with {w}.", "answer1_body": a,
@@ -25,10 +25,10 @@ def specs(tmp_path_factory):
                                                    ("moon", "soon", "spoon", 7, 7)])]
     judgelm.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return [SourceSpec.parse(s) for s in (
-        f"llmbar={shared_path('llmbar', 'Natural', 'dataset.json')}",
-        f"pandalm={shared_path('pandalm', 'testset-v1.json')}",
-        f"autoj={shared_path('autoj', 'training', 'single_traindata.jsonl')}",
-        f"prometheus={shared_path('prometheus', 'vicuna_eval.json')}",
+        f"llmbar={published_path('llmbar', 'Natural', 'dataset.json')}",
+        f"pandalm={published_path('pandalm', 'testset-v1.json')}",
+        f"autoj={published_path('autoj', 'training', 'single_traindata.jsonl')}",
+        f"prometheus={published_path('prometheus', 'vicuna_eval.json')}",
         f"judgelm={judgelm}")]
 
 

@@ -23,10 +23,10 @@ def test_only_the_answer_is_learned_and_it_survives_truncation(default_model_pat
     assert len(short_ids) == 40 and [y for y in short_labels if y != IGNORE] == learned  # prompt cut, answer kept
 
 
-def test_cli_builds_data_and_a_short_lora_run_lowers_the_loss(tmp_path: Path, shared, capsys):
+def test_cli_builds_data_and_a_short_lora_run_lowers_the_loss(tmp_path: Path, published_data, capsys):
     code = make_traindata.main([
-        "--out-dir", str(tmp_path), "--source", f"llmbar={shared('llmbar', 'Natural', 'dataset.json')}",
-        "--source", f"autoj={shared('autoj', 'training', 'single_traindata.jsonl')}", "--max-per-source", "40",
+        "--out-dir", str(tmp_path), "--source", f"llmbar={published_data('llmbar', 'Natural', 'dataset.json')}",
+        "--source", f"autoj={published_data('autoj', 'training', 'single_traindata.jsonl')}", "--max-per-source", "40",
         "--train-steps", "4", "--train-examples", "2", "--train-max-len", "48"])
     out = capsys.readouterr().out
     assert code == 0

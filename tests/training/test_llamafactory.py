@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import shared_path, under_ci
+from conftest import published_path, under_ci
 from llm_judge.cli import make_traindata
 
 VENV = Path(os.environ.get("LLM_JUDGE_LF_VENV", Path.home() / ".cache" / "llm_judge" / "llamafactory-venv"))
@@ -41,8 +41,8 @@ def test_llamafactory_trains_a_lora_adapter_on_make_traindata_output(tmp_path: P
     cli = lf_cli()
     data = tmp_path / "data"
     assert make_traindata.main([
-        "--out-dir", str(data), "--source", f"autoj={shared_path('autoj', 'training', 'single_traindata.jsonl')}",
-        "--source", f"llmbar={shared_path('llmbar', 'Natural', 'dataset.json')}", "--max-per-source", "8",
+        "--out-dir", str(data), "--source", f"autoj={published_path('autoj', 'training', 'single_traindata.jsonl')}",
+        "--source", f"llmbar={published_path('llmbar', 'Natural', 'dataset.json')}", "--max-per-source", "8",
         "--model-path", default_model_path, "--template", "smollm2", "--cutoff-len", "128"]) == 0
     out = tmp_path / "saves"
     # the YAML as written, shortened to two steps on the CPU; "eval_steps" keeps its eval set out of the way

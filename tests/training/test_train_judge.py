@@ -10,7 +10,7 @@ import pytest
 from llm_judge.cli import eval_judge, gen_judgment, gen_model_answer, make_traindata, train_judge
 from llm_judge.jsonl import read_jsonl
 
-from conftest import shared_path
+from conftest import published_path
 
 pytestmark = pytest.mark.usefixtures("real_datasets_only")
 
@@ -19,8 +19,8 @@ pytestmark = pytest.mark.usefixtures("real_datasets_only")
 def traindata(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("traindata")
     assert make_traindata.main([
-        "--out-dir", str(out), "--source", f"autoj={shared_path('autoj', 'training', 'single_traindata.jsonl')}",
-        "--source", f"llmbar={shared_path('llmbar', 'Natural', 'dataset.json')}", "--max-per-source", "24",
+        "--out-dir", str(out), "--source", f"autoj={published_path('autoj', 'training', 'single_traindata.jsonl')}",
+        "--source", f"llmbar={published_path('llmbar', 'Natural', 'dataset.json')}", "--max-per-source", "24",
         "--test-ratio", "0.2"]) == 0
     return out
 

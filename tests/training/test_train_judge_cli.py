@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import shared_path
+from conftest import published_path
 from llm_judge.__main__ import main as dispatch
 from llm_judge.cli import make_traindata, train_judge
 
@@ -37,7 +37,7 @@ def tiny(tmp_path_factory) -> Path:
 def data(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("data")
     assert make_traindata.main(["--out-dir", str(out), "--source",
-                                f"autoj={shared_path('autoj', 'training', 'single_traindata.jsonl')}",
+                                f"autoj={published_path('autoj', 'training', 'single_traindata.jsonl')}",
                                 "--max-per-source", "12", "--test-ratio", "0.25"]) == 0
     return out
 
