@@ -83,11 +83,12 @@ def test_bad_label_is_one_line(tmp_path, capsys, label, message):
     assert err[0].startswith(f"error: {labels}") and message.split(": ", 1)[1] in err[0]
 
 
-def pandalm_files(shared, folder, labelled, seed=0):
+def pandalm_files(published_data, folder, labelled, seed=0):
     """PandaLM's 999 pairs as a judgment file of the released GPT-3.5 verdicts (one order, written to both;
     "garbage" a failed record) and the majority of the three annotators as human labels: all, and a sample."""
-    samples = pandalm.read(shared("pandalm", "testset-v1.json"))
-    verdicts = {o.idx: o.verdict for o in pandalm.read_outputs(shared("pandalm", "gpt-3.5-turbo-testset-v1.json"))}
+    samples = pandalm.read(published_data("pandalm", "testset-v1.json"))
+    outputs = pandalm.read_outputs(published_data("pandalm", "gpt-3.5-turbo-testset-v1.json"))
+    verdicts = {o.idx: o.verdict for o in outputs}
     winner = {"1": "model_1", "2": "model_2", "tie": "tie", None: None}
     judged, labels = [], []
     for s in samples:
@@ -99,8 +100,8 @@ def pandalm_files(shared, folder, labelled, seed=0):
             _write(folder / "human_sample.jsonl", random.Random(seed).sample(labels, labelled)))
 
 
-def test_pandalm_gpt35_corrected_by_100_labels(shared, tmp_path, capsys):
-    judged, every, sample = pandalm_files(shared, tmp_path, 100)
+def test_pandalm_gpt35_corrected_by_100_labels(published_data, tmp_path, capsys):
+    judged, every, sample = pandalm_files(published_data, tmp_path, 100)
     title = "pairwise: win rate (ties half) corrected by human labels"
     for labels in (every, sample):
         assert show_result.main(["--input-file", str(judged), "--mode", "pairwise-all", "--human-labels",
