@@ -24,10 +24,10 @@ def expected_switch(instruction: str) -> bool:
 
 
 @pytest.fixture
-def bench(tmp_path, shared) -> Path:
+def bench(tmp_path, published_data) -> Path:
     root = tmp_path / "data" / "alpaca_eval"
-    shutil.copytree(shared("alpaca_eval", "evaluators_configs"), root / "evaluators_configs")
-    baseline = json.loads(shared("alpaca_eval", "results", files.BASELINE, files.OUTPUTS_FILE).read_text())[:N]
+    shutil.copytree(published_data("alpaca_eval", "evaluators_configs"), root / "evaluators_configs")
+    baseline = json.loads(published_data("alpaca_eval", "results", files.BASELINE, files.OUTPUTS_FILE).read_text())[:N]
     mine = [dict(r, output=r["output"] if i == 0 else f"MINE-{i} a short reply", generator="mine")
             for i, r in enumerate(baseline)]
     for name, rows in ((files.BASELINE, baseline), ("mine", mine)):

@@ -27,12 +27,12 @@ FIELDS = ("win_rate", "standard_error", "n_wins", "n_wins_base", "n_draws", "n_t
           "avg_length")
 
 
-def released(shared, model: str) -> Path:
-    return shared("alpaca_eval", "results", model, files.ANNOTATOR, files.ANNOTATIONS_FILE)
+def released(published_data, model: str) -> Path:
+    return published_data("alpaca_eval", "results", model, files.ANNOTATOR, files.ANNOTATIONS_FILE)
 
 
-def test_released_annotations_give_the_published_leaderboard(shared):
-    rows, note = leaderboard_rows(shared("alpaca_eval", "results"))
+def test_released_annotations_give_the_published_leaderboard(published_data):
+    rows, note = leaderboard_rows(published_data("alpaca_eval", "results"))
     got = {r["model"]: r for r in rows}
     assert set(got) == set(PUBLISHED)
     for model, numbers in PUBLISHED.items():
@@ -60,8 +60,8 @@ def _shown_preference(record: dict) -> float:
 
 
 @pytest.mark.parametrize("model", sorted(PUBLISHED))
-def test_switch_rule_and_label_order_reproduce_every_released_preference(shared, model):
-    records = files.read_json_list(released(shared, model))
+def test_switch_rule_and_label_order_reproduce_every_released_preference(published_data, model):
+    records = files.read_json_list(released(published_data, model))
     called = [r for r in records if r["raw_completion"] is not None]
     assert len(called) > 790
     switched = 0
@@ -77,8 +77,9 @@ def test_switch_rule_and_label_order_reproduce_every_released_preference(shared,
             assert r["output_1"] == r["output_2"] and r["preference"] == 1.5
 
 
-def test_another_seed_or_label_order_would_not_reproduce_them(shared):
-    records = [r for r in files.read_json_list(released(shared, "alpaca-7b")) if r["raw_completion"] is not None]
+def test_another_seed_or_label_order_would_not_reproduce_them(published_data):
+    records = [r for r in files.read_json_list(released(published_data, "alpaca-7b"))
+               if r["raw_completion"] is not None]
     def agree(switch, first: str) -> int:
         n = 0
         for r in records:
@@ -101,8 +102,8 @@ def test_preference_from_logprobs_counts_a_missing_label_as_zero_and_refuses_nei
         ann.preference_from_logprobs([("The", -0.1), ("Both", -2.0)], "m", ["m", "M"])
 
 
-def test_template_placeholders_are_filled_once(shared):
-    config = ann.load_annotator(shared("alpaca_eval", "evaluators_configs"), files.ANNOTATOR)
+def test_template_placeholders_are_filled_once(published_data):
+    config = ann.load_annotator(published_data("alpaca_eval", "evaluators_configs"), files.ANNOTATOR)
     assert (config.first_label, config.labels, config.top_logprobs, config.max_tokens) == ("m", ("m", "M"), 5, 1)
     messages = ann.prompt_messages(config.template, "say {output_2}", "A wrote {instruction}", "B")
     assert [m["role"] for m in messages] == ["system", "user"]
