@@ -5,7 +5,8 @@
     python -m llm_judge.eval_judge llmbar-stats RESULT_JSON
 
 SET is a labelled pairwise set in its published format (PandaLM testset-v1.json, an LLMBar folder or
-dataset.json, Auto-J testdata_pairwise.jsonl, MT-bench human judgments, JudgeLM val, or our JSONL).
+dataset.json, Auto-J testdata_pairwise.jsonl, MT-bench human judgments, JudgeLM val, JudgeBench, or our
+JSONL).
 ``score`` reads stored predictions (PandaLM/LLMBar/Auto-J/JudgeLM output files, FastChat pairwise
 judgments); ``run`` judges the set in both orders with any judge the harness supports, resumably, then
 scores it (with any --pred beside it). ``llmbar-stats`` prints LLMBar's statistics.json for a result.json.
@@ -33,6 +34,7 @@ from typing import Sequence
 from .. import cli
 from ..errors import ConfigError
 from ..metaeval.loaders import FORMATS as SET_FORMATS
+from ..metaeval.judgebench import judgebench_table
 from ..metaeval.loaders import load_set
 from ..metaeval.metrics import group_key, interannotator, llmbar_statistics, relabel, score_groups
 from ..metaeval.pairs import LabelledPair, LabelledSet
@@ -177,6 +179,8 @@ def report(args: argparse.Namespace, labelled: LabelledSet, items: list[Labelled
         title = f"{labelled.name} vs {ref.name}"
     tables: list[Table] = []
     rows = [(p.name, group, m) for p in judges for group, m in score_groups(items, p, args.group_by, invalid_as_tie)]
+    if labelled.format == "judgebench" and judges:
+        tables.append(judgebench_table(title, items, judges))
     if rows:
         tables += metric_tables(title, rows)
     if args.interannotator:

@@ -9,6 +9,7 @@
     prometheus.py     Prometheus Feedback-Collection and its eval sets
     mtbench_human.py  MT-bench human judgments, grouped per pair as FastChat's compute_agreement does
     ours.py           our labelled pairwise JSONL
+    judgebench.py     JudgeBench pairs (objective labels) and its judges' released outputs
 
 Each module reads its files once, translates the dataset's labels with its one label map, repairs the
 dataset's known quirks (noted in ``Sample.quirks``) and raises InputError naming file, line and field.

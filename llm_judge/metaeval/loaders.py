@@ -6,6 +6,7 @@
     mtbench-human  MT-bench human judgments: one pair per question, model pair and turn
     judgelm        JudgeLM val set, labelled by GPT-4's scores in ``text`` (made without the reference)
     jsonl          ours: {"id", "question", "response_1", "response_2", "label": "1"|"2"|"tie", ...}
+    judgebench     JudgeBench pair files (or output files: their pairs), grouped by its four categories
 
 Pair ids follow the source's row order (0-based), so prediction files aligned by line with the source
 (Auto-J, JudgeLM) and our judge runs refer to the same pairs. Bad input raises InputError naming the
@@ -17,13 +18,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
-from ..datasets import autoj, judgelm, llmbar, mtbench_human, ours, pandalm
+from ..datasets import autoj, judgebench, judgelm, llmbar, mtbench_human, ours, pandalm
 from ..datasets.rows import iter_rows
 from ..datasets.sample import Sample
 from ..errors import ConfigError, InputError
 from .pairs import LabelledPair, LabelledSet, pair_of
 
-FORMATS = ("pandalm", "llmbar", "autoj", "mtbench-human", "judgelm", "jsonl")
+FORMATS = ("pandalm", "llmbar", "autoj", "mtbench-human", "judgelm", "jsonl", "judgebench")
 
 
 def _judgelm_pair(sample: Sample) -> LabelledPair:
@@ -59,12 +60,15 @@ def load_set(path: str | Path, fmt: str = "auto", annotators: tuple[str, ...] = 
         return _labelled("judgelm", fmt, path, judgelm.read(path), _judgelm_pair)
     if fmt == "jsonl":
         return _labelled(Path(path).stem, fmt, path, ours.read(path))
+    if fmt == "judgebench":
+        return _labelled("judgebench", fmt, path, judgebench.read(path))
     raise ConfigError(f"unknown set format {fmt!r} (known: {', '.join(FORMATS)})")
 
 
 # -- format detection ------------------------------------------------------------------------------
 
 _SIGNATURES: list[tuple[str, Callable[[dict], bool]]] = [
+    ("judgebench", lambda o: "pair_id" in o and "response_A" in o),
     ("pandalm", lambda o: "annotator1" in o and "response1" in o),
     ("llmbar", lambda o: "output_1" in o and "label" in o),
     ("autoj", lambda o: "response 1" in o),

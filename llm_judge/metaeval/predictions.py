@@ -12,6 +12,8 @@
                    ja-vicuna-qa-benchmark's per-pair files (pairwise:<model_1>_<model_2>.jsonl, llm_judge/layouts.py)
     mtbench-votes  model votes in the MT-bench human-judgment format (its ``gpt4_pair`` split): one order
     jsonl          ours: {"id", "verdict": "1"|"2"|"tie"|null} or {"id", "verdicts": [order 1, order 2]}
+    judgebench     JudgeBench output files: the pair rows with ``judgments``, two games (the second in shown
+                   order, turned back here); reward-model files (``judge_name`` reward_model) their first game
 
 Every verdict is stored in the set's terms ("1" = response 1 better) whichever order the responses were
 shown in. Order 1 shows response 1 first; order 2 shows response 2 first.
@@ -23,14 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from ..datasets import autoj, judgelm, ours, pandalm
+from ..datasets import autoj, judgebench, judgelm, ours, pandalm
 from ..datasets.rows import Row, read_rows
 from ..errors import ConfigError, InputError
 from ..layouts import judgment_files
 from ..records import PairJudgment
 from .pairs import ONE, TIE, TWO, LabelledSet, Verdict, flip
 
-FORMATS = ("pandalm", "llmbar", "autoj", "judgelm", "fastchat", "mtbench-votes", "jsonl")
+FORMATS = ("pandalm", "llmbar", "autoj", "judgelm", "fastchat", "mtbench-votes", "jsonl", "judgebench")
 
 
 @dataclass
@@ -62,10 +64,13 @@ class PredSpec:
 
     @classmethod
     def parse(cls, text: str) -> "PredSpec":
-        """``[NAME=]FILE[,SWAPPED_FILE]``; FILE may be a glob pattern (quoted), e.g. for LLMBar's result.json files."""
+        """``[NAME=]FILE[,SWAPPED_FILE]``; FILE may be a glob pattern (quoted), e.g. for LLMBar's result.json files.
+        A file that exists under the whole text is that file, commas and all."""
         name, sep, rest = text.partition("=")
         if not sep or "/" in name:  # no name given ("a=b" inside a path is not one)
             name, rest = "", text
+        if Path(rest).exists():  # a file whose name holds a comma (JudgeBench's do) is one file
+            return cls(name or None, [Path(rest)], [])
         first, _, second = rest.partition(",")
         return cls(name or None, _expand(first), _expand(second) if second else [])
 
@@ -87,7 +92,12 @@ def _expand(pattern: str) -> list[Path]:
 
 
 def default_name(path: Path, fmt: str) -> str:
-    """LLMBar results are named by their evaluator folder ("GPT-4/CoT"), other files by their stem."""
+    """LLMBar results are named by their evaluator folder ("GPT-4/CoT"), JudgeBench outputs by the judge in
+    their file name ("arena_hard/claude-3-haiku-20240307"), other files by their stem."""
+    if fmt == "judgebench":  # dataset=judgebench,response_model=...,judge_name=arena_hard,judge_model=M.jsonl
+        fields = dict(part.partition("=")[::2] for part in path.stem.split(","))
+        if fields.get("judge_name") and fields.get("judge_model"):
+            return f"{fields['judge_name']}/{fields['judge_model']}"
     if fmt == "llmbar" and "evaluators" in path.parts:
         parts = path.parts[path.parts.index("evaluators") + 1:-1]
         if parts:
@@ -106,6 +116,21 @@ def read_pandalm(files: list[Path], labelled: LabelledSet, name: str) -> Predict
                 raise out.row.error(f"idx {out.idx!r} is not in the labelled set", "idx")
             preds.add(path, str(out.idx), (out.verdict,))
     return preds
+
+
+def read_judgebench(files: list[Path], labelled: LabelledSet, name: str) -> Predictions:
+    ids = labelled.by_id()
+    preds: Predictions | None = None
+    for path in files:
+        for out in judgebench.read_outputs(path):
+            if out.pair_id not in ids:
+                raise out.row.error(f"pair {out.pair_id!r} is not in the labelled set", "pair_id")
+            preds = preds or Predictions(name, len(out.verdicts))
+            if len(out.verdicts) != preds.orders:
+                raise out.row.error(f"judge {out.judge!r}: every file of one judge must count the same games",
+                                    "judge_name")
+            preds.add(path, out.pair_id, out.verdicts)
+    return preds or Predictions(name, 2)
 
 
 LLMBAR_WINNER = {"1": ONE, "2": TWO, None: None}
@@ -275,6 +300,7 @@ def read_jsonl(files: list[Path], labelled: LabelledSet, name: str) -> Predictio
 # -- format detection ------------------------------------------------------------------------------
 
 _SIGNATURES: list[tuple[str, Callable[[dict], bool]]] = [
+    ("judgebench", lambda o: "judgments" in o and "pair_id" in o),
     ("pandalm", lambda o: "idx" in o and any(k.endswith("_result") for k in o)),
     ("llmbar", lambda o: "results" in o and "output_1" in o),
     ("judgelm", lambda o: "pred_text" in o),
@@ -309,7 +335,7 @@ def load_predictions(spec: PredSpec, labelled: LabelledSet, fmt: str = "auto") -
         return read_judgelm(spec.files, spec.swapped, labelled, name)
     readers: dict[str, Callable[[list[Path], LabelledSet, str], Predictions]] = {
         "pandalm": read_pandalm, "llmbar": read_llmbar, "fastchat": read_fastchat,
-        "mtbench-votes": read_mtbench_votes, "jsonl": read_jsonl,
+        "mtbench-votes": read_mtbench_votes, "jsonl": read_jsonl, "judgebench": read_judgebench,
     }
     if fmt not in readers:
         raise ConfigError(f"unknown prediction format {fmt!r} (known: {', '.join(FORMATS)})")
