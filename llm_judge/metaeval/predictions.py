@@ -69,7 +69,7 @@ class PredSpec:
         name, sep, rest = text.partition("=")
         if not sep or "/" in name:  # no name given ("a=b" inside a path is not one)
             name, rest = "", text
-        if Path(rest).exists():  # a file whose name holds a comma (JudgeBench's do) is one file
+        if Path(rest).is_file():  # a file whose name holds a comma (JudgeBench's do) is one file
             return cls(name or None, [Path(rest)], [])
         first, _, second = rest.partition(",")
         return cls(name or None, _expand(first), _expand(second) if second else [])
