@@ -27,7 +27,7 @@ from ..five_level import STRONG_WEIGHT
 from ..judging.families import load_family
 from ..judging.judge_id import judge_ids, judgment_files, judgment_folder, judgment_path
 from ..judging.matches import MODES
-from ..leaderboards import alpaca_eval
+from ..leaderboards import alpaca_eval, arena_hard
 from ..records import Judgment, PairJudgment, read_judgments
 from ..results import panel, verdict_rules
 from ..results.aggregate import FAILED_GAMES, error_games, pairwise_tallies, rule_note, scale_of, singles
@@ -338,6 +338,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         require_wandb()  # before any work: a missing extra is reported first
     if args.input_file and alpaca_eval.is_annotations(Path(args.input_file)):
         print(render([alpaca_eval.leaderboard_table(Path(args.input_file))], args.format, args.digits))
+        return 0
+    if args.input_file and arena_hard.is_arena_judgments(Path(args.input_file)):
+        print(render(arena_hard.leaderboard_tables(Path(args.input_file), args.style_control, args.strong_weight,
+                                                   args.seed, parse_model_list(args.model_list)), args.format, args.digits))
         return 0
     models = parse_model_list(args.model_list)
     results = [bench_result(args, name, models) for name in names]
