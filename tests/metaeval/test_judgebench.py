@@ -22,9 +22,9 @@ def score(argv, capsys):
     return {t["title"]: t["rows"] for t in json.loads(capsys.readouterr().out)}
 
 
-def test_released_claude_haiku_output_gives_judgebench_numbers(shared, capsys):
-    data = shared("judgebench", "data", PAIRS.format(SONNET))
-    out = shared("judgebench", "outputs", OUTPUT.format(SONNET, "arena_hard", "claude-3-haiku-20240307"))
+def test_released_claude_haiku_output_gives_judgebench_numbers(published_data, capsys):
+    data = published_data("judgebench", "data", PAIRS.format(SONNET))
+    out = published_data("judgebench", "outputs", OUTPUT.format(SONNET, "arena_hard", "claude-3-haiku-20240307"))
     [row] = score([str(data), "--pred", str(out), "--group-by", "none"], capsys)[TITLE]
     # PROVENANCE.md: JudgeBench's utils/metrics.py on this file gives 37.66, 29.41, 32.35, 9.68, 32.22
     got = [round(row[c], 2) for c in ("knowledge", "reasoning", "math", "coding", "overall")]
@@ -36,9 +36,9 @@ def test_released_claude_haiku_output_gives_judgebench_numbers(shared, capsys):
     assert again == row
 
 
-def test_reward_model_files_count_their_first_game(shared, capsys):
-    data = shared("judgebench", "data", PAIRS.format(GPT4O))
-    out = shared("judgebench", "outputs", OUTPUT.format(GPT4O, "reward_model", "internlm_internlm2-7b-reward"))
+def test_reward_model_files_count_their_first_game(published_data, capsys):
+    data = published_data("judgebench", "data", PAIRS.format(GPT4O))
+    out = published_data("judgebench", "outputs", OUTPUT.format(GPT4O, "reward_model", "internlm_internlm2-7b-reward"))
     [row] = score([str(data), "--pred", f"rm={out}", "--group-by", "none"], capsys)[TITLE]
     rows = read_jsonl(out)
     # by hand from the scores: the first game shows response_A first; right when the higher score is the label's
@@ -57,8 +57,8 @@ def test_the_rule():
     assert correct(["2"], "2") and not correct(["tie"], "2")
 
 
-def test_bad_decision_is_one_line(shared, tmp_path, capsys):
-    out = shared("judgebench", "outputs", OUTPUT.format(SONNET, "arena_hard", "claude-3-haiku-20240307"))
+def test_bad_decision_is_one_line(published_data, tmp_path, capsys):
+    out = published_data("judgebench", "outputs", OUTPUT.format(SONNET, "arena_hard", "claude-3-haiku-20240307"))
     rows = read_jsonl(out)[:3]
     rows[1]["judgments"][1]["decision"] = "A>>B"
     bad = tmp_path / "judgebench_out.jsonl"
@@ -70,8 +70,8 @@ def test_bad_decision_is_one_line(shared, tmp_path, capsys):
                        "null, got \"A>>B\"")
 
 
-def shortest(shared, n):
-    data = shared("judgebench", "data", PAIRS.format(SONNET))
+def shortest(published_data, n):
+    data = published_data("judgebench", "data", PAIRS.format(SONNET))
     pairs = sorted(load_set(data).items, key=lambda p: len(p.turns[0]) + len(p.answers_1[0]) + len(p.answers_2[0]))
     return data, pairs[:n]
 
@@ -88,8 +88,8 @@ def longer_wins(body, text):
     return "Judged. " + ("[[A]]" if len(a) > len(b) else "[[B]]" if len(b) > len(a) else "[[C]]")
 
 
-def test_api_judge_runs_both_orders(shared, tmp_path, monkeypatch, capsys):
-    data, pairs = shortest(shared, 6)
+def test_api_judge_runs_both_orders(published_data, tmp_path, monkeypatch, capsys):
+    data, pairs = shortest(published_data, 6)
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     prompts = tmp_path / "judge.jsonl"
@@ -114,8 +114,8 @@ def score_run(argv, capsys):
     return row
 
 
-def test_default_judge_runs_both_orders(shared, tmp_path, default_model_path, capsys):
-    data, pairs = shortest(shared, 2)
+def test_default_judge_runs_both_orders(published_data, tmp_path, default_model_path, capsys):
+    data, pairs = shortest(published_data, 2)
     row = score_run(["run", str(data), "--ids", *[p.id for p in pairs], "--judge-model", "default",
                      "--judge-method", "distribution", "--output-dir", str(tmp_path), "--group-by", "none"], capsys)
     records = read_jsonl(next((tmp_path / "judgebench").glob("*_pair.jsonl")))
