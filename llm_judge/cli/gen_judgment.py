@@ -38,7 +38,7 @@ from ..judging.judge import Judge
 from ..judging.judge_id import judge_ids, judgment_folder, judgment_path
 from ..judging.matches import MODES, Match, MatchPlan, plan_matches
 from ..judging.panel_run import JudgeJob, run_judges
-from ..leaderboards import alpaca_eval
+from .. import leaderboards
 from ..judging.run import RunSummary, judgment_store, pending
 from ..jsonl import JsonlStore
 from ..layouts import LayoutStore
@@ -158,8 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ..results.wandb_log import require_wandb
 
         require_wandb()  # before any judging: a missing extra is reported first
-    if alpaca_eval.bench_folder(args.bench_name, args.data_dir):
-        return _alpaca_eval(args)
+    if leaderboards.bench_kind(args.bench_name, args.data_dir):
+        return _leaderboard_bench(args)
     family = load_family(args.judge_family)
     judges = build_judges(args, family)
     global _skip_teardown
@@ -205,17 +205,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1 if any(summary.failed for summary in summaries) else 0
 
 
-def _alpaca_eval(args: argparse.Namespace) -> int:
-    """AlpacaEval 2.0's weighted annotator on --model-list's outputs (see llm_judge/leaderboards/)."""
-    folder = alpaca_eval.bench_folder(args.bench_name, args.data_dir)
+def _leaderboard_bench(args: argparse.Namespace) -> int:
+    """AlpacaEval 2.0 and Arena-Hard-Auto folders are judged by their own protocols (llm_judge/leaderboards/)."""
     if len(args.judge_model) > 1:
-        raise ConfigError("AlpacaEval annotates with one judge; give one --judge-model")
-    ids = judge_ids(args.judge_model, args.judge_model_id)
-    config = engine_config(args, args.judge_model[0], args.judge_engine, ids[0])
-    summary = alpaca_eval.run_annotator(config, folder, parse_model_list(args.model_list))
-    for model, (asked, failed) in summary.items():
-        print(f"{model}: {asked} annotated, {failed} failed -> {folder}/results/{model}/", file=sys.stderr)
-    return 1 if any(failed for _, failed in summary.values()) else 0
+        raise ConfigError(f"{args.bench_name} is judged by one judge per run; give one --judge-model")
+    judge_id = judge_ids(args.judge_model, args.judge_model_id)[0]
+    config = engine_config(args, args.judge_model[0], args.judge_engine, judge_id)
+    lines, failed = leaderboards.judge_bench(args.bench_name, args.data_dir, config, parse_model_list(args.model_list),
+                                             judge_id, args.judge_max_new_token)
+    for line in lines:
+        print(line, file=sys.stderr)
+    return 1 if failed else 0
 
 
 def build_judges(args: argparse.Namespace, family: JudgeFamily) -> list[Judge]:

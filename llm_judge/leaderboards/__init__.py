@@ -4,3 +4,41 @@ Each bench reads and writes its upstream project's file layout as it is, so a fo
 same table here and ours in its tool. Imports point one way: these modules use engines/ and the core, and the
 command line calls them.
 """
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:
+    from ..engines.config import EngineConfig
+
+
+def bench_kind(name: str, data_dir: str | Path | None) -> str | None:
+    """"alpaca_eval" or "arena_hard" when the bench folder is in that project's layout, else None."""
+    from .alpaca_eval import bench_folder
+    from .arena_hard import arena_folder
+
+    if bench_folder(name, data_dir):
+        return "alpaca_eval"
+    return "arena_hard" if arena_folder(name, data_dir) else None
+
+
+def judge_bench(name: str, data_dir: str | Path | None, engine: "EngineConfig", models: Sequence[str] | None,
+                judge_id: str, max_tokens: int | None = None) -> tuple[list[str], bool]:
+    """Judge a leaderboard bench by its own protocol; (a line per model, whether any record failed)."""
+    from .alpaca_eval import bench_folder, run_annotator
+    from .arena_hard import arena_folder
+    from .arena_judging import run_judge
+
+    folder = bench_folder(name, data_dir)
+    if folder is not None:
+        summary = run_annotator(engine, folder, models)
+        lines = [f"{m}: {asked} annotated, {failed} failed -> {folder}/results/{m}/"
+                 for m, (asked, failed) in summary.items()]
+        return lines, any(failed for _, failed in summary.values())
+    folder = arena_folder(name, data_dir)
+    assert folder is not None, "bench_kind() picks the bench first"
+    summary = run_judge(engine, folder, models, judge_id, max_tokens)
+    lines = [f"{m}: {asked} questions judged, {left} without both verdicts -> "
+             f"{folder}/model_judgment/{judge_id}/{m}.jsonl" for m, (asked, left) in summary.items()]
+    return lines, any(left for _, left in summary.values())

@@ -136,3 +136,14 @@ def leaderboard_tables(path: Path, style_control: bool = False, weight: int = ST
     paths = files.judgment_files(path)
     style = style_lookup(answer_folder(paths)) if style_control else None
     return leaderboard(paths, style, weight, seed, models)
+
+
+def arena_folder(name: str, data_dir: str | Path | None) -> Path | None:
+    """The Arena-Hard bench ``name`` (a folder under ``data_dir``, or a path), or None when it is not one."""
+    from ..bench import default_data_dir
+
+    base = Path(data_dir) if data_dir is not None else default_data_dir()
+    for path in (Path(name), base / name):
+        if files.is_arena_bench(path):
+            return path
+    return None
