@@ -6,7 +6,7 @@
 Two workloads, each its own table with its own baseline:
 
 * ``demo``: the 20 first turns of data/demo_bench, 64 new tokens each;
-* ``mt_bench``: the 80 first turns of MT-bench (../shared/data/mt_bench, as ``download`` fetches it), 128
+* ``mt_bench``: the 80 first turns of MT-bench (from the download cache, filled on first use), 128
   new tokens each: the workload issue 16's 25x goal names.
 
 ``--n`` takes the first n questions (repeated when n is larger than the bench). Greedy, with the same token
@@ -42,6 +42,8 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")  # vLLM's per-weight warnings would bury the table
 
 from llm_judge.bench import load_bench  # noqa: E402
+from llm_judge.benches.cache import cached_path  # noqa: E402
+from llm_judge.errors import LlmJudgeError  # noqa: E402
 from llm_judge.engines.base import ChatModel, GenRequest, GenResult  # noqa: E402
 from llm_judge.engines.config import HFOptions, VLLMOptions  # noqa: E402
 
@@ -67,9 +69,9 @@ class Row:
         return self.tokens / self.total_s
 
 
-# name -> (bench folder, questions, new tokens)
-WORKLOADS = {"demo": (REPO / "data" / "demo_bench", 20, 64),
-             "mt_bench": (REPO.parent / "shared" / "data" / "mt_bench", 80, 128)}
+# name -> (bench folder, questions, new tokens); MT-bench's folder is the download cache's, filled on first use
+WORKLOADS = {"demo": (lambda: REPO / "data" / "demo_bench", 20, 64),
+             "mt_bench": (lambda: cached_path("mt_bench"), 80, 128)}
 
 
 def build_requests(bench: Path, n: int, max_new_tokens: int) -> list[GenRequest]:
@@ -176,9 +178,12 @@ def main(argv: list[str] | None = None) -> int:
     if unknown := set(engines) - set(ENGINES):
         p.error(f"unknown engines: {', '.join(sorted(unknown))}")
     workloads = list(WORKLOADS) if args.workload == "both" else [args.workload]
+    folders = {}
     for name in workloads:
-        if not WORKLOADS[name][0].is_dir():
-            p.error(f"{name}: no bench at {WORKLOADS[name][0]} (python -m llm_judge download mt_bench)")
+        try:
+            folders[name] = WORKLOADS[name][0]()
+        except LlmJudgeError as exc:
+            p.error(f"{name}: {exc}")
 
     import torch
     import transformers  # noqa: F401  (imported before any timer starts, as vllm below)
@@ -193,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     tokenizer = load_tokenizer(resolve_model_path(None), HFOptions())
     for name in workloads:
-        bench, n, new_tokens = WORKLOADS[name]
+        bench, (_, n, new_tokens) = folders[name], WORKLOADS[name]
         n, new_tokens = args.n or n, args.max_new_tokens or new_tokens
         requests = build_requests(bench, n, new_tokens)
         print(f"\n{name}: {n} questions x {new_tokens} new tokens, greedy; torch threads {torch.get_num_threads()}, "

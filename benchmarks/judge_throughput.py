@@ -4,7 +4,7 @@
     python benchmarks/judge_throughput.py --models 16          # N = 2560 (a multiple of both P)
     python benchmarks/judge_throughput.py --no-fastchat        # ours only (FastChat's with faults takes minutes)
 
-The bench is MT-bench (80 questions, 2 turns, from ../shared/data/mt_bench) with the real answers of
+The bench is MT-bench (80 questions, 2 turns, from the download cache) with the real answers of
 ``--models`` models, judged in single mode: N = 160 × models judgments, one call each. The judge is the
 loopback server of tests/fakeapi.py, run as its own process, which answers every call after exactly
 L seconds; "faults" injects 5% 429 (Retry-After: 1 s, answered at once) and 2% 500 (after L) per attempt.
@@ -41,19 +41,24 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-MT_BENCH = REPO.parent / "shared" / "data" / "mt_bench"
 KEY = "sk-benchmark-key"
 
 
 def make_bench(root: Path, models: int) -> list[str]:
     """A copy of MT-bench with the answers of the first ``models`` answer files; their names."""
-    if not (MT_BENCH / "question.jsonl").exists():
-        sys.exit(f"error: needs the public MT-bench data at {MT_BENCH}")
+    sys.path.insert(0, str(REPO))
+    from llm_judge.benches.cache import cached_path
+    from llm_judge.errors import LlmJudgeError
+
+    try:
+        mt_bench = cached_path("mt_bench")  # filled on first use from $LLM_JUDGE_MIRROR or upstream
+    except LlmJudgeError as exc:
+        sys.exit(f"error: {exc}")
     bench = root / "mt_bench"
     (bench / "model_answer").mkdir(parents=True)
-    shutil.copy(MT_BENCH / "question.jsonl", bench / "question.jsonl")
-    shutil.copytree(MT_BENCH / "reference_answer", bench / "reference_answer")
-    files = sorted((MT_BENCH / "model_answer").glob("*.jsonl"))[:models]
+    shutil.copy(mt_bench / "question.jsonl", bench / "question.jsonl")
+    shutil.copytree(mt_bench / "reference_answer", bench / "reference_answer")
+    files = sorted((mt_bench / "model_answer").glob("*.jsonl"))[:models]
     if len(files) < models:
         sys.exit(f"error: MT-bench has only {len(files)} answer files")
     for f in files:

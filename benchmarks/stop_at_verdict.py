@@ -4,7 +4,7 @@
     python benchmarks/stop_at_verdict.py --no-run     # the first part only
 
 1. **A real judge's judgments** (no model run): PandaLM-7B's 999 released judgments of PandaLM's test set
-   (``../shared/data/pandalm/pandalm-7b-testset-v1.json``), written out as PandaLM writes them (the verdict
+   (``pandalm/pandalm-7b-testset-v1.json`` in the download cache), written out as PandaLM writes them (the verdict
    line, then ``### Reason:`` and ``### Reference:``), cut where the ``pandalm`` family's stop string
    ends the verdict. Printed: generated tokens per judgment in full and cut (the default model's
    tokenizer), the share saved, and how many cut judgments still parse to the full one's verdict. Decoding
@@ -29,7 +29,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-PANDALM = REPO.parent / "shared" / "data" / "pandalm" / "pandalm-7b-testset-v1.json"
+PANDALM = ("pandalm", "pandalm-7b-testset-v1.json")  # in the download cache, filled on first use
 
 
 def cut(text: str, stops: list[str]) -> str:
@@ -50,7 +50,9 @@ def real_judge() -> None:
     parse = pair_parser(formats.pop())
     tokenizer = load_tokenizer(resolve_model_path(None), HFOptions())
     full_tokens, cut_tokens, same = [], [], 0
-    rows = json.loads(PANDALM.read_text(encoding="utf-8"))
+    from llm_judge.benches.cache import cached_path
+
+    rows = json.loads(cached_path(*PANDALM).read_text(encoding="utf-8"))
     for row in rows:
         verdict = {0: "Tie"}.get(row["pandalm_result"], row["pandalm_result"])  # the release writes a tie as 0
         text = (f"{verdict}\n\n### Reason: {row['pandalm_reason']}\n\n"
@@ -102,8 +104,13 @@ def main() -> int:
     p.add_argument("--first-n", type=int, default=10, help="part 2: demo questions judged")
     p.add_argument("--budget", type=int, default=256, help="part 2: --judge-max-new-token")
     args = p.parse_args()
-    if not PANDALM.exists():
-        print(f"no {PANDALM}: part 1 needs the shared PandaLM data", file=sys.stderr)
+    from llm_judge.benches.cache import cached_path
+    from llm_judge.errors import LlmJudgeError
+
+    try:
+        cached_path(*PANDALM)
+    except LlmJudgeError as exc:
+        print(f"error: part 1 needs PandaLM's published judgments: {exc}", file=sys.stderr)
         return 2
     real_judge()
     if not args.no_run:

@@ -3,7 +3,7 @@
     python benchmarks/train_judge.py                          # Auto-J single scores, 40 steps of 4, bf16
     python benchmarks/train_judge.py --steps 20 --train-examples 80 --learning-rate 1e-3 --no-bf16
 
-The data is Auto-J's single-score training set from ../shared/data (``--per-source`` records, split by
+The data is Auto-J's single-score training set from the download cache (``--per-source`` records, split by
 question, ``--test-ratio`` held out), made by make_traindata for our judge family. Both objectives train
 a LoRA adapter on the same ``--train-examples`` (the answer cut to its verdict, ``Rating: [[N]]``, as
 distribution judging reads it) for ``--steps`` steps; the base model is measured once on the test split,
@@ -23,11 +23,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from llm_judge.benches.cache import cached_path  # noqa: E402
 from llm_judge.cli import make_traindata  # noqa: E402
+from llm_judge.errors import LlmJudgeError  # noqa: E402
 from llm_judge.training import evaluate, examples, run  # noqa: E402
 from llm_judge.training.report import table  # noqa: E402
 
-AUTOJ = REPO.parent / "shared" / "data" / "autoj" / "training" / "single_traindata.jsonl"
+AUTOJ = ("autoj", "training", "single_traindata.jsonl")  # in the download cache, filled on first use
 
 
 def parse_args() -> argparse.Namespace:
@@ -70,12 +72,14 @@ def measure_base(config: run.TrainConfig) -> tuple[dict, int]:
 
 def main() -> int:
     args = parse_args()
-    if not AUTOJ.exists():
-        print(f"needs {AUTOJ} (../shared/data)", file=sys.stderr)
+    try:
+        autoj = cached_path(*AUTOJ)
+    except LlmJudgeError as exc:
+        print(f"error: needs Auto-J's training data: {exc}", file=sys.stderr)
         return 2
     root = Path(tempfile.mkdtemp(prefix="train_judge_bench_"))
     data = root / "data"
-    make_traindata.main(["--out-dir", str(data), "--source", f"autoj={AUTOJ}", "--max-per-source",
+    make_traindata.main(["--out-dir", str(data), "--source", f"autoj={autoj}", "--max-per-source",
                          str(args.per_source), "--test-ratio", str(args.test_ratio)])
     base = dict(data_dir=str(data), steps=args.steps, batch_size=args.batch_size, grad_accum=1,
                 learning_rate=args.learning_rate, max_len=args.max_len, max_examples=args.train_examples,

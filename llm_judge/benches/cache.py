@@ -4,7 +4,7 @@ It is the ``data`` folder of llm_judge's cache (``$LLM_JUDGE_CACHE``, else ``$XD
 ``~/.cache/llm_judge``; the converted default model lives beside it).
 ``python -m llm_judge download --cache NAME`` fills it (all of a bench's or data set's files, answers and
 judgments included); laid out as a mirror, it serves as ``--mirror`` for installing a bench without network.
-The tests read published data through :func:`cached_path` (tests/conftest.py's ``published_data``).
+The tests (tests/conftest.py's ``published_data``) and the benchmarks read published data from here.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DownloadError
 from .download import Outcome, download_bench
 from .fetch import sha256_of
 from .registry import RegistryEntry, load_registry, registry_names
@@ -66,12 +66,18 @@ def is_filled(entry: RegistryEntry, cache: Path | None = None) -> bool:
 
 
 def cached_path(*parts: str, mirror: str | None = None, cache: Path | None = None) -> Path:
-    """``<cache>/<parts...>``, a published file or folder, after filling the entries its first part names."""
+    """``<cache>/<parts...>``, a published file or folder, after filling the entries its first part names
+    from ``mirror`` (by default ``$LLM_JUDGE_MIRROR``; without either, from the upstream hosts)."""
     if not parts:
         raise ConfigError("name a bench or data set folder, e.g. cached_path('pandalm', 'testset-v1.json')")
     cache = cache_dir() if cache is None else cache
-    for entry in entries_in(parts[0]):
-        fill(entry, mirror, cache)
+    mirror = mirror or os.environ.get("LLM_JUDGE_MIRROR") or None
+    try:
+        for entry in entries_in(parts[0]):
+            fill(entry, mirror, cache)
+    except DownloadError as exc:
+        raise type(exc)(f"{exc} (python -m llm_judge download --cache {parts[0]} --mirror DIR fills the cache "
+                        f"from a mirror folder)") from None
     path = cache.joinpath(*parts)
     if not path.exists():
         raise ConfigError(f"{'/'.join(parts)} is not a published file of the registry (the {parts[0]} files "

@@ -43,7 +43,7 @@ class RegistryFile:
     kind: str
     source: str
     path: str  # upstream path inside the source repository
-    mirror: str  # path inside a mirror (the layout of ../shared/data)
+    mirror: str  # path inside a mirror (the layout of the download cache)
     dest: str  # path inside data/<bench>/
     size: int
     sha256: str  # of the upstream bytes

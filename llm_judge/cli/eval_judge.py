@@ -12,15 +12,15 @@ judgments); ``run`` judges the set in both orders with any judge the harness sup
 scores it (with any --pred beside it). ``llmbar-stats`` prints LLMBar's statistics.json for a result.json.
 
 Examples:
-    eval_judge score ../shared/data/pandalm/testset-v1.json --invalid-as tie \\
-        --pred gpt-3.5=../shared/data/pandalm/gpt-3.5-turbo-testset-v1.json \\
-        --pred pandalm-7b=../shared/data/pandalm/pandalm-7b-testset-v1.json
-    eval_judge score ../shared/data/llmbar --pred 'gpt-4-cot=../shared/data/llmbar/**/GPT-4/CoT/result.json'
+    eval_judge score data/pandalm/testset-v1.json --invalid-as tie \\
+        --pred gpt-3.5=data/pandalm/gpt-3.5-turbo-testset-v1.json \\
+        --pred pandalm-7b=data/pandalm/pandalm-7b-testset-v1.json
+    eval_judge score data/llmbar --pred 'gpt-4-cot=data/llmbar/**/GPT-4/CoT/result.json'
     eval_judge score testdata_pairwise.jsonl --pred autoj=pred.jsonl,pred_exchange.jsonl --group-by subset
-    eval_judge run ../shared/data/llmbar --subset Natural --first-n 4 --judge-model default --judge-method distribution
-    eval_judge run ../shared/data/llmbar --subset Natural --judge-model default --judge-method distribution \\
+    eval_judge run data/llmbar --subset Natural --first-n 4 --judge-model default --judge-method distribution
+    eval_judge run data/llmbar --subset Natural --judge-model default --judge-method distribution \\
         --num-workers 2          (two judge copies through Ray, as gen_judgment)
-    eval_judge score ../shared/data/pandalm/testset-v1.json --panel majority --pred a=A.json --pred b=B.json \\
+    eval_judge score data/pandalm/testset-v1.json --panel majority --pred a=A.json --pred b=B.json \\
         --pred c=C.json          (the three judges, and their majority as a fourth row)
 """
 from __future__ import annotations

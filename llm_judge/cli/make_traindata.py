@@ -1,9 +1,9 @@
 """Build judge-training data for LLaMA-Factory from published judgment datasets and our own judgments.
 
     python -m llm_judge.make_traindata --out-dir out/judge \\
-        --source autoj=../shared/data/autoj/training/single_traindata.jsonl \\
-        --source llmbar=../shared/data/llmbar \\
-        --source pandalm=../shared/data/pandalm/testset-v1.json \\
+        --source autoj=data/autoj/training/single_traindata.jsonl \\
+        --source llmbar=data/llmbar \\
+        --source pandalm=data/pandalm/testset-v1.json \\
         --source judgments=data/mt_bench/model_judgment/gpt-4_pair.jsonl \\
         [--swap/--no-swap] [--ref-drop 0.3] [--test-ratio 0.1] [--seed 42] [--train-steps 8]
 

@@ -13,10 +13,11 @@ import pytest
 
 from conftest import FETCH_COMMAND, REPO, published_path
 from llm_judge import cli
-from llm_judge.benches.cache import cache_dir
+from llm_judge.benches.cache import cache_dir, cached_path
 from llm_judge.benches.registry import load_registry
 from llm_judge.cli import download
 from llm_judge.datasets import pandalm
+from llm_judge.errors import ConfigError, DownloadError
 
 PANDALM = ["pandalm/gpt-3.5-turbo-testset-v1.json", "pandalm/pandalm-7b-testset-v1.json", "pandalm/testset-v1.json"]
 
@@ -70,6 +71,21 @@ def test_cache_is_filled_from_a_mirror_reused_and_repaired(tmp_path, monkeypatch
     data = tmp_path / "installed"
     assert run_download("pandalm", "--with-judgments", "--mirror", str(cache), "--data-dir", str(data)) == 0
     assert files_under(data) == PANDALM
+
+
+def test_cached_path_fills_from_the_environment_mirror(tmp_path, monkeypatch):
+    mirror = mirror_of(tmp_path, "pandalm")
+    monkeypatch.setenv("LLM_JUDGE_CACHE", str(tmp_path / "home"))
+    monkeypatch.setenv("LLM_JUDGE_MIRROR", str(mirror))
+    path = cached_path("pandalm", "testset-v1.json")
+    assert path == tmp_path / "home" / "data" / "pandalm" / "testset-v1.json"
+    assert files_under(tmp_path / "home" / "data") == PANDALM
+    with pytest.raises(ConfigError, match="not a published file"):
+        cached_path("pandalm", "README.md")
+    monkeypatch.setenv("LLM_JUDGE_MIRROR", str(tmp_path / "empty"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DownloadError, match=r"not found in the mirror.*download --cache llmbar"):
+        cached_path("llmbar", "Natural", "dataset.json")
 
 
 @pytest.mark.parametrize("into", ["cache", "data"])

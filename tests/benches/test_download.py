@@ -169,6 +169,14 @@ def test_registry_commits_are_the_ones_the_mirror_names(name):
         assert src.commit[:7] in provenance
 
 
+def test_list_shows_benches_and_data_sets(capsys):
+    assert download.main(["--list"]) == 0
+    rows = {line.split()[0]: line.split()[1:5] for line in capsys.readouterr().out.splitlines()[1:]}
+    assert rows["jp_bench"] == ["bench", "4", "53", "1"]
+    assert rows["pandalm"] == ["data", "set", "1", "0"] and rows["alpaca_eval"][:4] == ["data", "set", "5", "3"]
+    assert set(rows) == set(BENCHES + DATA_SETS)
+
+
 def test_bad_registry_file_names_the_field(tmp_path, capsys):
     entry = json.loads((REGISTRY_DIR / "vicuna_bench.json").read_text())
     entry["files"][0]["dest"] = "../outside.jsonl"
