@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from ..engines.config import EngineConfig
 
 SETTINGS_FILE = "judge_utils.py"
+# Upstream's table of baselines and system prompts at the commit the registry pins (sha256 cbb093f4...167b4).
+JUDGE_TABLE_URL = ("https://raw.githubusercontent.com/lmarena/arena-hard-auto/"
+                   "196f6b826783b3da7310e361a805fa36f0be83f3/utils/judge_utils.py")
 _SLOT = re.compile(r"\{(QUESTION|ANSWER_A|ANSWER_B)\}")
 
 
@@ -90,9 +93,11 @@ def load_settings(folder: Path) -> ArenaSettings:
     config = _find(folder, [f"config/{folder.name}.yaml"])
     table = _find(folder, [SETTINGS_FILE, f"utils/{SETTINGS_FILE}", f"config/{SETTINGS_FILE}"])
     if config is None or table is None:
-        missing = f"config/{folder.name}.yaml" if config is None else f"utils/{SETTINGS_FILE}"
-        raise ConfigError(f"{folder}: judging Arena-Hard needs its {missing} (upstream lmarena/arena-hard-auto; "
-                          f"`python -m llm_judge.download` fetches the bench's files), beside the bench or above it")
+        if config is None:
+            raise ConfigError(f"{folder}: judging Arena-Hard needs its config/{folder.name}.yaml beside the bench or "
+                              "above it (`python -m llm_judge.download arena_hard` fetches it)")
+        raise ConfigError(f"{folder}: judging Arena-Hard needs upstream's utils/{SETTINGS_FILE} (its baselines and "
+                          f"system prompts) beside the bench or above it; fetch it from {JUDGE_TABLE_URL}")
     raw = yaml.safe_load(config.read_text(encoding="utf-8"))
     if not isinstance(raw, dict) or not isinstance(raw.get("prompt_template"), str):
         raise InputError(config, "needs a prompt_template string", field="prompt_template")
