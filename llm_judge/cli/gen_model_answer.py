@@ -4,6 +4,8 @@
     python -m llm_judge.gen_model_answer --config configs/MODEL.json [flags that override the file]
 
 Writes data/<bench>/model_answer/<model-id>.jsonl (FastChat's format). Rerunning skips answered questions.
+An AlpacaEval or Arena-Hard folder also gets the answers in its own layout (results/<model>/model_outputs.json;
+model_answer/<model>.jsonl with messages and style metadata): see llm_judge/leaderboards/answers.py.
 """
 from __future__ import annotations
 
@@ -17,12 +19,13 @@ from typing import Sequence
 from .. import cli
 from ..answering.model_config import ModelConfig, load_model_config
 from ..answering.run import AnswerSettings, answer_questions, answer_store, pending
-from ..bench import check_file_name, load_bench
+from ..bench import Bench, check_file_name, load_bench
 from ..errors import ConfigError, InputError
 from ..engines.api.batch_options import BatchOptions
 from ..engines.base import ChatModel
 from ..engines.config import EngineConfig
 from ..engines.registry import open_engine
+from ..leaderboards.answers import answer_bench, export_answers
 from .engine_flags import add_batch_args, add_engine_args, batch_options, engine_choice, engine_config
 
 log = logging.getLogger("llm_judge.gen_model_answer")
@@ -65,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cli.setup_logging(args.verbose)
     model_config = merge_config(args, given_flags(parser, argv)) if args.config else None
-    bench = load_bench(args.bench_name, args.data_dir)
+    bench = answer_bench(args.bench_name, args.data_dir) or load_bench(args.bench_name, args.data_dir)
     questions = bench.question_slice(args.question_begin, args.question_end)
     if not questions:
         raise ConfigError(f"--question-begin/--question-end select no question of {bench.name} ({len(bench.questions)} questions)")
@@ -92,12 +95,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             summary = answer_questions(model, bench, todo, model_id, store, settings)
         order = {q.question_id: i for i, q in enumerate(bench.questions)}
         store.sort(lambda r: order.get(r["question_id"], len(order)))
+        _export(bench, answer_file, model_id)
         print(f"{model_id}: {summary.written} answered, {len(questions) - len(todo)} already done, "
               f"{summary.failed} failed -> {answer_file}", file=sys.stderr)
         return 1 if summary.failed else 0
     store.close()
+    _export(bench, answer_file, model_id)
     print(f"{model_id}: all {len(questions)} questions already answered in {answer_file}", file=sys.stderr)
     return 0
+
+
+def _export(bench: Bench, answer_file: Path, model_id: str) -> None:
+    """AlpacaEval and Arena-Hard benches get the answers in their own layout too (llm_judge/leaderboards/)."""
+    written = export_answers(bench, answer_file, model_id)
+    if written:
+        print(f"{model_id}: answers in {bench.name}'s layout -> {written}", file=sys.stderr)
 
 
 def given_flags(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> set[str]:
