@@ -27,6 +27,7 @@ from ..five_level import STRONG_WEIGHT
 from ..judging.families import load_family
 from ..judging.judge_id import judge_ids, judgment_files, judgment_folder, judgment_path
 from ..judging.matches import MODES
+from .. import leaderboards
 from ..leaderboards import alpaca_eval, arena_hard
 from ..records import Judgment, PairJudgment, read_judgments
 from ..results import panel, verdict_rules
@@ -266,6 +267,9 @@ def _with_notes(judged: Judged, tables: list[Table], failed_games: str, models: 
 
 
 def bench_result(args: argparse.Namespace, bench_name: str, models: list[str] | None) -> BenchResult:
+    if not args.input_file and leaderboards.bench_kind(bench_name, args.data_dir):
+        return leaderboards.bench_result(bench_name, args.data_dir, judge_ids(args.judge_model, args.judge_model_id),
+                                         args.style_control, args.strong_weight, args.seed, models)
     judged = read_judged(args, bench_name)
     mode, path, records = judged.mode, judged.path, judged.records
     controlled = args.length_control or args.style_control

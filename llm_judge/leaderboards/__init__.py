@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Sequence
 
 if TYPE_CHECKING:
     from ..engines.config import EngineConfig
+    from ..results.report import BenchResult
 
 
 def bench_kind(name: str, data_dir: str | Path | None) -> str | None:
@@ -42,3 +43,29 @@ def judge_bench(name: str, data_dir: str | Path | None, engine: "EngineConfig", 
     lines = [f"{m}: {asked} questions judged, {left} without both verdicts -> "
              f"{folder}/model_judgment/{judge_id}/{m}.jsonl" for m, (asked, left) in summary.items()]
     return lines, any(left for _, left in summary.values())
+
+
+def bench_result(name: str, data_dir: str | Path | None, judges: Sequence[str], style_control: bool = False,
+                 weight: int = 3, seed: int = 0, models: Sequence[str] | None = None) -> "BenchResult":
+    """show_result's view of a leaderboard bench: its tables, and per model its headline and interval as the
+    bench states them (AlpacaEval: the LC win rate, else the win rate, with its standard error; Arena-Hard:
+    the overall score, else the one category's, with its 5th-95th percentile)."""
+    from ..results.report import BenchResult
+    from .alpaca_eval import bench_folder, leaderboard_table
+    from .arena_hard import arena_folder, judge_folder, leaderboard_tables
+
+    folder = bench_folder(name, data_dir)
+    if folder is not None:
+        table = leaderboard_table(folder / "results")
+        rows = [r for r in table.records() if not models or r["model"] in models]
+        lc = any(r["length_controlled_winrate"] is not None for r in rows)
+        key, se = ("length_controlled_winrate", "lc_standard_error") if lc else ("win_rate", "standard_error")
+        return BenchResult(name, "leaderboard", [table], {r["model"]: r[key] for r in rows}, headline_name=key,
+                           intervals={r["model"]: f"SE {r[se]:.2f}" for r in rows})
+    folder = arena_folder(name, data_dir)
+    tables = leaderboard_tables(judge_folder(folder, judges), style_control, weight, seed, models)
+    head = tables[-1]
+    records = [r for r in head.records() if not models or r["model"] in models]
+    return BenchResult(name, "leaderboard", tables, {r["model"]: r["score"] for r in records},
+                       headline_name="score" + (" (style-controlled)" if style_control else ""),
+                       intervals={r["model"]: r["CI"] for r in records})

@@ -147,3 +147,16 @@ def arena_folder(name: str, data_dir: str | Path | None) -> Path | None:
         if files.is_arena_bench(path):
             return path
     return None
+
+
+def judge_folder(folder: Path, judges: Sequence[str]) -> Path:
+    """``model_judgment/<judge>/`` of the bench: the first of ``judges`` present, else the only judge's folder."""
+    root = folder / files.JUDGMENT_DIR
+    for judge in judges:
+        if (root / judge).is_dir():
+            return root / judge
+    present = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    if len(present) == 1:
+        return root / present[0]
+    raise ConfigError(f"{root}: no judgments of {', '.join(judges)}" + (
+        f"; judges there: {', '.join(present)} (pass --judge-model)" if present else "; run gen_judgment first"))

@@ -164,15 +164,24 @@ class BenchResult:
     failed_games: str = "drop"  # the rule the pairwise tables were counted by (the plots count by it too)
     strong_weight: int = STRONG_WEIGHT  # games a strong five-level verdict counts as (tables and plots)
     scale: Scale | None = None  # single: the scale of the headline scores
+    # A leaderboard bench's own headline (AlpacaEval's LC win rate, Arena-Hard's score) and its interval as
+    # that bench writes it (llm_judge/leaderboards/); None for ours.
+    headline_name: str | None = None
+    intervals: dict[str, str] | None = None
 
 
 def across_benches(results: list[BenchResult]) -> Table:
     """One row per model, one column per bench: mean score (single) or adjusted win rate (pairwise)."""
-    columns = ["model"] + [f"{r.name} {_headline_name(r)}" for r in results]
+    columns = ["model"]
+    for r in results:
+        columns += [f"{r.name} {r.headline_name or _headline_name(r)}"] + ([f"{r.name} interval"] if r.intervals else [])
     models = list(dict.fromkeys(m for r in results for m in r.headline))
     table = Table("across benches", columns)
     for m in models:
-        table.rows.append([m] + [r.headline.get(m) for r in results])
+        row: list[Any] = [m]
+        for r in results:
+            row += [r.headline.get(m)] + ([r.intervals.get(m)] if r.intervals else [])
+        table.rows.append(row)
     return table
 
 
