@@ -212,7 +212,7 @@ def _leaderboard_bench(args: argparse.Namespace) -> int:
     judge_id = judge_ids(args.judge_model, args.judge_model_id)[0]
     config = engine_config(args, args.judge_model[0], args.judge_engine, judge_id)
     lines, failed = leaderboards.judge_bench(args.bench_name, args.data_dir, config, parse_model_list(args.model_list),
-                                             judge_id, args.judge_max_new_token)
+                                             judge_id, args.judge_max_new_token, args.first_n)
     for line in lines:
         print(line, file=sys.stderr)
     return 1 if failed else 0

@@ -25,21 +25,23 @@ def bench_kind(name: str, data_dir: str | Path | None) -> str | None:
 
 
 def judge_bench(name: str, data_dir: str | Path | None, engine: "EngineConfig", models: Sequence[str] | None,
-                judge_id: str, max_tokens: int | None = None) -> tuple[list[str], bool]:
-    """Judge a leaderboard bench by its own protocol; (a line per model, whether any record failed)."""
+                judge_id: str, max_tokens: int | None = None, first_n: int | None = None
+                ) -> tuple[list[str], bool]:
+    """Judge a leaderboard bench by its own protocol (its first ``first_n`` prompts, default all); (a line per
+    model, whether any record failed)."""
     from .alpaca_eval import bench_folder, run_annotator
     from .arena_hard import arena_folder
     from .arena_judging import run_judge
 
     folder = bench_folder(name, data_dir)
     if folder is not None:
-        summary = run_annotator(engine, folder, models)
+        summary = run_annotator(engine, folder, models, first_n=first_n)
         lines = [f"{m}: {asked} annotated, {failed} failed -> {folder}/results/{m}/"
                  for m, (asked, failed) in summary.items()]
         return lines, any(failed for _, failed in summary.values())
     folder = arena_folder(name, data_dir)
     assert folder is not None, "bench_kind() picks the bench first"
-    summary = run_judge(engine, folder, models, judge_id, max_tokens)
+    summary = run_judge(engine, folder, models, judge_id, max_tokens, first_n)
     lines = [f"{m}: {asked} questions judged, {left} without both verdicts -> "
              f"{folder}/model_judgment/{judge_id}/{m}.jsonl" for m, (asked, left) in summary.items()]
     return lines, any(left for _, left in summary.values())

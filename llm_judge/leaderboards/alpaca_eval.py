@@ -91,7 +91,7 @@ def leaderboard_table(path: Path, annotator: str = files.ANNOTATOR) -> Table:
 
 
 def annotate_models(model: ChatModel, folder: Path, models: Sequence[str], distribution: bool,
-                    annotator: str = files.ANNOTATOR) -> dict[str, tuple[int, int]]:
+                    annotator: str = files.ANNOTATOR, first_n: int | None = None) -> dict[str, tuple[int, int]]:
     """Annotate each model's outputs against the baseline's; (annotated, failed) per model. A model already
     annotated keeps its records; its failed ones are asked again."""
     config = load_annotator(folder / CONFIGS_DIR, annotator)
@@ -104,9 +104,10 @@ def annotate_models(model: ChatModel, folder: Path, models: Sequence[str], distr
         outputs = files.read_outputs(source)
         target = folder / "results" / name / annotator / files.ANNOTATIONS_FILE
         kept = _kept(target)
-        todo = [b for b in baseline if b.instruction not in kept]
+        todo = [b for b in baseline[:first_n] if b.instruction not in kept]
         fresh = {r["instruction"]: r for r in annotate(model, todo, outputs, config, distribution)} if todo else {}
-        records = [kept.get(b.instruction) or fresh[b.instruction] for b in baseline]
+        records = [kept.get(b.instruction) or fresh[b.instruction] for b in baseline
+                   if b.instruction in kept or b.instruction in fresh]
         files.write_json_list(target, records)
         summary[name] = (len(fresh), sum(1 for r in records if r.get("error")))
     return summary
@@ -124,7 +125,7 @@ def _kept(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def run_annotator(engine: "EngineConfig", folder: Path, models: Sequence[str] | None,
-                  annotator: str = files.ANNOTATOR) -> dict[str, tuple[int, int]]:
+                  annotator: str = files.ANNOTATOR, first_n: int | None = None) -> dict[str, tuple[int, int]]:
     """Open the judge and annotate ``models`` (default: every model with outputs but the baseline): an API
     judge through its top log-probs, a local judge through its label probabilities (distribution judging)."""
     from ..engines.registry import open_engine
@@ -137,4 +138,5 @@ def run_annotator(engine: "EngineConfig", folder: Path, models: Sequence[str] | 
         raise ConfigError(f"{folder}: no model outputs to annotate besides the baseline's (results/<model>/"
                           f"{files.OUTPUTS_FILE})")
     with open_engine(engine) as model:
-        return annotate_models(model, folder, names, distribution=not engine.is_api, annotator=annotator)
+        return annotate_models(model, folder, names, distribution=not engine.is_api, annotator=annotator,
+                               first_n=first_n)

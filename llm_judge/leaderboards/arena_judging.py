@@ -142,7 +142,8 @@ def _game(settings: ArenaSettings, messages: list[dict[str, str]], result: Any) 
 
 
 def judge_model_answers(model: ChatModel, folder: Path, settings: ArenaSettings, names: Sequence[str],
-                        judge_id: str, max_tokens: int | None = None) -> dict[str, tuple[int, int]]:
+                        judge_id: str, max_tokens: int | None = None, first_n: int | None = None
+                        ) -> dict[str, tuple[int, int]]:
     """Judge each model's answers against its category's baseline, two games per question; per model the
     questions judged now and those still without both verdicts."""
     questions = files.read_questions(folder)
@@ -160,7 +161,7 @@ def judge_model_answers(model: ChatModel, folder: Path, settings: ArenaSettings,
     for name in names:
         out = folder / files.JUDGMENT_DIR / judge_id / f"{name}.jsonl"
         kept, todo = _settled(out), []
-        for q in questions:
+        for q in questions[:first_n]:
             baseline = settings.categories[q.category][0]
             base, mine = answers.get(baseline, {}).get(q.uid), answers[name].get(q.uid)
             if q.uid in kept or base is None or mine is None:
@@ -182,7 +183,7 @@ def judge_model_answers(model: ChatModel, folder: Path, settings: ArenaSettings,
 
 
 def run_judge(engine: "EngineConfig", folder: Path, models: Sequence[str] | None, judge_id: str,
-              max_tokens: int | None = None) -> dict[str, tuple[int, int]]:
+              max_tokens: int | None = None, first_n: int | None = None) -> dict[str, tuple[int, int]]:
     """Open the judge and judge ``models`` (default: every answer file but the baselines')."""
     from ..engines.registry import open_engine
 
@@ -193,4 +194,4 @@ def run_judge(engine: "EngineConfig", folder: Path, models: Sequence[str] | None
     if not names:
         raise ConfigError(f"{folder}: no answers to judge besides the baselines' ({files.ANSWER_DIR}/<model>.jsonl)")
     with open_engine(engine) as model:
-        return judge_model_answers(model, folder, settings, names, judge_id, max_tokens)
+        return judge_model_answers(model, folder, settings, names, judge_id, max_tokens, first_n)

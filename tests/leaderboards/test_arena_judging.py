@@ -58,9 +58,9 @@ def judge_reply(body: dict, text: str) -> str:
     return "Tie: [[A=B]]"
 
 
-def run(bench: Path, server: FakeAPI) -> int:
+def run(bench: Path, server: FakeAPI, *extra: str) -> int:
     return gen_judgment.main(["--data-dir", str(bench.parent), "--bench-name", bench.name, "--judge-model",
-                              "gpt-4-1106-preview", "--api-base", server.openai_base, "--model-list", "mine"])
+                              "gpt-4-1106-preview", "--api-base", server.openai_base, "--model-list", "mine", *extra])
 
 
 def test_two_games_per_question_in_its_layout_and_its_scores(bench, monkeypatch, capsys):
@@ -108,3 +108,17 @@ def test_without_the_judge_table_judging_is_refused_in_one_line(bench, monkeypat
         assert server.stats.bodies == []
     err = capsys.readouterr().err.strip()
     assert code == 2 and "utils/judge_utils.py" in err and len(err.splitlines()) == 1
+
+
+def test_first_n_judges_a_prefix_and_a_later_run_the_rest(bench, monkeypatch):
+    use_keys(monkeypatch, KEY)
+    with FakeAPI(api_key=KEY, reply=judge_reply) as server:
+        assert run(bench, server, "--first-n", "2") == 0
+        assert len(server.stats.bodies) == 4
+        server.reset_stats()
+        assert run(bench, server) == 1
+        asked = {b["messages"][-1]["content"].split("MINE answer ")[1][0] for b in server.stats.bodies}
+    assert asked == {"2", "3"}
+    rows = (bench / "model_judgment" / "gpt-4-1106-preview" / "mine.jsonl").read_text().splitlines()
+    assert len(rows) == 4
+
