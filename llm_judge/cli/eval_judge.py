@@ -5,7 +5,7 @@
     python -m llm_judge.eval_judge llmbar-stats RESULT_JSON
 
 SET is a labelled pairwise set in its published format (PandaLM testset-v1.json, an LLMBar folder or
-dataset.json, Auto-J testdata_pairwise.jsonl, MT-bench human judgments, JudgeLM val, JudgeBench, or our
+dataset.json, Auto-J testdata_pairwise.jsonl, MT-bench human judgments, JudgeLM val, JudgeBench, RM-Bench, or our
 JSONL).
 ``score`` reads stored predictions (PandaLM/LLMBar/Auto-J/JudgeLM output files, FastChat pairwise
 judgments); ``run`` judges the set in both orders with any judge the harness supports, resumably, then
@@ -40,6 +40,7 @@ from ..metaeval.metrics import group_key, interannotator, llmbar_statistics, rel
 from ..metaeval.pairs import LabelledPair, LabelledSet
 from ..metaeval.predictions import FORMATS as PRED_FORMATS
 from ..metaeval.predictions import PredSpec, Predictions, load_predictions, read_llmbar
+from ..metaeval.rmbench import rmbench_tables
 from ..metaeval.report import interannotator_table, metric_tables
 from .engine_flags import add_engine_args, engine_choice, engine_config
 from ..results.tables import FORMATS, Table, render
@@ -181,6 +182,8 @@ def report(args: argparse.Namespace, labelled: LabelledSet, items: list[Labelled
     rows = [(p.name, group, m) for p in judges for group, m in score_groups(items, p, args.group_by, invalid_as_tie)]
     if labelled.format == "judgebench" and judges:
         tables.append(judgebench_table(title, items, judges))
+    if labelled.format == "rmbench" and judges:
+        tables += rmbench_tables(title, items, judges)
     if rows:
         tables += metric_tables(title, rows)
     if args.interannotator:

@@ -10,6 +10,7 @@
     mtbench_human.py  MT-bench human judgments, grouped per pair as FastChat's compute_agreement does
     ours.py           our labelled pairwise JSONL
     judgebench.py     JudgeBench pairs (objective labels) and its judges' released outputs
+    rmbench.py        RM-Bench items: chosen and rejected responses in three styles, nine pairs each
 
 Each module reads its files once, translates the dataset's labels with its one label map, repairs the
 dataset's known quirks (noted in ``Sample.quirks``) and raises InputError naming file, line and field.

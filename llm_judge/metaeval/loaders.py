@@ -7,6 +7,7 @@
     judgelm        JudgeLM val set, labelled by GPT-4's scores in ``text`` (made without the reference)
     jsonl          ours: {"id", "question", "response_1", "response_2", "label": "1"|"2"|"tie", ...}
     judgebench     JudgeBench pair files (or output files: their pairs), grouped by its four categories
+    rmbench        RM-Bench item files (or their folder): nine pairs per item, chosen style vs rejected style
 
 Pair ids follow the source's row order (0-based), so prediction files aligned by line with the source
 (Auto-J, JudgeLM) and our judge runs refer to the same pairs. Bad input raises InputError naming the
@@ -18,13 +19,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
-from ..datasets import autoj, judgebench, judgelm, llmbar, mtbench_human, ours, pandalm
+from ..datasets import autoj, judgebench, judgelm, llmbar, mtbench_human, ours, pandalm, rmbench
 from ..datasets.rows import iter_rows
 from ..datasets.sample import Sample
 from ..errors import ConfigError, InputError
 from .pairs import LabelledPair, LabelledSet, pair_of
 
-FORMATS = ("pandalm", "llmbar", "autoj", "mtbench-human", "judgelm", "jsonl", "judgebench")
+FORMATS = ("pandalm", "llmbar", "autoj", "mtbench-human", "judgelm", "jsonl", "judgebench", "rmbench")
 
 
 def _judgelm_pair(sample: Sample) -> LabelledPair:
@@ -62,6 +63,8 @@ def load_set(path: str | Path, fmt: str = "auto", annotators: tuple[str, ...] = 
         return _labelled(Path(path).stem, fmt, path, ours.read(path))
     if fmt == "judgebench":
         return _labelled("judgebench", fmt, path, judgebench.read(path))
+    if fmt == "rmbench":
+        return _labelled("rmbench", fmt, path, rmbench.read(path))
     raise ConfigError(f"unknown set format {fmt!r} (known: {', '.join(FORMATS)})")
 
 
@@ -69,6 +72,7 @@ def load_set(path: str | Path, fmt: str = "auto", annotators: tuple[str, ...] = 
 
 _SIGNATURES: list[tuple[str, Callable[[dict], bool]]] = [
     ("judgebench", lambda o: "pair_id" in o and "response_A" in o),
+    ("rmbench", lambda o: isinstance(o.get("chosen"), list) and isinstance(o.get("rejected"), list)),
     ("pandalm", lambda o: "annotator1" in o and "response1" in o),
     ("llmbar", lambda o: "output_1" in o and "label" in o),
     ("autoj", lambda o: "response 1" in o),
@@ -86,15 +90,20 @@ def _first_object(path: Path) -> dict[str, Any]:
     return obj
 
 
+def _signature(obj: dict[str, Any]) -> str | None:
+    return next((name for name, matches in _SIGNATURES if matches(obj)), None)
+
+
 def detect_format(path: str | Path) -> str:
     path = Path(path)
     if not path.exists():
         raise InputError(path, "file not found")
-    if path.is_dir():
-        return "llmbar"
+    if path.is_dir():  # LLMBar's folders hold dataset.json files in subfolders; RM-Bench's its item files
+        first = next(iter(sorted((path / "data" if (path / "data").is_dir() else path).glob("*.json"))), None)
+        return "rmbench" if first is not None and _signature(_first_object(first)) == "rmbench" else "llmbar"
     obj = _first_object(path)
-    for name, matches in _SIGNATURES:
-        if matches(obj):
-            return name
+    name = _signature(obj)
+    if name:
+        return name
     raise ConfigError(f"{path}: cannot tell which labelled-set format this is (fields: {', '.join(list(obj)[:8])}); "
                       f"give --set-format ({', '.join(FORMATS)})")

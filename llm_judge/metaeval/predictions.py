@@ -14,6 +14,8 @@
     jsonl          ours: {"id", "verdict": "1"|"2"|"tie"|null} or {"id", "verdicts": [order 1, order 2]}
     judgebench     JudgeBench output files: the pair rows with ``judgments``, two games (the second in shown
                    order, turned back here); reward-model files (``judge_name`` reward_model) their first game
+    rmbench        RM-Bench scores: {"id", "subset", "score_chosen": [3], "score_rejected": [3]} per item (its
+                   rows with a reward model's scores added): each of the nine pairs is won by the higher score
 
 Every verdict is stored in the set's terms ("1" = response 1 better) whichever order the responses were
 shown in. Order 1 shows response 1 first; order 2 shows response 2 first.
@@ -25,14 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from ..datasets import autoj, judgebench, judgelm, ours, pandalm
+from ..datasets import autoj, judgebench, judgelm, ours, pandalm, rmbench
 from ..datasets.rows import Row, read_rows
 from ..errors import ConfigError, InputError
 from ..layouts import judgment_files
 from ..records import PairJudgment
 from .pairs import ONE, TIE, TWO, LabelledSet, Verdict, flip
 
-FORMATS = ("pandalm", "llmbar", "autoj", "judgelm", "fastchat", "mtbench-votes", "jsonl", "judgebench")
+FORMATS = ("pandalm", "llmbar", "autoj", "judgelm", "fastchat", "mtbench-votes", "jsonl", "judgebench", "rmbench")
 
 
 @dataclass
@@ -131,6 +133,32 @@ def read_judgebench(files: list[Path], labelled: LabelledSet, name: str) -> Pred
                                     "judge_name")
             preds.add(path, out.pair_id, out.verdicts)
     return preds or Predictions(name, 2)
+
+
+def _scores(row: Row, key: str) -> list[float]:
+    value = row.get(key, list)
+    if len(value) != len(rmbench.STYLES) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                    for v in value):
+        raise row.error(f"must be a list of {len(rmbench.STYLES)} numbers", key)
+    return value
+
+
+def read_rmbench_scores(files: list[Path], labelled: LabelledSet, name: str) -> Predictions:
+    """Per-response scores: pair (i, j) goes to the chosen response when its score is higher, a tie if equal."""
+    ids = labelled.by_id()
+    preds = Predictions(name, 1)
+    styles = range(len(rmbench.STYLES))
+    for path in files:
+        for row in read_rows(path):
+            item = rmbench.item_key(row.text("subset"), row.get("id", (int, str)))
+            chosen, rejected = _scores(row, "score_chosen"), _scores(row, "score_rejected")
+            if rmbench.pair_id(item, 0, 0) not in ids:
+                raise row.error(f"item {item!r} is not in the labelled set", "id")
+            for i in styles:
+                for j in styles:
+                    verdict = ONE if chosen[i] > rejected[j] else TWO if chosen[i] < rejected[j] else TIE
+                    preds.add(path, rmbench.pair_id(item, i, j), (verdict,))
+    return preds
 
 
 LLMBAR_WINNER = {"1": ONE, "2": TWO, None: None}
@@ -301,6 +329,7 @@ def read_jsonl(files: list[Path], labelled: LabelledSet, name: str) -> Predictio
 
 _SIGNATURES: list[tuple[str, Callable[[dict], bool]]] = [
     ("judgebench", lambda o: "judgments" in o and "pair_id" in o),
+    ("rmbench", lambda o: "score_chosen" in o and "score_rejected" in o),
     ("pandalm", lambda o: "idx" in o and any(k.endswith("_result") for k in o)),
     ("llmbar", lambda o: "results" in o and "output_1" in o),
     ("judgelm", lambda o: "pred_text" in o),
@@ -336,6 +365,7 @@ def load_predictions(spec: PredSpec, labelled: LabelledSet, fmt: str = "auto") -
     readers: dict[str, Callable[[list[Path], LabelledSet, str], Predictions]] = {
         "pandalm": read_pandalm, "llmbar": read_llmbar, "fastchat": read_fastchat,
         "mtbench-votes": read_mtbench_votes, "jsonl": read_jsonl, "judgebench": read_judgebench,
+        "rmbench": read_rmbench_scores,
     }
     if fmt not in readers:
         raise ConfigError(f"unknown prediction format {fmt!r} (known: {', '.join(FORMATS)})")
