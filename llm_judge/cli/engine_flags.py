@@ -12,6 +12,7 @@ from pathlib import Path
 from ..engines.api.batch_options import DEFAULT_POLL, RETRY_MODES, BatchOptions
 from ..engines.api.params import MIN_THINKING_BUDGET, rules_for
 from ..engines.config import APIOptions, EngineConfig, HFOptions, PoolOptions, VLLMOptions
+from ..engines.precision import DTYPE_CHOICES
 from ..engines.registry import ENGINE_CHOICES, resolve
 from ..errors import ConfigError
 from . import int_at_least, positive_int
@@ -26,7 +27,8 @@ def add_engine_args(parser: argparse.ArgumentParser, *, judge: bool) -> None:
     """Local-engine, Ray and API flags; ``judge`` words the help for a judge model and batches 8 prompts."""
     what = "judge" if judge else "model"
     g = parser.add_argument_group("local engines (transformers, vLLM)")
-    g.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
+    g.add_argument("--dtype", default="auto", choices=DTYPE_CHOICES,
+                   help="auto: bfloat16 on a GPU or a CPU with AVX-512 bf16 / AMX, else float32 (default: auto)")
     g.add_argument("--batch-size", type=_batch_size, default=8 if judge else None, metavar="N|auto",
                    help="prompts per batch; auto: as many as a quarter of the free memory holds, at most 128 "
                         f"(default: {8 if judge else 'auto'})")

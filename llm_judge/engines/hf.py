@@ -12,7 +12,7 @@ from typing import Any, Iterator, Sequence
 from ..errors import ConfigError, MissingDependency
 from .base import ChatModel, GenRequest, GenResult
 from .config import EngineConfig, HFOptions
-from .precision import resolve_dtype, torch_dtype
+from .precision import check_dtype_runs, resolve_dtype, torch_dtype
 from .weights import resolve_model_path
 
 log = logging.getLogger(__name__)
@@ -92,18 +92,6 @@ class StopOnText:
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
 
-def _processors(gen_kwargs: dict[str, Any]) -> list[Any]:
-    """The logits processors ``generate`` would run for these arguments, in its order: the repetition
-    penalty, then ours (the per-row sampler)."""
-    out: list[Any] = []
-    if gen_kwargs.get("repetition_penalty", 1.0) != 1.0:
-        from transformers import RepetitionPenaltyLogitsProcessor
-
-        out.append(RepetitionPenaltyLogitsProcessor(gen_kwargs["repetition_penalty"]))
-    out.extend(gen_kwargs.get("logits_processor") or ())
-    return out
-
-
 class HFModel(ChatModel):
     engine = "hf"
 
@@ -116,9 +104,10 @@ class HFModel(ChatModel):
         self.options = opts = options or HFOptions()
         self.name = name
         self.model_path = model_path
-        self.path = resolve_model_path(model_path)
         self.device = opts.device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.dtype = resolve_dtype(opts.dtype, self.device)  # "auto" -> bfloat16 on a CPU with AMX / AVX-512 bf16
+        check_dtype_runs(torch, self.dtype, self.device)  # a dtype this device cannot run: one line, nothing loaded
+        self.path = resolve_model_path(model_path)
         kwargs: dict[str, Any] = {"revision": opts.revision, "trust_remote_code": opts.trust_remote_code,
                                   "dtype": torch_dtype(torch, self.dtype)}
         if self.device == "cuda" and opts.num_gpus > 1:
@@ -138,9 +127,6 @@ class HFModel(ChatModel):
         if "device_map" not in kwargs:
             model = model.to(self.device)
         model.eval()
-        from .hf_fast import use_gqa_attention
-
-        use_gqa_attention(model)  # CPU: grouped KV heads read in place (hf_fast.py); same arithmetic
         self.model = model
         self._torch = torch
 
@@ -207,12 +193,6 @@ class HFModel(ChatModel):
 
     def _generate_batch(self, texts: list[str], reqs: list[GenRequest]) -> list[GenResult]:
         enc = self._encode(texts)
-        # Rows longest first by tokens (stream sorted them by characters): our decode loop attends in chunks
-        # of neighbouring rows (hf_decode.py), and rows are independent, so the order changes no answer.
-        lengths = enc["attention_mask"].sum(dim=1).tolist()
-        order = sorted(range(len(texts)), key=lambda i: -lengths[i])
-        enc = {key: value[order] for key, value in enc.items()}
-        reqs = [reqs[i] for i in order]
         try:
             out = self._generate_ids(enc, reqs)
         except Exception as exc:  # e.g. out of memory: fail this batch, keep the run going
@@ -223,8 +203,8 @@ class HFModel(ChatModel):
         eos_ids = self._eos_ids()
         if r.stop:
             eos_ids.add(self.tokenizer.pad_token_id)  # the padding after a row that met its stop string
-        results: list[GenResult] = [GenResult()] * len(texts)
-        for i, row, attn in zip(order, out, enc["attention_mask"]):
+        results: list[GenResult] = []
+        for row, attn in zip(out, enc["attention_mask"]):
             new = row[prompt_len:].tolist()
             n = len(new)
             for j, tok in enumerate(new):
@@ -234,15 +214,12 @@ class HFModel(ChatModel):
             raw = self.tokenizer.decode(new[:n], skip_special_tokens=True)
             finish = "stop" if n < len(new) or _stop_in_tail(self.tokenizer, new[:n], r.stop) else "length"
             text = clean_answer(raw, self.options.newline, truncated=finish == "length")
-            results[i] = GenResult(text=text, prompt_tokens=int(attn.sum()), completion_tokens=n,
-                                   finish_reason=finish)
+            results.append(GenResult(text=text, prompt_tokens=int(attn.sum()), completion_tokens=n,
+                                     finish_reason=finish))
         return results
 
     def _generate_ids(self, enc: dict[str, Any], reqs: list[GenRequest]) -> Any:
         """Prompt + new token ids per row (``generate``'s output) for one encoded batch of like requests."""
-        from .hf_decode import decoder_for
-        from .hf_fast import preallocated_cache, prefill
-
         torch = self._torch
         r = reqs[0]
         # Greedy for generate in both cases: a sampled batch picks its tokens in RowSampler (sampling.py), each
@@ -254,9 +231,6 @@ class HFModel(ChatModel):
 
             gen_kwargs["logits_processor"] = seeded_sampling([q.seed for q in reqs], r.temperature, r.top_p,
                                                              getattr(self.model, "generation_config", None))
-        cache = preallocated_cache(self.model, enc["input_ids"].shape[1] + r.max_new_tokens)
-        if cache is not None:  # no per-step concatenation of the KV cache (hf_fast.py)
-            gen_kwargs["past_key_values"] = cache
         if r.repetition_penalty != 1.0:
             gen_kwargs["repetition_penalty"] = r.repetition_penalty
         if r.stop:
@@ -267,18 +241,8 @@ class HFModel(ChatModel):
 
             criterion = StopOnText(self.tokenizer, r.stop, enc["input_ids"].shape[1])
             gen_kwargs["stopping_criteria"] = StoppingCriteriaList([criterion])
-        decoder = decoder_for(self.model) if cache is not None else None
         with torch.inference_mode():
-            if decoder is not None:  # our own prefill and decode loop (hf_decode.py)
-                decoder.prefill(enc["input_ids"], enc["attention_mask"], cache)
-            elif cache is not None:  # prompts in groups of similar length: little padding (hf_fast.py)
-                prefill(self.model, enc["input_ids"], enc["attention_mask"], cache)
-            if decoder is None:
-                return self.model.generate(**enc, **gen_kwargs)
-            # our own decode loop (hf_decode.py): generate's tokens with less work per step
-            return decoder.generate(enc["input_ids"], enc["attention_mask"], cache, r.max_new_tokens,
-                                    self.tokenizer.pad_token_id, self._eos_ids(), _processors(gen_kwargs),
-                                    gen_kwargs.get("stopping_criteria", ()))
+            return self.model.generate(**enc, **gen_kwargs)
 
     def _eos_ids(self) -> set[int]:
         ids = set()

@@ -1,10 +1,11 @@
-"""Which float type a local model runs in: ``--dtype auto`` resolved by what the device supports.
+"""Which float type a local model runs in: ``--dtype auto`` resolved by what the device supports, and a
+check, before any weights load, that the chosen type computes on this device.
 
 On a GPU ``auto`` is bfloat16 (as it always was). On a CPU it is bfloat16 only where the CPU computes in
-it natively, with AVX-512 bf16 or AMX tiles: oneDNN then runs bfloat16 matmuls 2-3x faster than float32
-(see benchmarks/answer_throughput.py). Elsewhere bfloat16 is emulated and slower than float32, so ``auto``
-stays float32. One rule for the transformers engine (answers, generated judging, distribution scoring)
-and vLLM's CPU build.
+it natively, with AVX-512 bf16 or AMX tiles (their flags in /proc/cpuinfo): there bfloat16 matmuls run
+faster than float32. Elsewhere (an AVX2-only CPU, say) bfloat16 is emulated and slower than float32, so
+``auto`` stays float32; an explicit ``--dtype bfloat16`` still runs there, slowly. One rule for the
+transformers engine (answers, generated judging, distribution scoring) and vLLM's CPU build.
 """
 from __future__ import annotations
 
@@ -14,14 +15,17 @@ from typing import Any, Iterable
 from ..errors import ConfigError
 
 DTYPES = ("float32", "float16", "bfloat16")
+DTYPE_CHOICES = ("auto", *DTYPES)  # what --dtype offers
 # /proc/cpuinfo flags of a CPU with native bfloat16 arithmetic (Cooper Lake and later, Zen 4 and later).
 BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+CPUINFO = "/proc/cpuinfo"
 
 
-def cpuinfo_flags(path: str = "/proc/cpuinfo") -> frozenset[str]:
-    """The first CPU's feature flags as Linux lists them; empty where the file does not exist."""
+def cpuinfo_flags(path: str | None = None) -> frozenset[str]:
+    """The first CPU's feature flags as Linux lists them (``CPUINFO``); empty where the file does not exist
+    (macOS, Windows): such a CPU counts as one without native bfloat16."""
     try:
-        with Path(path).open() as f:
+        with Path(path or CPUINFO).open() as f:
             for line in f:
                 if line.startswith("flags"):
                     return frozenset(line.split(":", 1)[1].split())
@@ -30,26 +34,10 @@ def cpuinfo_flags(path: str = "/proc/cpuinfo") -> frozenset[str]:
     return frozenset()
 
 
-def _torch_probe() -> bool | None:
-    """torch's own answer (the cpuinfo library, which also checks that the OS enabled AMX's tile state,
-    something /proc/cpuinfo flags do not show), or None on a torch without these probes."""
-    try:
-        import torch.cpu as cpu
-    except ImportError:
-        return None
-    probes = [getattr(cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
-    if not any(probes):
-        return None
-    return any(bool(probe()) for probe in probes if probe is not None)
-
-
 def cpu_has_bf16(flags: Iterable[str] | None = None) -> bool:
-    """Whether this CPU does bfloat16 arithmetic natively: from ``flags`` when given (tests simulate a CPU
-    with them), else torch's probe, else /proc/cpuinfo."""
-    if flags is not None:
-        return bool(BF16_CPU_FLAGS & set(flags))
-    probed = _torch_probe()
-    return probed if probed is not None else bool(BF16_CPU_FLAGS & cpuinfo_flags())
+    """Whether this CPU does bfloat16 arithmetic natively: from ``flags`` when given, else /proc/cpuinfo.
+    (Linux lists the AMX flags only where the kernel lets programs use AMX's tile state.)"""
+    return bool(BF16_CPU_FLAGS & set(cpuinfo_flags() if flags is None else flags))
 
 
 def resolve_dtype(name: str, device: str, flags: Iterable[str] | None = None) -> str:
@@ -57,7 +45,7 @@ def resolve_dtype(name: str, device: str, flags: Iterable[str] | None = None) ->
     if name in DTYPES:
         return name
     if name != "auto":
-        raise ConfigError(f"--dtype must be auto, {', '.join(DTYPES[:-1])} or {DTYPES[-1]}, not {name!r}")
+        raise ConfigError(f"--dtype must be {', '.join(DTYPE_CHOICES[:-1])} or {DTYPE_CHOICES[-1]}, not {name!r}")
     if device.split(":")[0] != "cpu":
         return "bfloat16"
     return "bfloat16" if cpu_has_bf16(flags) else "float32"
@@ -66,3 +54,22 @@ def resolve_dtype(name: str, device: str, flags: Iterable[str] | None = None) ->
 def torch_dtype(torch: Any, name: str) -> Any:
     """The torch dtype for a resolved name."""
     return {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[name]
+
+
+def check_dtype_runs(torch: Any, name: str, device: str) -> None:
+    """Refuse (ConfigError, one line) a dtype this torch cannot compute in on ``device``, before a model
+    loads: the operations a decoder step is made of, on a few numbers. Without it, such a dtype fails at
+    the first batch and every answer becomes an error record."""
+    dtype = torch_dtype(torch, name)
+    try:
+        with torch.inference_mode():
+            x = torch.linspace(-1, 1, 64, device=device).reshape(2, 1, 4, 8).to(dtype)
+            w = torch.linspace(-1, 1, 64, device=device).reshape(8, 8).to(dtype)
+            h = torch.nn.functional.linear(x, w)
+            h = torch.nn.functional.scaled_dot_product_attention(h, h, h, is_causal=True)
+            h = torch.nn.functional.silu(h) * torch.rsqrt(h.float().pow(2).mean(-1, keepdim=True) + 1e-6).to(dtype)
+            torch.softmax(h.float(), dim=-1).argmax(dim=-1).tolist()
+    except (RuntimeError, NotImplementedError, TypeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"--dtype {name}: torch cannot compute in {name} on {device} here ({first}); "
+                          "use --dtype float32") from None
