@@ -2,7 +2,10 @@
 from setuptools import find_packages, setup
 
 extras = {
-    "hf": ["torch>=2.1", "transformers>=4.45", "accelerate>=0.30", "safetensors", "gguf>=0.10", "sentencepiece"],
+    # transformers 4.56: the first with from_pretrained(dtype=...) (torch_dtype before); torch 2.2: what
+    # transformers 4.56 requires; accelerate 0.26: what 4.56's Trainer and device_map="auto" require;
+    # gguf 0.10: the minimum of transformers' GGUF reader (gguf_file=).
+    "hf": ["torch>=2.2", "transformers>=4.56", "accelerate>=0.26", "safetensors", "gguf>=0.10", "sentencepiece"],
     # aiohttp: the SDKs' faster HTTP transport; bpe-openai: bundles tiktoken's vocabularies (offline counts)
     "api": ["openai>=1.40", "anthropic>=0.40", "httpx>=0.27", "tiktoken>=0.7", "aiohttp>=3.9", "bpe-openai>=0.1.4"],
     # Claude on Bedrock: the anthropic SDK signs requests with botocore (boto3 brings it); on Vertex AI it
