@@ -7,7 +7,8 @@
     python -m llm_judge download mt_bench --with-answers --urls     upstream URL, mirror path, sha256 per file
 
 Files come from their upstream repositories at pinned commits, or from a mirror: a local folder or base
-URL holding each file at its registry ``mirror`` path (the layout of the download cache). A folder never
+URL holding each file at its registry ``mirror`` path (the layout of the download cache). Without --mirror,
+a bench or data set that the download cache holds whole is copied from there. A folder never
 holds a half-written file; an interrupted run resumes (see :mod:`llm_judge.benches.download`).
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .. import cli
-from ..benches.cache import cache_dir, fill
+from ..benches.cache import cache_dir, fill, is_filled
 from ..benches.download import Outcome, check_mirror, download_bench
 from ..benches.registry import RegistryEntry, load_registry, registry_names
 from ..judging.prompts import load_prompt_file
@@ -91,7 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for part, asked in (("answers", args.with_answers), ("judgments", args.with_judgments)):
             if asked and not e.count(part) and "all" not in args.benches:
                 print(f"note: {e.name} has no published {part} in the registry", file=sys.stderr)
-        out = download_bench(e, data_dir, args.mirror, args.with_answers, args.with_judgments, args.force,
+        # an entry the download cache holds whole comes from there: no network needed
+        mirror = args.mirror or (str(cache_dir()) if is_filled(e) else None)
+        out = download_bench(e, data_dir, mirror, args.with_answers, args.with_judgments, args.force,
                              args.timeout, checks={"judge_prompts": load_prompt_file})
         _report(e, out, data_dir / e.name)
     return 0

@@ -67,9 +67,11 @@ def test_cache_is_filled_from_a_mirror_reused_and_repaired(tmp_path, monkeypatch
     assert run_download("--cache", "pandalm", "--mirror", str(mirror)) == 0
     assert "pandalm: 1 files fetched (0.9 MB), 2 already in place" in capsys.readouterr().err
     assert len(pandalm.read(cache / "pandalm" / "testset-v1.json")) == 999
-    # the cache is a mirror in turn: a data folder installs from it
+    # the cache is a mirror in turn: without --mirror, a data folder installs from it
     data = tmp_path / "installed"
-    assert run_download("pandalm", "--with-judgments", "--mirror", str(cache), "--data-dir", str(data)) == 0
+    capsys.readouterr()
+    assert run_download("pandalm", "--with-judgments", "--data-dir", str(data), "-v") == 0
+    assert f"fetching testset-v1.json (916 KB) from {cache / 'pandalm' / 'testset-v1.json'}" in capsys.readouterr().err
     assert files_under(data) == PANDALM
 
 
