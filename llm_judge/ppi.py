@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Sequence
 
-import numpy as np
-
 Z95 = NormalDist().inv_cdf(0.975)
 
 
@@ -61,28 +59,37 @@ class Corrected:
     effective_n: float | None  # human labels a human-only mean would need for ppi's standard error
 
 
-def _var(x: np.ndarray) -> float:
-    """The sample variance (n - 1 in the denominator); 0 for fewer than two values."""
-    return float(np.var(x, ddof=1)) if len(x) > 1 else 0.0
+def _mean(x: Sequence[float]) -> float:
+    return math.fsum(x) / len(x)
+
+
+def _cov(x: Sequence[float], y: Sequence[float]) -> float:
+    """The sample covariance (n - 1 in the denominator); 0 for fewer than two values."""
+    if len(x) < 2:
+        return 0.0
+    mx, my = _mean(x), _mean(y)
+    return math.fsum((a - mx) * (b - my) for a, b in zip(x, y)) / (len(x) - 1)
+
+
+def _var(x: Sequence[float]) -> float:
+    return _cov(x, x)
 
 
 def mean_estimate(values: Sequence[float]) -> Estimate:
     """The sample mean and its CLT standard error."""
-    x = np.asarray(values, dtype=float)
-    if not len(x):
+    x = [float(v) for v in values]
+    if not x:
         raise ValueError("no values to average")
-    return Estimate(float(x.mean()), math.sqrt(_var(x) / len(x)), len(x))
+    return Estimate(_mean(x), math.sqrt(_var(x) / len(x)), len(x))
 
 
-def tuned_lambda(human: np.ndarray, judged: np.ndarray, unlabelled: np.ndarray) -> float:
+def tuned_lambda(human: Sequence[float], judged: Sequence[float], unlabelled: Sequence[float]) -> float:
     """PPI++'s variance-minimising lam for a mean, clipped to [0, 1]; 0 when the predictions do not vary."""
     n, big_n = len(human), len(unlabelled)
-    every = np.concatenate([judged, unlabelled])
-    var_f = _var(every)
+    var_f = _var(list(judged) + list(unlabelled))
     if n < 2 or big_n == 0 or var_f == 0.0:
         return 0.0
-    cov = float(np.cov(human, judged, ddof=1)[0, 1])
-    return min(1.0, max(0.0, cov / ((1.0 + n / big_n) * var_f)))
+    return min(1.0, max(0.0, _cov(human, judged) / ((1.0 + n / big_n) * var_f)))
 
 
 def ppi_mean(human: Sequence[float], judged: Sequence[float], unlabelled: Sequence[float],
@@ -90,15 +97,15 @@ def ppi_mean(human: Sequence[float], judged: Sequence[float], unlabelled: Sequen
     """The prediction-powered mean of ``human`` (labels on n items, ``judged`` the predictions on the same
     items) with ``unlabelled`` the predictions on the other N items; ``lam`` None: tuned from the data.
     Returns the estimate (its ``n`` counts labelled and unlabelled items) and the lam used."""
-    y, f, f_un = (np.asarray(v, dtype=float) for v in (human, judged, unlabelled))
+    y, f, f_un = ([float(v) for v in values] for values in (human, judged, unlabelled))
     if len(y) != len(f):
         raise ValueError(f"{len(y)} human labels but {len(f)} predictions on the labelled items")
     if len(y) < 2:
         raise ValueError("prediction-powered inference needs at least two labelled items")
     lam = tuned_lambda(y, f, f_un) if lam is None else lam
-    rectified = y - lam * f
-    value = float(rectified.mean()) + (lam * float(f_un.mean()) if len(f_un) else 0.0)
-    var = _var(rectified) / len(y) + (lam * lam * _var(f_un) / len(f_un) if len(f_un) else 0.0)
+    rectified = [a - lam * b for a, b in zip(y, f)]
+    value = _mean(rectified) + (lam * _mean(f_un) if f_un else 0.0)
+    var = _var(rectified) / len(y) + (lam * lam * _var(f_un) / len(f_un) if f_un else 0.0)
     return Estimate(value, math.sqrt(var), len(y) + len(f_un)), lam
 
 
@@ -109,6 +116,6 @@ def corrected_mean(human: Sequence[float], judged: Sequence[float], unlabelled: 
     ppi, lam = ppi_mean(human, judged, unlabelled)
     human_only = mean_estimate(human)
     every = list(judged) + list(unlabelled) if judge_only is None else list(judge_only)
-    var_y = _var(np.asarray(human, dtype=float))
+    var_y = _var([float(h) for h in human])
     effective = var_y / ppi.se ** 2 if ppi.se > 0 else None
     return Corrected(mean_estimate(every) if every else None, human_only, ppi, lam, effective)

@@ -1,6 +1,6 @@
 """Statistics shared by results/, metaeval/ and training/, below all of them: correlation and error between two
-series of scores (Pearson, Spearman, Kendall's tau-b, MSE), Cohen's kappa of two raters' labels, and the
-strict majority of a panel's votes.
+series of scores (Pearson, Spearman, Kendall's tau-b, MSE), Cohen's kappa of two raters' labels, the
+strict majority of a panel's votes, and a (stratified) bootstrap interval of a mean.
 
 Used by the inter-judge agreement table and the panels (results/agreement.py, results/panel.py), the judge
 meta-evaluation (metaeval/metrics.py, metaeval/panel.py) and train_judge's before/after measurement
@@ -11,6 +11,7 @@ Each returns None where it is undefined (fewer than two items, or a constant sid
 from __future__ import annotations
 
 import math
+import random
 from typing import Hashable, Iterable, Sequence
 
 
@@ -127,3 +128,24 @@ def strict_majority(votes: Iterable[Hashable]) -> Hashable | None:
         return None
     top = max(set(votes), key=votes.count)
     return top if 2 * votes.count(top) > len(votes) else "tie"
+
+
+def bootstrap_interval(strata: Sequence[Sequence[float]], resamples: int = 1000,
+                       seed: int = 0) -> tuple[float, float] | None:
+    """95% percentile interval of the mean over strata of each stratum's mean, from ``resamples`` resamples
+    drawn with replacement within each stratum (``random.Random(seed)``); one stratum: the plain bootstrap
+    of a mean. None when a stratum is empty or there are no resamples."""
+    if not strata or not all(strata) or resamples < 1:
+        return None
+    rng = random.Random(seed)
+    means = sorted(math.fsum(math.fsum(rng.choices(s, k=len(s))) / len(s) for s in strata) / len(strata)
+                   for _ in range(resamples))
+    return _percentile(means, 2.5), _percentile(means, 97.5)
+
+
+def _percentile(ordered: Sequence[float], q: float) -> float:
+    """numpy's default (linear) percentile of sorted values."""
+    at = (len(ordered) - 1) * q / 100
+    low = math.floor(at)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (at - low)

@@ -3,16 +3,15 @@
 JudgeBench's rule (its ``utils/metrics.py``): each order scores +1 when its verdict is the label, -1 when
 it is the opposite verdict, 0 for a tie or no verdict; a pair is correct when the sum is above 0. With one
 order (reward models) that is: the verdict is the label. The interval is the 2.5th to 97.5th percentile of
-the accuracy over bootstrap resamples of the pairs (``numpy.random.default_rng(seed)``).
+the accuracy over bootstrap resamples of the pairs (:func:`llm_judge.stats.bootstrap_interval`).
 """
 from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
-
 from ..datasets.judgebench import CATEGORIES
 from ..results.tables import Table
+from ..stats import bootstrap_interval
 from .pairs import LabelledPair, Verdict, flip
 from .predictions import Predictions
 
@@ -34,16 +33,6 @@ def outcomes(items: Sequence[LabelledPair], preds: Predictions) -> dict[str, lis
     return out
 
 
-def bootstrap_interval(hits: Sequence[bool], resamples: int = BOOTSTRAP, seed: int = 0) -> tuple[float, float] | None:
-    """95% percentile interval of the mean of ``hits`` over resamples with replacement (None if empty)."""
-    if not hits or not resamples:
-        return None
-    values = np.asarray(hits, dtype=float)
-    rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, len(values), (resamples, len(values)))].mean(axis=1)
-    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
-
-
 def judgebench_table(title: str, items: Sequence[LabelledPair], judges: Sequence[Predictions],
                      resamples: int = BOOTSTRAP, seed: int = 0) -> Table:
     """One row per judge: accuracy (%) per category and overall with its 95% bootstrap interval."""
@@ -55,7 +44,7 @@ def judgebench_table(title: str, items: Sequence[LabelledPair], judges: Sequence
     for preds in judges:
         got = outcomes(items, preds)
         rates = [100.0 * sum(got[c]) / len(got[c]) if got[c] else None for c in (*CATEGORIES, "overall")]
-        interval = bootstrap_interval(got["overall"], resamples, seed)
+        interval = bootstrap_interval([[float(hit) for hit in got["overall"]]], resamples, seed)
         low, high = (100.0 * interval[0], 100.0 * interval[1]) if interval else (None, None)
         table.rows.append([preds.name, preds.orders] + rates + [low, high, len(got["overall"])])
     return table

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
-
 from ..datasets.rmbench import DOMAINS, STYLES, cell_of
 from ..results.tables import Table
 from .judgebench import correct
@@ -21,34 +19,40 @@ from .pairs import LabelledPair
 from .predictions import Predictions
 
 SIZE = len(STYLES)
+Matrix = list[list[float | None]]  # M[chosen style][rejected style]; None: no pair of that cell judged
+UPPER = [(i, j) for i in range(SIZE) for j in range(SIZE) if j > i]
+LOWER = [(j, i) for i, j in UPPER]
+DIAGONAL = [(i, i) for i in range(SIZE)]
 
 
-def matrices(items: Sequence[LabelledPair], preds: Predictions) -> dict[str, tuple[np.ndarray, int]]:
+def matrices(items: Sequence[LabelledPair], preds: Predictions) -> dict[str, tuple[Matrix, int]]:
     """domain -> (M, the number of items with a verdict), over the pairs the judge has verdicts for."""
-    hits: dict[str, np.ndarray] = {}
-    counts: dict[str, np.ndarray] = {}
+    cells: dict[str, dict[tuple[int, int], list[bool]]] = {}
     items_seen: dict[str, set[str]] = {}
     for p in items:
         if p.id not in preds.verdicts or p.label is None:
             continue
         item, i, j = cell_of(p.id)
-        hits.setdefault(p.subset, np.zeros((SIZE, SIZE)))[i, j] += correct(preds.verdicts[p.id], p.label)
-        counts.setdefault(p.subset, np.zeros((SIZE, SIZE)))[i, j] += 1
+        cells.setdefault(p.subset, {}).setdefault((i, j), []).append(correct(preds.verdicts[p.id], p.label))
         items_seen.setdefault(p.subset, set()).add(item)
-    order = [d for d in DOMAINS if d in hits] + sorted(set(hits) - set(DOMAINS))
-    return {d: (np.divide(hits[d], counts[d], out=np.full((SIZE, SIZE), np.nan), where=counts[d] > 0),
-                len(items_seen[d])) for d in order}
+    order = [d for d in DOMAINS if d in cells] + sorted(set(cells) - set(DOMAINS))
+    return {d: ([[_mean(cells[d].get((i, j), [])) for j in range(SIZE)] for i in range(SIZE)], len(items_seen[d]))
+            for d in order}
 
 
-def summary(m: np.ndarray) -> dict[str, float]:
+def _mean(values: Sequence[float | None]) -> float | None:
+    known = [float(v) for v in values if v is not None]
+    return sum(known) / len(known) if known else None
+
+
+def summary(m: Matrix) -> dict[str, float | None]:
     """hard (upper triangle), normal (diagonal), easy (lower triangle) and total of a matrix."""
-    upper, lower = np.triu_indices(SIZE, 1), np.tril_indices(SIZE, -1)
-    return {"hard": float(np.mean(m[upper])), "normal": float(np.mean(np.diag(m))),
-            "easy": float(np.mean(m[lower])), "total": float(np.mean(m))}
+    return {"hard": _mean([m[i][j] for i, j in UPPER]), "normal": _mean([m[i][j] for i, j in DIAGONAL]),
+            "easy": _mean([m[i][j] for i, j in LOWER]), "total": _mean([v for row in m for v in row])}
 
 
-def _pct(x: float) -> float | None:
-    return None if np.isnan(x) else 100.0 * x
+def _pct(x: float | None) -> float | None:
+    return None if x is None else 100.0 * x
 
 
 def rmbench_tables(title: str, items: Sequence[LabelledPair], judges: Sequence[Predictions]) -> list[Table]:
@@ -65,11 +69,10 @@ def rmbench_tables(title: str, items: Sequence[LabelledPair], judges: Sequence[P
         for domain, (m, n) in found.items():
             s = summary(m)
             scores.rows.append([preds.name, domain, n] + [_pct(s[k]) for k in ("hard", "normal", "easy", "total")])
-            cells.rows += [[preds.name, domain, STYLES[i]] + [_pct(m[i, j]) for j in range(SIZE)]
+            cells.rows += [[preds.name, domain, STYLES[i]] + [_pct(m[i][j]) for j in range(SIZE)]
                            for i in range(SIZE)]
         if len(found) > 1:
             per = [summary(m) for m, _ in found.values()]
             scores.rows.append([preds.name, "average", sum(n for _, n in found.values())]
-                               + [_pct(float(np.mean([s[k] for s in per]))) for k in ("hard", "normal", "easy",
-                                                                                      "total")])
+                               + [_pct(_mean([s[k] for s in per])) for k in ("hard", "normal", "easy", "total")])
     return [scores, cells]

@@ -24,6 +24,7 @@ from ..errors import InputError
 from ..jsonl import iter_jsonl
 from ..records import Judgment, PairJudgment, SingleJudgment
 
+MIN_LABELS = 2  # a model needs this many labelled games for the human-only and corrected estimates
 OUTCOME = {"model_1": 1.0, "tie": 0.5, "model_2": 0.0}
 _FASTCHAT_WINNER = {"model_a": "model_1", "model_b": "model_2", "tie": "tie", "tie (bothbad)": "tie"}
 
