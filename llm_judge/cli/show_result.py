@@ -341,7 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         require_wandb()  # before any work: a missing extra is reported first
     if args.input_file and alpaca_eval.is_annotations(Path(args.input_file)):
-        print(render([alpaca_eval.leaderboard_table(Path(args.input_file))], args.format, args.digits))
+        print(render(alpaca_eval.leaderboard_tables(Path(args.input_file)), args.format, args.digits))
         return 0
     if args.input_file and arena_hard.is_arena_judgments(Path(args.input_file)):
         print(render(arena_hard.leaderboard_tables(Path(args.input_file), args.style_control, args.strong_weight,

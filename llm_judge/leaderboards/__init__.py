@@ -35,7 +35,7 @@ def judge_bench(name: str, data_dir: str | Path | None, engine: "EngineConfig", 
 
     folder = bench_folder(name, data_dir)
     if folder is not None:
-        summary = run_annotator(engine, folder, models, first_n=first_n)
+        summary = run_annotator(engine, folder, models, judge_id, first_n=first_n)
         lines = [f"{m}: {asked} annotated, {failed} failed -> {folder}/results/{m}/"
                  for m, (asked, failed) in summary.items()]
         return lines, any(failed for _, failed in summary.values())
@@ -53,19 +53,20 @@ def bench_result(name: str, data_dir: str | Path | None, judges: Sequence[str], 
     bench states them (AlpacaEval: the LC win rate, else the win rate, with its standard error; Arena-Hard:
     the overall score, else the one category's, with its 5th-95th percentile)."""
     from ..results.report import BenchResult
-    from .alpaca_eval import bench_folder, leaderboard_table
-    from .arena_hard import arena_folder, judge_folder, leaderboard_tables
+    from .alpaca_eval import bench_folder, leaderboard_tables as alpaca_tables
+    from .arena_hard import arena_folder, judge_folder, leaderboard_tables as arena_tables
 
     folder = bench_folder(name, data_dir)
     if folder is not None:
-        table = leaderboard_table(folder / "results")
+        tables = alpaca_tables(folder / "results")
+        table = tables[0]
         rows = [r for r in table.records() if not models or r["model"] in models]
         lc = any(r["length_controlled_winrate"] is not None for r in rows)
         key, se = ("length_controlled_winrate", "lc_standard_error") if lc else ("win_rate", "standard_error")
-        return BenchResult(name, "leaderboard", [table], {r["model"]: r[key] for r in rows}, headline_name=key,
+        return BenchResult(name, "leaderboard", tables, {r["model"]: r[key] for r in rows}, headline_name=key,
                            intervals={r["model"]: f"SE {r[se]:.2f}" for r in rows})
     folder = arena_folder(name, data_dir)
-    tables = leaderboard_tables(judge_folder(folder, judges), style_control, weight, seed, models)
+    tables = arena_tables(judge_folder(folder, judges), style_control, weight, seed, models)
     head = tables[-1]
     records = [r for r in head.records() if not models or r["model"] in models]
     return BenchResult(name, "leaderboard", tables, {r["model"]: r["score"] for r in records},

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ..engines.base import ChatModel
-from ..errors import ConfigError, LlmJudgeError, MissingDependency
+from ..errors import ConfigError, InputError, LlmJudgeError, MissingDependency
 from ..results.tables import Table
 from . import alpaca_files as files
 from .alpaca_annotator import annotate, load_annotator
@@ -36,11 +36,11 @@ def bench_folder(name: str, data_dir: str | Path | None) -> Path | None:
     return None
 
 
-def is_annotations(path: Path, annotator: str = files.ANNOTATOR) -> bool:
+def is_annotations(path: Path) -> bool:
     """Whether ``path`` is an AlpacaEval annotations file or a results folder holding some."""
     if path.is_file():
         return path.name == files.ANNOTATIONS_FILE
-    return path.is_dir() and any(path.glob(f"*/{annotator}/{files.ANNOTATIONS_FILE}"))
+    return path.is_dir() and any(path.glob(f"*/*/{files.ANNOTATIONS_FILE}"))
 
 
 def _length_folder(path: Path) -> Path:
@@ -57,9 +57,12 @@ def _length_folder(path: Path) -> Path:
 
 
 def leaderboard_rows(path: Path, annotator: str = files.ANNOTATOR) -> tuple[list[dict[str, Any]], str]:
-    """One leaderboard row per annotations file under ``path`` (sorted as the leaderboard: LC, else win rate),
-    and a note: why the length-controlled columns are empty, when they are."""
-    found = files.annotation_files(path, annotator)
+    """One leaderboard row per annotations file of ``annotator`` under ``path`` (sorted as the leaderboard: LC,
+    else win rate), and a note: why the length-controlled columns are empty, when they are."""
+    sets = files.annotation_sets(path)
+    if annotator not in sets:
+        raise InputError(path, f"holds no annotations of {annotator} (annotators there: {', '.join(sets)})")
+    found = sets[annotator]
     try:
         from .alpaca_lc import LengthControlMissing, length_controlled, load_length_control
     except ImportError:
@@ -84,13 +87,17 @@ def leaderboard_rows(path: Path, annotator: str = files.ANNOTATOR) -> tuple[list
     return rows, note
 
 
-def leaderboard_table(path: Path, annotator: str = files.ANNOTATOR) -> Table:
-    rows, note = leaderboard_rows(path, annotator)
-    table = Table(f"AlpacaEval 2.0 ({annotator})", list(COLUMNS), [[r[c] for c in COLUMNS] for r in rows], note)
-    return table
+def leaderboard_tables(path: Path) -> list[Table]:
+    """One leaderboard table per annotator under ``path`` (AlpacaEval's own first)."""
+    tables = []
+    for annotator in files.annotation_sets(path):
+        rows, note = leaderboard_rows(path, annotator)
+        tables.append(Table(f"AlpacaEval 2.0 ({annotator})", list(COLUMNS), [[r[c] for c in COLUMNS] for r in rows],
+                            note))
+    return tables
 
 
-def annotate_models(model: ChatModel, folder: Path, models: Sequence[str], distribution: bool,
+def annotate_models(model: ChatModel, folder: Path, models: Sequence[str], distribution: bool, judge_id: str,
                     annotator: str = files.ANNOTATOR, first_n: int | None = None) -> dict[str, tuple[int, int]]:
     """Annotate each model's outputs against the baseline's; (annotated, failed) per model. A model already
     annotated keeps its records; its failed ones are asked again."""
@@ -102,10 +109,12 @@ def annotate_models(model: ChatModel, folder: Path, models: Sequence[str], distr
         if not source.is_file():
             raise ConfigError(f"no outputs for {name!r}: {source} does not exist (write them with gen_model_answer)")
         outputs = files.read_outputs(source)
-        target = folder / "results" / name / annotator / files.ANNOTATIONS_FILE
+        tag = files.annotator_folder(annotator, config.judge, judge_id)
+        target = folder / "results" / name / tag / files.ANNOTATIONS_FILE
         kept = _kept(target)
         todo = [b for b in baseline[:first_n] if b.instruction not in kept]
-        fresh = {r["instruction"]: r for r in annotate(model, todo, outputs, config, distribution)} if todo else {}
+        fresh = {r["instruction"]: dict(r, annotator=tag)
+                 for r in annotate(model, todo, outputs, config, distribution)} if todo else {}
         records = [kept.get(b.instruction) or fresh[b.instruction] for b in baseline
                    if b.instruction in kept or b.instruction in fresh]
         files.write_json_list(target, records)
@@ -124,7 +133,7 @@ def _kept(path: Path) -> dict[str, dict[str, Any]]:
             if isinstance(r.get("instruction"), str) and r.get("preference") is not None and not r.get("error")}
 
 
-def run_annotator(engine: "EngineConfig", folder: Path, models: Sequence[str] | None,
+def run_annotator(engine: "EngineConfig", folder: Path, models: Sequence[str] | None, judge_id: str,
                   annotator: str = files.ANNOTATOR, first_n: int | None = None) -> dict[str, tuple[int, int]]:
     """Open the judge and annotate ``models`` (default: every model with outputs but the baseline): an API
     judge through its top log-probs, a local judge through its label probabilities (distribution judging)."""
@@ -138,5 +147,5 @@ def run_annotator(engine: "EngineConfig", folder: Path, models: Sequence[str] | 
         raise ConfigError(f"{folder}: no model outputs to annotate besides the baseline's (results/<model>/"
                           f"{files.OUTPUTS_FILE})")
     with open_engine(engine) as model:
-        return annotate_models(model, folder, names, distribution=not engine.is_api, annotator=annotator,
+        return annotate_models(model, folder, names, not engine.is_api, judge_id, annotator=annotator,
                                first_n=first_n)

@@ -125,16 +125,24 @@ def write_outputs(path: Path, outputs: list[Output]) -> None:
                             "dataset": o.dataset} for o in outputs])
 
 
-def annotation_files(path: Path, annotator: str = ANNOTATOR) -> list[Path]:
-    """``annotations.json`` itself, or every ``<model>/<annotator>/annotations.json`` under a results folder."""
+def annotation_sets(path: Path) -> dict[str, list[Path]]:
+    """Annotator (its folder's name) -> its files: ``annotations.json`` itself, or every
+    ``<model>/<annotator>/annotations.json`` under a results folder; AlpacaEval's own annotator first."""
     if path.is_file():
-        return [path]
+        return {path.parent.name: [path]}
     if not path.is_dir():
         raise InputError(path, "no such file or folder")
-    found = sorted(path.glob(f"*/{annotator}/{ANNOTATIONS_FILE}"))
-    if not found:
-        raise InputError(path, f"holds no <model>/{annotator}/{ANNOTATIONS_FILE}")
-    return found
+    sets: dict[str, list[Path]] = {}
+    for found in sorted(path.glob(f"*/*/{ANNOTATIONS_FILE}")):
+        sets.setdefault(found.parent.name, []).append(found)
+    if not sets:
+        raise InputError(path, f"holds no <model>/<annotator>/{ANNOTATIONS_FILE}")
+    return dict(sorted(sets.items(), key=lambda kv: kv[0] != ANNOTATOR))
+
+
+def annotator_folder(annotator: str, judge: str, judge_id: str) -> str:
+    """Where a judge's annotations go: the annotator's own name for the judge it names, else tagged with ours."""
+    return annotator if judge_id == judge else f"{annotator}_by_{judge_id}"
 
 
 def outputs_beside(annotations: Path) -> Path:

@@ -77,8 +77,8 @@ def load_length_control(folder: Path) -> LengthControlData:
     missing = [name for name in (DIFFICULTY_FILE, GAMED_FILE) if not (folder / name).is_file()]
     if missing:
         raise LengthControlMissing(
-            f"length-controlled win rate needs {' and '.join(missing)} in {folder} (fetched by "
-            f"`python -m llm_judge.download alpaca_eval`); not estimated without them")
+            f"length-controlled win rate needs {' and '.join(missing)} in {folder} (from AlpacaEval's Hugging "
+            f"Face dataset tatsu-lab/alpaca_eval); not estimated without them")
     path = folder / DIFFICULTY_FILE
     with path.open(newline="", encoding="utf-8") as fh:
         reader = csv.reader(fh)

@@ -104,7 +104,10 @@ def test_default_model_annotates_by_distribution(bench, default_model_path):
         (path / name / files.OUTPUTS_FILE).write_text(json.dumps(rows))
     assert gen_judgment.main(["--data-dir", str(bench.parent), "--bench-name", "alpaca_eval",
                               "--judge-model", "default", "--model-list", "mine"]) == 0
-    rows = json.loads((path / "mine" / files.ANNOTATOR / files.ANNOTATIONS_FILE).read_text())
+    (written,) = (path / "mine").glob(f"*/{files.ANNOTATIONS_FILE}")  # tagged with the judge: not GPT-4 Turbo's
+    assert written.parent.name.startswith(files.ANNOTATOR + "_by_")
+    rows = json.loads(written.read_text())
+    assert {r["annotator"] for r in rows} == {written.parent.name}
     assert rows[0]["preference"] == 1.5
     for r in rows[1:]:
         dist = r["raw_completion"]["distribution"]
