@@ -1,14 +1,15 @@
 """A loopback HTTP server that speaks OpenAI's chat-completions and Anthropic's Messages wire protocols.
 
 Tests and benchmarks point the real ``openai`` / ``anthropic`` SDKs at it. It answers every request
-after a fixed latency with a deterministic judge-like reply ("Rating: [[k]]" or "[[A]]"), checks the
+after a latency (fixed, or log-normal around a median, drawn from a hash of the prompt so that every
+run gives each prompt the same latency) with a deterministic judge-like reply ("Rating: [[k]]" or "[[A]]"), checks the
 API key (``Authorization: Bearer`` or ``x-api-key``), and injects faults: 429 with Retry-After, 500,
 hangs (never answers), dropped connections, or any status a test scripts. Faults are drawn from a
 seeded hash of (request content, attempt number), so a run sees the same faults whatever the order
 in which its requests arrive. It also speaks both batch protocols (``api.batches``, see fakebatch.py).
 
 In a test:   ``with FakeAPI(latency=0.05, p429=0.05) as api: ... api.openai_base ... api.stats``
-As a process (benchmarks):  ``python tests/fakeapi.py --latency 0.5 --p429 0.05 --p500 0.02``
+As a process (benchmarks):  ``python tests/fakeapi.py --latency 0.5 --p429 0.05 --p500 0.02 [--latency-sigma 0.5]``
 prints ``listening http://127.0.0.1:PORT`` and serves until killed.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import math
 import random
 import sys
 import threading
@@ -51,6 +53,8 @@ class Stats:
     max_in_flight: int = 0
     first_request: float | None = None  # time.time() of the first request line
     last_response: float | None = None
+    slept: float = 0.0  # seconds of latency served to the calls answered 200, in total
+    longest: float = 0.0  # the longest of those latencies
     prompts: list[str] = field(default_factory=list)  # prompt text of each request answered 200
     bodies: list[dict] = field(default_factory=list)  # the body of each request answered 200
     queries: list[str] = field(default_factory=list)  # the query string of each request answered 200
@@ -145,8 +149,9 @@ class FakeAPI:
                  p429: float = 0.0, p500: float = 0.0, phang: float = 0.0, pdrop: float = 0.0, seed: int = 0,
                  retry_after: float = 1.0, reply: ReplyFn = judge_reply, port: int = 0, keep_prompts: bool = True,
                  aws: tuple[str, str] | None = None, reasoning: str | None = None, reasoning_apart: bool = False,
-                 logprobs: LogprobsFn | None = None):
-        self.latency = latency
+                 logprobs: LogprobsFn | None = None, latency_sigma: float = 0.0):
+        self.latency = latency  # the median latency; every call's when latency_sigma is 0
+        self.latency_sigma = latency_sigma  # sigma of the log of the latency (a log-normal around the median)
         self.api_key = api_key
         self.aws = aws  # (access key id, secret key) that Bedrock's SigV4 signatures must be made with
         # A reasoning model's thinking, sent apart from the reply (OpenAI-compatible reasoning_content and
@@ -295,23 +300,34 @@ class FakeAPI:
                 key = _digest(text)
                 attempt = self._attempts[key] = self._attempts.get(key, 0) + 1
             fault = self.faults(body, attempt)
+            latency = self.latency_of(key)
             if fault == "hang":
                 await asyncio.sleep(3600)
                 return False
             if fault == "drop":
-                await asyncio.sleep(self.latency / 2)
+                await asyncio.sleep(latency / 2)
                 writer.transport.abort()
                 return False
             if fault == "429":
                 return await self._send_error(writer, 429, protocol, "rate limit reached",
                                               {"retry-after": f"{self.retry_after:g}"})
-            await asyncio.sleep(self.latency)
+            await asyncio.sleep(latency)
             if fault is not None:
                 return await self._send_error(writer, int(fault), protocol, f"injected {fault}")
+            with self._lock:
+                self.stats.slept += latency
+                self.stats.longest = max(self.stats.longest, latency)
             return await self._send(writer, 200, self.complete(protocol, body, text, r.model, query))
         finally:
             with self._lock:
                 self.stats.in_flight -= 1
+
+    def latency_of(self, key: int) -> float:
+        """The latency of the prompt whose digest is ``key``: the median times exp(sigma·z), z a standard normal
+        drawn from the digest, so a prompt waits the same in every run whatever the order of the calls."""
+        if not self.latency_sigma:
+            return self.latency
+        return self.latency * math.exp(self.latency_sigma * random.Random(key).gauss(0.0, 1.0))
 
     def complete(self, protocol: str, body: dict, text: str | None = None, path_model: str | None = None,
                  query: str = "") -> dict:
@@ -392,7 +408,8 @@ class FakeAPI:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="fake OpenAI/Anthropic server for benchmarks")
     p.add_argument("--port", type=int, default=0)
-    p.add_argument("--latency", type=float, default=0.5)
+    p.add_argument("--latency", type=float, default=0.5, help="seconds per call (the median with --latency-sigma)")
+    p.add_argument("--latency-sigma", type=float, default=0.0, help="log-normal latencies: sigma of their log")
     p.add_argument("--api-key", default="sk-test-key")
     p.add_argument("--p429", type=float, default=0.0)
     p.add_argument("--p500", type=float, default=0.0)
@@ -409,8 +426,8 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     except ImportError:
         pass
-    api = FakeAPI(latency=args.latency, api_key=args.api_key, p429=args.p429, p500=args.p500, seed=args.seed,
-                  retry_after=args.retry_after, port=args.port, keep_prompts=False,
+    api = FakeAPI(latency=args.latency, latency_sigma=args.latency_sigma, api_key=args.api_key, p429=args.p429,
+                  p500=args.p500, seed=args.seed, retry_after=args.retry_after, port=args.port, keep_prompts=False,
                   aws=tuple(args.aws) if args.aws else None, reasoning=args.reasoning).start()
     api.batches.delay = args.batch_delay
     print(f"listening {api.url}", flush=True)
@@ -425,7 +442,8 @@ def main(argv: list[str] | None = None) -> int:
         s = api.stats
         with open(args.stats_file, "w") as fh:
             json.dump({"requests": s.requests, "by_status": s.by_status, "max_in_flight": s.max_in_flight,
-                       "first_request": s.first_request, "last_response": s.last_response,
+                       "first_request": s.first_request, "last_response": s.last_response, "slept": s.slept,
+                       "longest": s.longest,
                        "cpu_seconds": time.process_time()}, fh)
     return 0
 
