@@ -4,7 +4,7 @@
     python benchmarks/judge_throughput.py --models 16          # N = 2560 (a multiple of both P)
     python benchmarks/judge_throughput.py --no-fastchat        # ours only (FastChat's with faults takes minutes)
     python benchmarks/judge_throughput.py --models 16 --latency 8 --latency-sigma 0.5 --parallel 256 \
-        --no-faults --direct-vs-sdk                            # the direct post against the SDK's, paired (~4 min)
+        --no-faults --no-fastchat                              # a realistic latency: log-normal, median 8 s (~2 min)
 
 The bench is MT-bench (80 questions, 2 turns, from the download cache) with the real answers of
 ``--models`` models, judged in single mode: N = 160 × models judgments, one call each. The judge is the
@@ -20,15 +20,12 @@ Each configuration runs as a fresh process, timed from launch to exit:
   another try (API_RETRY_SLEEP, up to 16), each record appended by the thread that made it. The prompts
   are ours, so both send the same requests.
 
-``--direct-vs-sdk`` instead runs ours twice per configuration, alternating which goes first over
-``--pairs``: with the plain clients' direct post (engines/api/direct.py) and with it switched off, every
-request going through the SDK's own ``post``; it prints both wall times and what the direct post saves.
-
-Printed per run: the floor (the latency served to the calls answered 200 over P: N·L/P), both wall times and their ratio to it, the target, and two bounds no
-client can beat: ceil(N/P)·L (whole waves of L seconds: 7 s for N = 1600 at P = 256, 1.12× the floor)
-and, with faults, that plus Retry-After + L for a call rate-limited in the last wave. For ours, also the
-start-up (launch to the first request the server saw) and the span from the first request to the last
-answer over the floor (the engine alone). Then the start-up broken down, each part measured in its own
+Printed per run: the floor (the latency served to the calls answered 200, over P: N·L/P for a fixed L),
+both wall times and their ratio to it, the target, and two bounds no client can beat: ceil(N/P)·L (whole
+waves of L seconds: 7 s for N = 1600 at P = 256, 1.12× the floor; with --latency-sigma, the floor or the
+longest call, whichever is longer) and, with faults, that plus Retry-After + L for a call rate-limited
+in the last wave. For ours, also the start-up (launch to the first request the server saw) and the span
+from the first request to the last answer over the floor (the engine alone). Then the start-up broken down, each part measured in its own
 fresh process (median of 3): the interpreter, our imports, the SDK's, and a ``--dry-run`` (bench,
 plan and cost preview, no SDK). The load average is printed with each run: on a shared machine, other
 processes' CPU use shows up as wall time, so compare the ratios of one run, not across runs.
@@ -89,26 +86,19 @@ def start_server(latency: float, sigma: float, p429: float, p500: float, retry_a
 
 TARGETS = {64: 1.10, 256: 1.15}  # issue 13: wall / floor at these P, start-up included
 
-# --direct-vs-sdk's two clients, launched alike: ours as it is, and ours with the direct post switched off (no
-# client counts as plain), every call through the SDK's own post
-LAUNCH = {"ours-direct": "from llm_judge.cli.gen_judgment import cli_main; cli_main()",
-          "ours-sdk": "from llm_judge.engines.api import direct; direct.PLAIN_CLIENTS.clear(); "
-                      "from llm_judge.cli.gen_judgment import cli_main; cli_main()"}
-
 
 def client_command(kind: str, data: Path, models: list[str], parallel: int, url: str, out: Path) -> list[str]:
     if kind == "fastchat":
         return [sys.executable, str(Path(__file__).resolve()), "--fastchat-child", str(data), url, str(parallel),
                 str(out), *models]
-    launch = ["-m", "llm_judge.gen_judgment"] if kind == "ours" else ["-c", LAUNCH[kind]]
-    return [sys.executable, *launch, "--data-dir", str(data), "--bench-name", "mt_bench",
+    return [sys.executable, "-m", "llm_judge.gen_judgment", "--data-dir", str(data), "--bench-name", "mt_bench",
             "--judge-model", "gpt-4", "--api-base", url + "/v1", "--parallel", str(parallel),
             "--output-file", str(out), "--model-list", *models]
 
 
 def run_once(kind: str, data: Path, models: list[str], n: int, parallel: int, latency: float, faults: bool,
              retry_after: float, sigma: float = 0.0) -> dict:
-    """One whole run of ``kind`` ("ours", "fastchat" or one of LAUNCH) as a fresh process against a fresh server."""
+    """One whole run of ``kind`` ("ours" or "fastchat") as a fresh process against a fresh server."""
     stats_file = data / "server-stats.json"
     server, url = start_server(latency, sigma, 0.05 if faults else 0.0, 0.02 if faults else 0.0, retry_after,
                                stats_file)
@@ -213,27 +203,6 @@ def startup_breakdown(data: Path, models: list[str]) -> list[tuple[str, float, f
     return [(name, a[0] - b[0], a[1] - b[1]) for name, a, b in parts]
 
 
-def direct_vs_sdk(args: argparse.Namespace, data: Path, models: list[str], n: int) -> None:
-    """Ours with and without the direct post, alternating which runs first, each pair against the same latencies."""
-    print(f"{'P':>4} {'pair':>4} {'floor s':>7} | {'direct s':>8} {'SDK s':>7} {'saved':>6} | {'direct cpu s':>12} "
-          f"{'SDK cpu s':>9} | {'start-up s':>9} {'longest s':>9} {'load':>4}")
-    walls: dict[str, list[float]] = {kind: [] for kind in LAUNCH}
-    for parallel in args.parallel:
-        for pair in range(args.pairs):
-            order = list(LAUNCH) if pair % 2 == 0 else list(reversed(LAUNCH))
-            runs = {kind: run_once(kind, data, models, n, parallel, args.latency, not args.no_faults,
-                                   args.retry_after, args.latency_sigma) for kind in order}
-            d, s = runs["ours-direct"], runs["ours-sdk"]
-            for kind, r in runs.items():
-                walls[kind].append(r["wall"])
-            print(f"{parallel:>4} {pair + 1:>4} {d['floor']:7.2f} | {d['wall']:8.2f} {s['wall']:7.2f} "
-                  f"{(s['wall'] - d['wall']) / s['wall']:6.2%} | {d['client_cpu']:12.2f} {s['client_cpu']:9.2f} | "
-                  f"{d['startup']:4.2f} {s['startup']:4.2f} {d['longest']:9.2f} {d['load']:4.1f}", flush=True)
-    direct, sdk = sum(walls["ours-direct"]), sum(walls["ours-sdk"])
-    print(f"all pairs: direct {direct:.2f} s, SDK {sdk:.2f} s: the direct post saves {(sdk - direct) / sdk:.2%} "
-          f"of the wall time")
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--fastchat-child"]:
@@ -247,21 +216,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--retry-after", type=float, default=1.0, help="Retry-After of the injected 429s (default 1)")
     p.add_argument("--no-faults", action="store_true", help="only the runs without injected faults")
     p.add_argument("--no-fastchat", action="store_true", help="ours only")
-    p.add_argument("--direct-vs-sdk", action="store_true",
-                   help="ours with and without the direct post (engines/api/direct.py), paired; no FastChat")
-    p.add_argument("--pairs", type=int, default=1, help="with --direct-vs-sdk: pairs of runs per P (default 1)")
     args = p.parse_args(argv)
     n = 160 * args.models
     with tempfile.TemporaryDirectory(prefix="judge-throughput-") as tmp:
         data = Path(tmp)
         models = make_bench(data, args.models)
-        if args.direct_vs_sdk:
-            print(f"N = {n} judgments (MT-bench single, {args.models} models), latency log-normal: median "
-                  f"{args.latency:g} s, sigma {args.latency_sigma:g}; faults: {'no' if args.no_faults else 'yes'}; "
-                  f"{os.cpu_count()} CPUs")
-            direct_vs_sdk(args, data, models, n)
-            return 0
-        print(f"N = {n} judgments (MT-bench single, {args.models} models), L = {args.latency:g} s, "
+        spread = f" (log-normal median, sigma {args.latency_sigma:g})" if args.latency_sigma else ""
+        print(f"N = {n} judgments (MT-bench single, {args.models} models), L = {args.latency:g} s{spread}, "
               f"faults: 5% 429 (Retry-After {args.retry_after:g} s) + 2% 500; each client a fresh process; "
               f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
         print(f"{'P':>4} {'faults':>6} {'floor s':>7} | {'ours s':>6} {'ours/floor':>10} {'target':>6} | "

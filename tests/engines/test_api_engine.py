@@ -82,10 +82,11 @@ def test_retry_after_is_honoured(provider):
         assert model.retries == {"HTTP 429": 4}
 
 
+@pytest.mark.parametrize("provider", PROVIDERS)
 @pytest.mark.parametrize("kind", ["500", "529", "drop", "hang"])
-def test_transient_failures_are_retried(kind):
+def test_transient_failures_are_retried(kind, provider):
     with FakeAPI(faults=fails_first(kind)) as api, \
-            engine(api, "openai", parallel=3, request_timeout=0.5) as model:
+            engine(api, provider, parallel=3, request_timeout=0.5) as model:
         got = model.generate(requests(3))
         assert all(r.ok and r.attempts == 2 for r in got), got
         assert api.stats.count(200) == 3

@@ -1,23 +1,18 @@
-"""What keeps API judging close to its floor: the first calls go out before ``stream`` returns, the plain
-clients' direct post (same results and errors as through the SDK), and an API run that imports no heavy library.
+"""What keeps API judging close to its floor: the first calls go out before ``stream`` returns, and an API run
+imports no heavy library.
 """
 from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import httpx2
-import openai
 import pytest
 
 from fakeapi import FakeAPI, use_keys
-from llm_judge.engines.api import direct
-from llm_judge.engines.api.direct import DirectPost, direct_post
 from llm_judge.engines.base import GenRequest
 from llm_judge.engines.config import APIOptions, EngineConfig
 from llm_judge.engines.registry import load
@@ -25,7 +20,6 @@ from llm_judge.jsonl import read_jsonl
 
 KEY = "sk-test-key"
 REPO = Path(__file__).resolve().parents[2]
-PLAIN = set(direct.PLAIN_CLIENTS)
 
 
 @pytest.fixture(autouse=True)
@@ -54,50 +48,6 @@ def test_stream_returns_once_the_first_calls_are_in_flight():
         assert api.stats.in_flight == 8 and api.stats.count(200) == 0
         got = dict(results)
     assert sorted(got) == list(range(20)) and all(r.ok for r in got.values())
-
-
-def outcome(api: FakeAPI, provider: str, plain: bool, monkeypatch) -> tuple[type, object]:
-    """The client class used and every result (or the fatal error, ports removed) of one small run."""
-    monkeypatch.setattr(direct, "PLAIN_CLIENTS", PLAIN if plain else set())
-    with engine(api, provider, parallel=3, max_retries=1, request_timeout=1.0) as model:
-        try:
-            got = sorted(model.stream(requests(3)), key=lambda item: item[0])
-        except Exception as exc:  # a fatal error: compare its message
-            return type(model._client), re.sub(r":\d+", ":PORT", f"{type(exc).__name__}: {exc}")
-        return type(model._client), [(r.text, r.error, r.prompt_tokens, r.completion_tokens, r.finish_reason,
-                                      r.attempts) for _, r in got]
-
-
-@pytest.mark.parametrize("provider", ["openai", "anthropic"])
-@pytest.mark.parametrize("fault", [None, "429", "500", "401", "400", "drop", "hang"])
-def test_direct_post_gives_what_the_sdk_gives(provider, fault, monkeypatch):
-    runs = {}
-    for plain in (False, True):
-        with FakeAPI(latency=0.0, retry_after=0.05, faults=lambda body, attempt: fault) as api:
-            runs[plain] = outcome(api, provider, plain, monkeypatch)
-    assert runs[True][0] is DirectPost and runs[False][0] is not DirectPost
-    assert runs[True][1] == runs[False][1]
-    if fault in ("429", "500", "drop", "hang"):  # retried once, then an error record
-        assert all(r[1] and "gave up after 2 attempts" in r[1] for r in runs[True][1])
-
-
-async def _clients() -> tuple[object, object]:
-    http = httpx2.AsyncClient()
-
-    class Routed(openai.AsyncOpenAI):  # as Azure's client: it routes each request itself
-        pass
-
-    plain = direct_post(openai.AsyncOpenAI(api_key=KEY, base_url="http://127.0.0.1:9/v1", http_client=http), http)
-    routed = Routed(api_key=KEY, base_url="http://127.0.0.1:9/v1", http_client=http)
-    return plain, direct_post(routed, http) is routed
-
-
-def test_only_the_plain_clients_take_the_direct_path():
-    import asyncio
-
-    plain, routed_kept = asyncio.run(_clients())
-    assert isinstance(plain, DirectPost) and routed_kept
-    assert plain._headers["Authorization"] == f"Bearer {KEY}" and "OpenAI-Organization" not in plain._headers
 
 
 def test_an_api_run_imports_no_heavy_library(data_dir, tmp_path):

@@ -22,14 +22,12 @@ import os
 import queue
 import random
 import re
-import ssl
 import threading
 import time
 from typing import Any, Callable, Iterator, Sequence
 
 from ...errors import ConfigError
 from .aioloop import LoopThread
-from .direct import HTTPStatusFailure, direct_post
 from ..base import ChatModel, GenRequest, GenResult
 from ..config import APIOptions, EngineConfig
 from .retry import FAIL, FATAL, RETRY, APIFatalError, Outcome, RetryPolicy, classify_status, parse_retry_after
@@ -81,7 +79,7 @@ class APIModel(ChatModel):
         self._rng = random.Random()
         self._loop: LoopThread | None = None
         self._client_ready: concurrent.futures.Future[Any] | None = None
-        self._client: Any = None  # the SDK client (a plain one wrapped in direct.DirectPost), once built
+        self._client: Any = None  # the SDK client, once built
         for noisy in ("httpx", "httpx2", "httpcore", "httpcore2"):  # one INFO line per request otherwise
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -95,8 +93,6 @@ class APIModel(ChatModel):
         Both SDKs raise the same family: APIStatusError (with the HTTP status and headers),
         APITimeoutError, APIConnectionError (dropped connections, refused, reset), under one base class.
         """
-        if isinstance(exc, HTTPStatusFailure):  # the same, from the direct path (direct.py)
-            return classify_status(exc.status_code, error_text(exc), parse_retry_after(exc.headers))
         sdk = self._sdk_module()
         if isinstance(exc, sdk.APIStatusError):
             return classify_status(exc.status_code, error_text(exc), parse_retry_after(exc.response.headers))
@@ -106,11 +102,6 @@ class APIModel(ChatModel):
             return Outcome(RETRY, f"connection error: {exc.__cause__ or exc}")
         if isinstance(exc, BadResponse):
             return Outcome(RETRY, f"bad response: {exc}")
-        httpx = _httpx()  # the direct path's transport errors, which the SDK would have wrapped as above
-        if isinstance(exc, httpx.TimeoutException):
-            return Outcome(RETRY, f"timeout: {exc}")
-        if isinstance(exc, (httpx.RequestError, ssl.SSLError)):
-            return Outcome(RETRY, f"connection error: {exc}")
         if isinstance(exc, getattr(sdk, self.sdk_error)):
             return Outcome(FAIL, f"{type(exc).__name__}: {exc}")
         return None
@@ -151,8 +142,8 @@ class APIModel(ChatModel):
     def start(self) -> None:
         """Start the engine's event loop and build the SDK client on it, without waiting for either.
 
-        Building the client imports the SDK (0.43 s of CPU for openai, 0.93 s for anthropic on the development
-        machine); ``stream`` waits for it on the loop, so a caller may start early and do its own work first.
+        Building the client imports the SDK, the largest part of an API run's start-up (docs/api.md, Throughput);
+        ``stream`` waits for it on the loop, so a caller may start early and do its own work first.
         """
         if self._loop is None:
             self._loop = LoopThread(f"llm-judge-{self.engine}")
@@ -168,9 +159,8 @@ class APIModel(ChatModel):
         # clients take the same arguments; base_url None lets the SDK read its own environment variable.
         sdk = self._sdk_module()
         http_client = _http_client(sdk, self.options.parallel, self.options.request_timeout)
-        client = getattr(sdk, self.client_class)(**self._client_args(), max_retries=0,
-                                                 timeout=self.options.request_timeout, http_client=http_client)
-        return direct_post(client, http_client)
+        return getattr(sdk, self.client_class)(**self._client_args(), max_retries=0,
+                                               timeout=self.options.request_timeout, http_client=http_client)
 
     async def _close_client(self) -> None:
         assert self._client_ready is not None
@@ -328,16 +318,16 @@ class _Batch:
 async def _until_idle(limit: float = 2.0) -> None:
     """Return once the loop has nothing left to run, or after ``limit`` seconds.
 
-    Right after the workers start, the loop is busy building and writing their first requests (0.3 ms of
-    CPU each). Idle means a 1 ms sleep during which this thread used (almost) no CPU: CPU time, not wall
-    time, so that a loaded machine that wakes the thread late does not read as a busy loop.
+    Right after the workers start, the loop is busy building and writing their first requests. Idle means a
+    1 ms sleep during which this thread used (almost) no CPU: CPU time, not wall time, so that a loaded
+    machine that wakes the thread late does not read as a busy loop.
     """
     loop = asyncio.get_running_loop()
     end = loop.time() + limit
     while loop.time() < end:
         before = time.thread_time()
         await asyncio.sleep(0.001)
-        if time.thread_time() - before < 0.0005:  # an idle 1 ms sleep costs about 0.1 ms here
+        if time.thread_time() - before < 0.0005:  # an idle 1 ms sleep costs a small fraction of that
             return
 
 
