@@ -124,7 +124,7 @@ def run_dtype(dtype: str, args: argparse.Namespace, requests: list[GenRequest], 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--family", default="ours")
+    p.add_argument("--family", default="fastchat")
     p.add_argument("--mode", default="single", choices=["single", "pairwise-baseline", "pairwise-all"])
     p.add_argument("--method", default="distribution", choices=["distribution", "generate"])
     p.add_argument("--n", type=int, default=24, help="judgments (matches) to time")

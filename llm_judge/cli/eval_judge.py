@@ -81,14 +81,14 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--judge-model-id", default=None, help="judge name in records and file names")
     p.add_argument("--judge-file", default=None, help="judge prompts in FastChat's judge_prompts.jsonl format")
     p.add_argument("--judge-family", default=None, metavar="NAME|FILE",
-                   help="the judge's prompt layout and verdict format: ours (default), judgelm, autoj, pandalm, "
+                   help="the judge's prompt layout and verdict format: fastchat (default; alias ours), judgelm, autoj, pandalm, "
                         "prometheus, or a family file (as gen_judgment)")
     p.add_argument("--language", default="en", choices=["en", "ja"], help="built-in judge prompts to use (default: en)")
     p.add_argument("--judge-method", choices=["generate", "distribution"], default="generate",
                    help="generate: explanation then verdict (default); distribution: read the probabilities of "
                         "[[A]]/[[B]]/[[C]] directly (local judges)")
     p.add_argument("--judge-max-new-token", type=cli.positive_int, default=None,
-                   help="most tokens per judgment (default: the judge family's, 2048 for ours)")
+                   help="most tokens per judgment (default: the judge family's, 2048 for fastchat)")
     p.add_argument("--output", default=None,
                    help="judgment file (default: OUTPUT_DIR/<set>/<judge>_pair.jsonl; <judge>_<family>_pair.jsonl "
                         "with --judge-family)")

@@ -59,8 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--judge-file", default=None,
                    help="judge prompts in FastChat's judge_prompts.jsonl format (default: the bench's, else built-in)")
     p.add_argument("--judge-family", default=None, metavar="NAME|FILE",
-                   help="judge family: its prompt layout, verdict parser and settings: ours (default), judgelm, "
-                        "autoj, pandalm, prometheus, or a family .json file (see README)")
+                   help="judge family: its prompt layout, verdict parser and settings: fastchat (default; alias "
+                        "ours), judgelm, autoj, pandalm, prometheus, or a family .json file (see README)")
     p.add_argument("--judge-model", nargs="+", default=["gpt-4"],
                    help="judge: API model name (gpt-4, claude-..., openai:NAME), local path, hub id or 'default'; "
                         "several: a panel, each judge writing its own file (API judges at once, local ones in turn)")
@@ -81,9 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="generate: the judge writes an explanation and a verdict (default); distribution: read the "
                         "judge's probabilities for each verdict directly (local judges; fast, never unparseable)")
     p.add_argument("--judge-max-new-token", type=cli.positive_int, default=None,
-                   help="most tokens a judgment may take (default: the judge family's; ours: 2048)")
+                   help="most tokens a judgment may take (default: the judge family's; fastchat: 2048)")
     p.add_argument("--stop-at-verdict", action="store_true",
-                   help="generate: end each judgment once the judge family's verdict marker is complete (ours: the "
+                   help="generate: end each judgment once the judge family's verdict marker is complete (fastchat: the "
                         "']]' of [[N]] or [[A]]) instead of at EOS or the budget; a judge that revises its verdict "
                         "later is then read at its first verdict (see docs/local-judges.md)")
     p.add_argument("--dry-run", action="store_true", help="print the plan (and, for API judges, the cost estimate) and stop")

@@ -37,9 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a dataset to convert (repeat for several)")
     p.add_argument("--out-dir", required=True, help="folder for the dataset files and dataset_info.json")
     p.add_argument("--name", default="judge_sft", help="dataset name in dataset_info.json (test set: NAME_test)")
-    p.add_argument("--judge-family", "--format", dest="format", default="ours", metavar="NAME|FILE",
+    p.add_argument("--judge-family", "--format", dest="format", default="fastchat", metavar="NAME|FILE",
                    help="judge family whose prompts and verdict syntax the examples use, as gen_judgment "
-                        "--judge-family: ours (default), judgelm, autoj, pandalm, prometheus, or a family file")
+                        "--judge-family: fastchat (default; alias ours), judgelm, autoj, pandalm, prometheus, or a family file")
     p.add_argument("--lang", default="auto", help="built-in prompt language: auto (per record), en or ja")
     p.add_argument("--judge-file", default=None,
                    help="judge prompts in FastChat's judge_prompts.jsonl format, instead of the family's")

@@ -3,7 +3,7 @@
 A family is a JSON file in ``prompts/families/`` (or any path given to ``--judge-family``)::
 
     {"name": "autoj", "modes": ["single", "pairwise"],
-     "prompts": "autoj.jsonl",                 # FastChat judge_prompts.jsonl format; null = ours (bench/built-in)
+     "prompts": "autoj.jsonl",                 # FastChat judge_prompts.jsonl format; null = the bench's or built-in
      "roles": {"single": "autoj-single", ...}, # role (see prompts.DEFAULT_NAMES) -> prompt name
      "wrapper": "{bos}[INST] {prompt} [/INST]",  # optional: replaces the judge's chat template
      "generation": {"max_new_tokens": 1024, "temperature": 0.0},
@@ -38,7 +38,9 @@ from .prompts import (BUILTIN_SETS, CRITERIA_NAMES, DEFAULT_NAMES, PROMPT_DIR, J
 from .verdicts import VerdictError, pair_parser, single_parser
 
 FAMILY_DIR = PROMPT_DIR / "families"
-DEFAULT_FAMILY = "ours"
+DEFAULT_FAMILY = "fastchat"
+# Earlier names of built-in families: judgment summaries, training data and flags written with them still load.
+ALIASES = {"ours": "fastchat"}
 MODE_KINDS = ("single", "pairwise")
 
 
@@ -156,23 +158,31 @@ class JudgeFamily:
                 after.replace("{bos}", "{{ bos_token or '' }}"))
 
     def output_name(self, judge_id: str, pairwise: bool) -> str:
-        """Judgment file name: FastChat's for ours; the family in the name otherwise (its scale differs)."""
+        """Judgment file name: FastChat's for the fastchat family; the family in the name otherwise (its scale
+        differs)."""
         kind = "pair" if pairwise else "single"
         return f"{judge_id}_{kind}.jsonl" if self.name == DEFAULT_FAMILY else f"{judge_id}_{self.name}_{kind}.jsonl"
 
 
 def family_names() -> list[str]:
+    """The built-in families' names (aliases not included)."""
     return sorted(p.stem for p in FAMILY_DIR.glob("*.json"))
 
 
+def canonical_family(name: str) -> str:
+    """A built-in family's name for ``name`` or its alias; anything else unchanged."""
+    return ALIASES.get(name, name)
+
+
 def load_family(name_or_path: str | None) -> JudgeFamily:
-    """A built-in family by name, or a family file by path."""
-    name = name_or_path or DEFAULT_FAMILY
+    """A built-in family by name or alias, or a family file by path."""
+    name = canonical_family(name_or_path or DEFAULT_FAMILY)
     path = FAMILY_DIR / f"{name}.json"
     if not path.exists():
         path = Path(name)
         if not path.exists():
-            raise ConfigError(f"unknown judge family {name!r} (built in: {', '.join(family_names())}; "
+            raise ConfigError(f"unknown judge family {name!r} (built in: {', '.join(family_names())}, and "
+                              f"{', '.join(f'{a} for {b}' for a, b in ALIASES.items())}; "
                               "or give the path of a family .json file)")
     stat = path.stat()
     return _load(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
@@ -222,7 +232,7 @@ def _load(path_text: str, mtime_ns: int, size: int) -> JudgeFamily:
     for kind, spec in dist_obj.items():
         if kind not in modes:
             raise InputError(path, f"names mode {kind!r}, which the family does not judge", field="distribution")
-        # One spec, or a list of specs for different verdict formats (ours: [[A]] and rakuda's last line).
+        # One spec, or a list of specs for different verdict formats (fastchat: [[A]] and rakuda's last line).
         items = spec if isinstance(spec, list) else [spec]
         where = [f"distribution.{kind}" + (f"[{i}]" if isinstance(spec, list) else "") for i in range(len(items))]
         distribution[kind] = tuple(_spec(path, w, item) for w, item in zip(where, items))

@@ -5,10 +5,10 @@ returning the system / user messages of a judge prompt followed by the assistant
 :class:`Unrenderable` for a record it cannot express (a tie for a judge that has no ties), which the
 pipeline skips and counts.
 
-The built-in formats are the judge families of :mod:`llm_judge.judging.families` (``ours``, ``autoj``,
+The built-in formats are the judge families of :mod:`llm_judge.judging.families` (``fastchat``, ``autoj``,
 ``judgelm``, ``pandalm``, ``prometheus``, or a family file's path): the family's prompts are filled
 exactly as ``gen_judgment --judge-family`` fills them, so a judge trained on this data is prompted at
-test time as it was in training. ``ours`` (alias ``fastchat``) uses our prompts, or ``--judge-file``,
+test time as it was in training. ``fastchat`` (alias ``ours``) uses our prompts, or ``--judge-file``,
 with each record getting the built-in set of its own language, as ``gen_judgment`` picks by the bench's
 language. The target states the verdict in the syntax of the prompt's ``output_format``, and is parsed
 back with that format's verdict parser before it is kept: a target that would not read back as its own
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 from ..errors import ConfigError
-from ..judging.prompts import BUILTIN_SETS, JudgePrompt, PromptSet, load_prompt_file, load_prompt_set
+from ..judging.prompts import BUILTIN_SETS, JudgePrompt, PromptSet
 from ..judging.verdicts import VerdictError, pair_parser, single_parser
 from .rationale import is_japanese, rename
 from .record import JudgeRecord
@@ -228,7 +228,7 @@ def _language_sets(language: str, load: Callable[[str], PromptSet]) -> dict[str,
     return {"*": load(language)}
 
 
-def _family_format(name: str, language: str, judge_file: str | Path | None) -> PromptFormat | None:
+def _family_format(name: str, language: str, judge_file: str | Path | None) -> PromptFormat:
     from ..judging import families
 
     family = families.load_family(name)
@@ -242,17 +242,9 @@ def _family_format(name: str, language: str, judge_file: str | Path | None) -> P
     return PromptFormat(family.name, sets, family.chat_template(), template)
 
 
-def get_format(name: str = "ours", language: str = "auto", judge_file: str | Path | None = None) -> TrainingFormat:
+def get_format(name: str = "fastchat", language: str = "auto", judge_file: str | Path | None = None) -> TrainingFormat:
     if name in _REGISTRY:
         if judge_file:
             raise ConfigError(f"--judge-file does not apply to the registered format {name!r}")
         return _REGISTRY[name](language)
-    name = "ours" if name == "fastchat" else name
-    family = _family_format(name, language, judge_file)
-    if family is not None:
-        return family
-    if name != "ours":
-        raise ConfigError(f"unknown training format {name!r}: judge families are not available here")
-    if judge_file:
-        return PromptFormat("ours", {"*": PromptSet(load_prompt_file(judge_file), {}, str(judge_file))})
-    return PromptFormat("ours", _language_sets(language, lambda lang: load_prompt_set(None, None, lang)))
+    return _family_format(name, language, judge_file)

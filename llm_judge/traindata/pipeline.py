@@ -35,7 +35,7 @@ class BuildOptions:
     ref_drop: float = 0.0  # share of records with a reference that lose it (train split only)
     seed: int = 42
     max_per_source: int | None = None
-    format: str = "ours"  # a judge family (ours, autoj, judgelm, pandalm, prometheus) or a registered format
+    format: str = "fastchat"  # a judge family (fastchat, autoj, judgelm, pandalm, prometheus) or a registered format
     language: str = "auto"
     judge_file: str | None = None
     # for the LLaMA-Factory YAML

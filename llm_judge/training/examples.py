@@ -62,9 +62,9 @@ def load(data_dir: str | Path, name: str | None = None) -> Dataset:
                               f"({', '.join(names) or 'no *_train.json'}); give --name")
         name = names[0]
     summary = root / f"{name}_summary.json"
-    family = "ours"
+    family = "fastchat"  # make_traindata's default judge family
     if summary.exists():
-        family = str(json.loads(summary.read_text(encoding="utf-8")).get("options", {}).get("format") or "ours")
+        family = str(json.loads(summary.read_text(encoding="utf-8")).get("options", {}).get("format") or family)
     return Dataset(name, _split(root, name, "train"), _split(root, name, "test"), family)
 
 

@@ -69,7 +69,7 @@ def benches(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _plan(root: Path, name: str, family: str = "ours", mode: str = "single"):
+def _plan(root: Path, name: str, family: str = "fastchat", mode: str = "single"):
     bench = load_bench(name, root)
     fam = load_family(family)
     prompts = fam.prompt_set(None, bench.config.judge_prompts, bench.language, bench.path, bench.config.prompt_names)
@@ -134,7 +134,7 @@ def test_prometheus_uses_the_criteria_as_its_rubric_and_other_families_count_the
     assert by_q[3].prompt.name == "prometheus-absolute"
     judgelm = _plan(benches, "crit_en", "judgelm")
     assert judgelm.criteria_unused == 4 and {m.prompt.name for m in judgelm.matches} == {"judgelm-single"}
-    assert _plan(benches, "crit_en", "ours", "pairwise-baseline").criteria_unused == 2  # no pairwise criteria prompt
+    assert _plan(benches, "crit_en", "fastchat", "pairwise-baseline").criteria_unused == 2  # no pairwise criteria prompt
 
 
 def _scaled_judge(body: dict, text: str) -> str:
@@ -200,7 +200,7 @@ def test_prometheus_criteria_through_the_mock_engine(benches, tmp_path):
         (3.0, [1, 5], "prometheus-absolute")]
 
 
-@pytest.mark.parametrize("family,plain", [("ours", 10), ("prometheus", 5)])
+@pytest.mark.parametrize("family,plain", [("fastchat", 10), ("prometheus", 5)])
 def test_criteria_distribution_on_the_default_model(tmp_path, default_model_path, family, plain):
     """--judge-method distribution reads the question's own labels: 1..5 for a 1-5 question, the family's elsewhere."""
     make_bench(tmp_path, "crit_en", [EN[0], EN[2]])
@@ -208,7 +208,7 @@ def test_criteria_distribution_on_the_default_model(tmp_path, default_model_path
                               "--model-list", "alpha", "--judge-method", "distribution", "--judge-family", family]) == 0
     out = next((tmp_path / "crit_en" / "model_judgment").glob("*_single.jsonl"))
     rows = {r["question_id"]: r for r in read_jsonl(out)}
-    assert rows[1]["judge"][1] == ("single-criteria-v1" if family == "ours" else "prometheus-absolute-criteria")
+    assert rows[1]["judge"][1] == ("single-criteria-v1" if family == "fastchat" else "prometheus-absolute-criteria")
     assert sorted(rows[1]["score_distribution"], key=int) == [str(i) for i in range(1, 6)] and rows[1]["scale"] == [1, 5]
     assert sorted(rows[3]["score_distribution"], key=int) == [str(i) for i in range(1, plain + 1)]
     assert rows[3].get("scale") == (None if plain == 10 else [1, 5])

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import require
 from llm_judge import cli
-from llm_judge.cli import gen_judgment
+from llm_judge.cli import gen_judgment, show_result
 from llm_judge.bench import load_bench
 from llm_judge.errors import ConfigError, InputError
 from llm_judge.judging.families import family_names, load_family
@@ -24,9 +24,9 @@ ANSWERS = {
     "beta": {1: ["Dear neighbour, barbecue Saturday. Come."],
              7: ["They cost 150 yen.", "You can buy 25 pencils."]},
 }
-SCALE = {"ours": (1, 10), "judgelm": (1, 10), "autoj": (1, 10), "prometheus": (1, 5)}
-RUNS = [(f, "single") for f in ("ours", "judgelm", "autoj", "prometheus")] + \
-       [(f, "pairwise-all") for f in ("ours", "judgelm", "autoj", "pandalm", "prometheus")]
+SCALE = {"fastchat": (1, 10), "judgelm": (1, 10), "autoj": (1, 10), "prometheus": (1, 5)}
+RUNS = [(f, "single") for f in ("fastchat", "judgelm", "autoj", "prometheus")] + \
+       [(f, "pairwise-all") for f in ("fastchat", "judgelm", "autoj", "pandalm", "prometheus")]
 
 
 def _write_answers(bench_dir: Path, questions: set[int]) -> None:
@@ -160,8 +160,27 @@ def test_pairwise_only_family_refuses_single_mode(bench_dir, capsys):
 
 
 def test_unknown_family_names_the_built_in_ones():
-    with pytest.raises(ConfigError, match="judgelm"):
+    with pytest.raises(ConfigError, match="judgelm") as info:
         load_family("judgelmm")
+    assert "ours for fastchat" in str(info.value)
+
+
+def test_ours_is_the_fastchat_family_under_its_earlier_name(bench_dir, capsys):
+    # the same family object, and gen_judgment and show_result given either name write and read the same file
+    assert load_family("ours") is load_family("fastchat") is load_family(None)
+    assert "ours" not in family_names()
+    base = ["--data-dir", str(bench_dir.parent), "--judge-model", "mock:judge", "--mode", "single",
+            "--model-list", "alpha", "beta"]
+    assert gen_judgment.main(base + ["--judge-family", "ours"]) == 0
+    out = bench_dir / "model_judgment" / "judge_single.jsonl"
+    first = read_jsonl(out)
+    assert len(first) == 2 and all(r["score"] is not None and "error" not in r for r in first)
+    assert gen_judgment.main(base + ["--judge-family", "fastchat"]) == 0  # nothing left to judge
+    assert read_jsonl(out) == first
+    capsys.readouterr()
+    assert show_result.main(["--data-dir", str(bench_dir.parent), "--judge-model", "judge", "--judge-family", "ours",
+                             "--mode", "single"]) == 0
+    assert "alpha" in capsys.readouterr().out
 
 
 def _family_file(tmp_path: Path, **change) -> Path:
@@ -200,7 +219,7 @@ def test_family_generation_settings_reach_the_request():
     req = load_family("prometheus").request([{"role": "user", "content": "x"}])
     assert (req.max_new_tokens, req.temperature, req.repetition_penalty) == (1024, 0.0, 1.03)
     assert load_family("pandalm").request([], 64).max_new_tokens == 64
-    assert load_family(None).name == "ours" and single_parser("prometheus-absolute")("[RESULT] 3") == 3
+    assert load_family(None).name == "fastchat" and single_parser("prometheus-absolute")("[RESULT] 3") == 3
 
 
 # -- position bias --------------------------------------------------------------------------------------

@@ -122,7 +122,7 @@ def test_gen_judgment_logs_run_metadata(data_dir, offline, capsys):
     assert run["name"] == "gen_judgment-demo_bench-pairwise-all-judge"
     config = run["config"]
     assert (config["judge"], config["provider"], config["judge_family"], config["judge_method"]) == \
-        ("judge", "mock", "ours", "generate")
+        ("judge", "mock", "fastchat", "generate")
     assert (config["bench"], config["mode"], config["models"], config["output_file"]) == \
         ("demo_bench", "pairwise-all", ["alpha", "beta"], str(out))
     summary = run["summary"]

@@ -32,7 +32,7 @@ def specs(tmp_path_factory):
         f"judgelm={judgelm}")]
 
 
-@pytest.mark.parametrize("family", ["ours", "autoj", "judgelm", "pandalm", "prometheus"])
+@pytest.mark.parametrize("family", ["fastchat", "autoj", "judgelm", "pandalm", "prometheus"])
 def test_every_target_reads_back_with_the_family_parser(family: str, specs, tmp_path: Path):
     result = build(specs, tmp_path, BuildOptions(format=family, max_per_source=40, test_ratio=0.0))
     fam = families.load_family(family)
@@ -82,3 +82,10 @@ def test_rationale_speaks_the_family_s_names(specs, tmp_path: Path):
     config = wrapped.files["yaml"].read_text()
     assert 'template: "empty"' in config  # JudgeLM's raw prompt, no chat template
     assert wrapped.chat_template and "messages" in wrapped.chat_template
+
+
+def test_ours_names_the_fastchat_family():
+    # make_traindata --judge-family ours and summaries written under the earlier name still work
+    ours, fastchat = get_format("ours"), get_format("fastchat")
+    assert ours.name == fastchat.name == "fastchat"
+    assert families.load_family("ours") is families.load_family("fastchat")
