@@ -140,10 +140,10 @@ def bootstrap_interval(strata: Sequence[Sequence[float]], resamples: int = 1000,
     rng = random.Random(seed)
     means = sorted(math.fsum(math.fsum(rng.choices(s, k=len(s))) / len(s) for s in strata) / len(strata)
                    for _ in range(resamples))
-    return _percentile(means, 2.5), _percentile(means, 97.5)
+    return percentile(means, 2.5), percentile(means, 97.5)
 
 
-def _percentile(ordered: Sequence[float], q: float) -> float:
+def percentile(ordered: Sequence[float], q: float) -> float:
     """numpy's default (linear) percentile of sorted values."""
     at = (len(ordered) - 1) * q / 100
     low = math.floor(at)

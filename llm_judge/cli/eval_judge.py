@@ -2,6 +2,7 @@
 
     python -m llm_judge.eval_judge score SET --pred [NAME=]FILE[,SWAPPED_FILE] ... [--against NAME]
     python -m llm_judge.eval_judge run SET --judge-model MODEL [--judge-method distribution] [--first-n 8]
+    python -m llm_judge.eval_judge report --set NAME=SET ... --pred NAME:[JUDGE=]FILE ... [--panel majority]
     python -m llm_judge.eval_judge llmbar-stats RESULT_JSON
 
 SET is a labelled pairwise set in its published format (PandaLM testset-v1.json, an LLMBar folder or
@@ -35,6 +36,7 @@ from .. import cli
 from ..errors import ConfigError
 from ..metaeval.loaders import FORMATS as SET_FORMATS
 from ..metaeval.judgebench import judgebench_table
+from ..metaeval.judges_table import judges_table, load_entries
 from ..metaeval.loaders import load_set
 from ..metaeval.metrics import group_key, interannotator, llmbar_statistics, relabel, score_groups
 from ..metaeval.pairs import LabelledPair, LabelledSet
@@ -97,6 +99,22 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     add_engine_args(p, judge=True)
 
 
+def _report_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--set", action="append", required=True, metavar="NAME=PATH",
+                   help="a labelled set (any --set-format, detected); repeat for several")
+    p.add_argument("--pred", action="append", default=[], metavar="SET:[JUDGE=]FILE",
+                   help="a judge's stored verdicts on the set named before the colon (formats as score's --pred); "
+                        "a judge with the same name on several sets is one row")
+    p.add_argument("--annotators", nargs="+", default=["expert"], help="MT-bench human judgments' voters")
+    p.add_argument("--panel", choices=["majority"], default=None,
+                   help="also a row for the panel: on each set, the majority of its judges' final verdicts")
+    p.add_argument("--invalid-as", default="wrong", choices=("wrong", "tie"))
+    p.add_argument("--bootstrap", type=cli.positive_int, default=1000, help="bootstrap resamples (default: 1000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default: 0)")
+    p.add_argument("--format", default="table", choices=FORMATS)
+    p.add_argument("--digits", type=int, default=2, help="decimals shown (default: 2)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="eval_judge", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -105,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a judge over the set in both orders, then score it")
     _set_args(run)
     _run_args(run)
+    _report_args(sub.add_parser("report", help="the judges' table: each set's headline number per judge, with "
+                                               "95%% bootstrap intervals"))
     stats = sub.add_parser("llmbar-stats", help="LLMBar's statistics.json for an evaluator's result.json")
     stats.add_argument("result", help="an LLMBar evaluator result.json")
     return p
@@ -202,6 +222,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         labelled = load_set(args.result, "llmbar")
         preds = read_llmbar([Path(args.result)], labelled, "result")
         print(json.dumps(llmbar_statistics(labelled.items, preds), indent=2))
+        return 0
+    if args.command == "report":
+        entries = load_entries(args.set, args.pred, tuple(args.annotators), bool(args.panel), args.invalid_as == "tie")
+        print(render([judges_table(entries, args.invalid_as == "tie", args.bootstrap, args.seed)], args.format,
+                     args.digits))
         return 0
     cli.setup_logging(args.verbose)
     labelled = load_set(args.set, args.set_format, tuple(args.annotators))
