@@ -3,6 +3,7 @@
     LlmJudgeError            anything the CLI reports as one ``error: ...`` line and exit code 2
      ├── InputError          a file the user gave is malformed (names file, line and field)
      ├── ConfigError         flags or configuration that cannot work together
+     ├── FileBusy            another run is writing an output file (names its host and pid)
      ├── DownloadError       a public bench file could not be fetched (rerun to resume)
      │    └── ChecksumError  a fetched file's sha256 differs from the registry's (the file is discarded)
      └── MissingDependency   an optional engine is not installed (names the pip extra)
@@ -28,6 +29,10 @@ class InputError(LlmJudgeError):
 
 
 class ConfigError(LlmJudgeError):
+    pass
+
+
+class FileBusy(LlmJudgeError):
     pass
 
 

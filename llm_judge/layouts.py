@@ -18,6 +18,7 @@ from typing import Any, Hashable, Mapping, Sequence
 
 from .errors import InputError
 from .jsonl import JsonlStore
+from .locks import LockOptions
 from .records import Judgment, PairJudgment, PairKey, SingleKey, json_key, judgment_from_json
 from .records import read_judgments as read_file
 
@@ -95,24 +96,45 @@ Texts = Mapping[Hashable, tuple[str, Sequence[str]]]
 
 
 class LayoutStore:
-    """The judge folder of one judge and kind, written as gen_judgment's store: ``key in store`` and
-    ``append(record)`` route each key to its pair's (model's) file, each a JsonlStore (resumable, one
-    record per key, failed records retried). ``texts`` gives each key's question and answers."""
+    """The judge folder of one judge and kind, written as gen_judgment's store: ``key in store``,
+    ``claim(keys)`` and ``append(record)`` route each key to its pair's (model's) file, each a JsonlStore
+    with its own lock (resumable, one record per key, failed records retried). ``texts`` gives each key's
+    question and answers."""
 
-    def __init__(self, folder: Path, pairwise: bool, texts: Texts):
+    def __init__(self, folder: Path, pairwise: bool, texts: Texts, lock: LockOptions | None = LockOptions()):
         self.folder = folder
         self.pairwise = pairwise
         self.texts = texts
+        self.lock = lock
         self._stores: dict[str, JsonlStore] = {}
 
     def _store(self, key: SingleKey | PairKey) -> JsonlStore:
         name = file_name(key[2:4] if self.pairwise else key[2:3])  # the key's model(s)
         if name not in self._stores:
-            self._stores[name] = JsonlStore(self.folder / name, lambda obj: json_key(obj, self.pairwise))
+            self._stores[name] = JsonlStore(self.folder / name, lambda obj: json_key(obj, self.pairwise), self.lock)
         return self._stores[name]
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self._store(key)  # type: ignore[arg-type]
+
+    def _by_file(self, keys: Sequence[Hashable]) -> dict[str, list[Hashable]]:
+        groups: dict[str, list[Hashable]] = {}
+        for key in keys:
+            store = self._store(key)  # type: ignore[arg-type]
+            groups.setdefault(str(store.path), []).append(key)
+        return groups
+
+    def claim(self, keys: Sequence[Hashable], limit: int | None = None) -> list[Hashable]:
+        """Each file's share of ``keys`` that this process is to do, up to ``limit`` in all (JsonlStore.claim)."""
+        mine: list[Hashable] = []
+        for path, group in self._by_file(keys).items():
+            if limit is not None and len(mine) >= limit:
+                break
+            mine += self._stores[Path(path).name].claim(group, None if limit is None else limit - len(mine))
+        return mine
+
+    def waiting(self, keys: Sequence[Hashable]) -> int:
+        return sum(self._stores[Path(path).name].waiting(group) for path, group in self._by_file(keys).items())
 
     def append(self, record: dict[str, Any]) -> None:
         typed = judgment_from_json(record, self.folder, None)

@@ -2,7 +2,8 @@
 
 All (question, choice) conversations of a chunk advance one turn at a time, so every turn is one batch
 for the engine and turn 2 sees the model's own turn-1 answer. A question's answer is written when all
-its turns are done; on a rerun, questions already in the answer file are skipped.
+its turns are done; on a rerun, questions already in the answer file are skipped, and --share workers
+divide the questions of one answer file (claims.py).
 """
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from typing import Any, Callable
 from ..bench import Bench
 from ..engines.base import ChatModel, GenRequest, request_params
 from ..records import Answer, Question
+from ..claims import take_turns
 from ..jsonl import JsonlStore
+from ..locks import LockOptions
 from .model_config import replace_tokens
 
 log = logging.getLogger(__name__)
@@ -52,8 +55,8 @@ def request_seed(run_seed: int, question_id: Any, choice: int, turn: int) -> int
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
-def answer_store(path) -> JsonlStore:
-    return JsonlStore(path, lambda r: r["question_id"])
+def answer_store(path, lock: LockOptions | None = LockOptions()) -> JsonlStore:
+    return JsonlStore(path, lambda r: r["question_id"], lock)
 
 
 def pending(questions: list[Question], store: JsonlStore) -> list[Question]:
@@ -63,14 +66,22 @@ def pending(questions: list[Question], store: JsonlStore) -> list[Question]:
 
 def answer_questions(model: ChatModel, bench: Bench, todo: list[Question], model_id: str, store: JsonlStore,
                      settings: AnswerSettings, on_answer: Callable[[dict[str, Any]], None] | None = None) -> AnswerSummary:
-    """Answer every question of ``todo`` (see :func:`pending`), writing each answer when all its turns are done."""
+    """Answer every question of ``todo`` (see :func:`pending`) that ``store`` gives this process (all of them,
+    or with --share a chunk at a time that no other live worker has claimed), writing each answer when all
+    its turns are done."""
     summary = AnswerSummary()
-    for start in range(0, len(todo), settings.chunk_size):
-        chunk = todo[start:start + settings.chunk_size]
-        for record in _answer_chunk(model, bench, chunk, model_id, settings, summary):
-            store.append(record)
-            if on_answer:
-                on_answer(record)
+    by_id = {q.question_id: q for q in todo}
+    ids = list(by_id)
+
+    def work(mine: list) -> None:
+        for start in range(0, len(mine), settings.chunk_size):
+            chunk = [by_id[qid] for qid in mine[start:start + settings.chunk_size]]
+            for record in _answer_chunk(model, bench, chunk, model_id, settings, summary):
+                store.append(record)
+                if on_answer:
+                    on_answer(record)
+
+    take_turns(lambda n: store.claim(ids, n), lambda: store.waiting(ids), work, settings.chunk_size)
     return summary
 
 

@@ -67,3 +67,22 @@ def add_wandb_args(parser: argparse.ArgumentParser, what: str, default_name: str
                              "WANDB_ENTITY; WANDB_MODE=offline keeps it local); needs llm_judge[wandb]")
     parser.add_argument("--wandb-run-name", default=None, metavar="NAME",
                         help=f"the W&B run's name (default: {default_name})")
+
+
+def add_lock_args(parser: argparse.ArgumentParser, what: str) -> None:
+    """--wait and --share: what a run does when another run writes the same ``what`` (docs/api.md, Reliability)."""
+    g = parser.add_argument_group("several runs writing the same files")
+    g.add_argument("--wait", action="store_true",
+                   help=f"when another run is writing the {what}, wait for it to finish (default: refuse, naming "
+                        "its host and pid); with --share, wait only for a run without --share")
+    g.add_argument("--share", action="store_true",
+                   help=f"divide the {what} with the other runs given --share (on this machine or others sharing "
+                        "the folder): each key is claimed before its calls and bought once; the keys of a run "
+                        "that dies are finished by the others")
+
+
+def lock_options(args: argparse.Namespace, chunk: int | None = 64) -> "LockOptions":
+    """The --wait/--share flags as the stores take them; ``chunk``: keys a --share run claims at a time."""
+    from ..locks import LockOptions
+
+    return LockOptions(wait=args.wait, share=args.share, chunk=chunk)

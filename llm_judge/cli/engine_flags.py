@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..locks import LockOptions
 from ..engines.api.batch_options import DEFAULT_POLL, RETRY_MODES, BatchOptions
 from ..engines.api.params import MIN_THINKING_BUDGET, rules_for
 from ..engines.config import APIOptions, EngineConfig, HFOptions, PoolOptions, VLLMOptions
@@ -88,7 +89,8 @@ def batch_options(args: argparse.Namespace, config: EngineConfig) -> BatchOption
         return None
     if not config.is_api:
         raise ConfigError(f"--batch needs an API model (openai:, anthropic:), not the {config.provider} engine")
-    return BatchOptions(poll=args.batch_poll, retry=args.batch_retry)
+    lock = LockOptions(wait=getattr(args, "wait", False), share=getattr(args, "share", False), chunk=None)
+    return BatchOptions(poll=args.batch_poll, retry=args.batch_retry, lock=lock)
 
 
 def engine_choice(parser: argparse.ArgumentParser, flag: str) -> None:

@@ -97,6 +97,7 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output-dir", default="judge_eval", help="where judgment files go (default: ./judge_eval)")
     p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
     add_engine_args(p, judge=True)
+    cli.add_lock_args(p, "judgment file")
 
 
 def _report_args(p: argparse.ArgumentParser) -> None:
@@ -152,7 +153,7 @@ def run_judge(args: argparse.Namespace, labelled: LabelledSet, items: list[Label
     from ..judging.families import load_family
     from ..judging.judge import Judge
     from ..judging.judge_id import judge_id_for
-    from ..judging.run import judgment_store, pending, run_matches
+    from ..judging.run import judgment_store, pending, run_claimed, share_chunk
     from ..metaeval.run import plan, read_run
 
     family = load_family(args.judge_family)
@@ -166,7 +167,8 @@ def run_judge(args: argparse.Namespace, labelled: LabelledSet, items: list[Label
     judge.check(matches, args.language)
     rc = 0
     # Opening the store cuts a record torn by a kill and drops failed ones, so they are judged again.
-    with judgment_store(out, pairwise=True) as store:
+    lock = cli.lock_options(args, share_chunk(judge.engine, False))
+    with judgment_store(out, pairwise=True, lock=None if args.dry_run else lock) as store:
         todo = pending(matches, store, judge.id)
         print(f"{labelled.name}: {len(items)} pairs, {len(items) - len(todo)} already judged in {out}, "
               f"{len(todo)} to do = {2 * len(todo)} judge calls to {judge.id}", file=sys.stderr)
@@ -174,8 +176,8 @@ def run_judge(args: argparse.Namespace, labelled: LabelledSet, items: list[Label
             return None, 0
         if todo:
             with judge:
-                summary = run_matches(judge, labelled.name, todo, store, args.language,
-                                      already_done=len(matches) - len(todo))
+                summary = run_claimed(judge, labelled.name, todo, store, args.language,
+                                      already_done=len(matches) - len(todo), chunk=lock.chunk)
             print(f"{judge.id} on {labelled.name}: {summary.line()} -> {out}", file=sys.stderr)
             rc = 1 if summary.failed else 0
     return read_run(out, labelled, judge.id, {m.key(judge.id) for m in matches}), rc
@@ -184,6 +186,8 @@ def run_judge(args: argparse.Namespace, labelled: LabelledSet, items: list[Label
 def _coverage(preds: Predictions, items: list[LabelledPair]) -> str:
     covered = sum(1 for p in items if p.id in preds.verdicts)
     extra = f", {preds.unmatched} records about pairs not in the set" if preds.unmatched else ""
+    if preds.duplicates:  # a pair judged twice in one file: its first valid record counts
+        extra += f", {preds.duplicates} duplicate records dropped"
     return f"{preds.name}: verdicts on {covered} of {len(items)} pairs, {preds.orders} order(s){extra}"
 
 

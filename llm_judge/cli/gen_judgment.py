@@ -39,9 +39,10 @@ from ..judging.judge_id import judge_ids, judgment_folder, judgment_path
 from ..judging.matches import MODES, Match, MatchPlan, plan_matches
 from ..judging.panel_run import JudgeJob, run_judges
 from .. import leaderboards
-from ..judging.run import RunSummary, judgment_store, pending
+from ..judging.run import RunSummary, judgment_store, pending, share_chunk
 from ..jsonl import JsonlStore
 from ..layouts import LayoutStore
+from ..locks import LockOptions
 from ..records import Judgment
 from .engine_flags import add_batch_args, add_engine_args, batch_options, engine_choice, engine_config
 
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "gen_judgment-<bench>-<mode>-<judge>")
     add_engine_args(p, judge=True)
     add_batch_args(p)
+    cli.add_lock_args(p, "judgment file")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -141,14 +143,15 @@ def _layout(args: argparse.Namespace, bench: Bench) -> str:
     return args.judgment_layout or bench.config.judgment_layout
 
 
-def open_store(layout: str, out: Path, pairwise: bool, matches: list[Match], judge_id: str) -> JsonlStore | LayoutStore:
+def open_store(layout: str, out: Path, pairwise: bool, matches: list[Match], judge_id: str,
+               lock: LockOptions | None = LockOptions()) -> JsonlStore | LayoutStore:
     """The store of ``out``: a FastChat judgment file, or a judge folder of the ja-vicuna layout (its records
-    carry the question and answer texts, taken from the matches)."""
+    carry the question and answer texts, taken from the matches); locked as ``lock`` says."""
     if layout != "ja-vicuna":
-        return judgment_store(out, pairwise)
+        return judgment_store(out, pairwise, lock)
     texts = {m.key(judge_id): (m.question.turns[m.turn - 1], [a.turns[m.turn - 1] for a in m.answers])
              for m in matches}
-    return LayoutStore(out, pairwise, texts)
+    return LayoutStore(out, pairwise, texts, lock)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -173,9 +176,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     jobs = []
     for judge in judges:
         out = output(args, bench, family, judge.id)
-        store = open_store(_layout(args, bench), out, args.mode != "single", match_plan.matches, judge.id)
+        lock = cli.lock_options(args, share_chunk(judge.engine, bool(batches[judge.id])))
+        store = open_store(_layout(args, bench), out, args.mode != "single", match_plan.matches, judge.id,
+                           None if args.dry_run else lock)  # a dry run writes nothing, not even a lock
         todo = pending(match_plan.matches, store, judge.id)
-        jobs.append(JudgeJob(judge, store, out, todo, len(match_plan.matches) - len(todo)))
+        jobs.append(JudgeJob(judge, store, out, todo, len(match_plan.matches) - len(todo), lock.chunk))
     costs = _preview(args, bench, match_plan, jobs, prices, batches)
     if args.dry_run or not any(job.todo for job in jobs):
         costs()

@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tokenizer", default=None, help="a tokenizer other than the model's (path or hub id)")
     add_engine_args(p, judge=False)
     add_batch_args(p)
+    cli.add_lock_args(p, "answer file")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -86,20 +87,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                               system_prompt=args.system_prompt, chunk_size=_chunk_size(config),
                               token_map=model_config.special_token_map if model_config else {},
                               model_config=model_config.to_json() if model_config else None)
-    store = answer_store(answer_file)
-    todo = pending(questions, store)
-    log.info("%s: %d questions, %d already answered in %s", bench.name, len(questions), len(questions) - len(todo), answer_file)
-    model_id = config.name
-    if todo:
-        with _open(config, batch, answer_file, settings, len(todo)) as model:
-            summary = answer_questions(model, bench, todo, model_id, store, settings)
-        order = {q.question_id: i for i, q in enumerate(bench.questions)}
-        store.sort(lambda r: order.get(r["question_id"], len(order)))
-        _export(bench, answer_file, model_id)
-        print(f"{model_id}: {summary.written} answered, {len(questions) - len(todo)} already done, "
-              f"{summary.failed} failed -> {answer_file}", file=sys.stderr)
-        return 1 if summary.failed else 0
-    store.close()
+    with answer_store(answer_file, cli.lock_options(args)) as store:  # its lock freed however the run ends
+        todo = pending(questions, store)
+        log.info("%s: %d questions, %d already answered in %s", bench.name, len(questions), len(questions) - len(todo),
+                 answer_file)
+        model_id = config.name
+        if todo:
+            with _open(config, batch, answer_file, settings, len(todo)) as model:
+                summary = answer_questions(model, bench, todo, model_id, store, settings)
+            order = {q.question_id: i for i, q in enumerate(bench.questions)}
+            store.sort(lambda r: order.get(r["question_id"], len(order)))
+            _export(bench, answer_file, model_id)
+            print(f"{model_id}: {summary.written} answered, {len(questions) - len(todo)} already done, "
+                  f"{summary.failed} failed -> {answer_file}", file=sys.stderr)
+            return 1 if summary.failed else 0
     _export(bench, answer_file, model_id)
     print(f"{model_id}: all {len(questions)} questions already answered in {answer_file}", file=sys.stderr)
     return 0

@@ -28,6 +28,7 @@ from ..judging.families import load_family
 from ..judging.judge_id import judge_ids, judgment_files, judgment_folder, judgment_path
 from ..judging.matches import MODES
 from .. import leaderboards
+from ..dedup import FirstValid, first_valid
 from ..leaderboards import alpaca_eval, arena_hard
 from ..records import Judgment, PairJudgment, read_judgments
 from ..results import panel, verdict_rules
@@ -141,8 +142,9 @@ def _folder_files(folder: Path, mode: str) -> tuple[list[Path], str]:
     return files, mode
 
 
-def _read_judgments(paths: list[Path], folder: bool, counted: bool) -> list[Judgment]:
-    """Every record of ``paths``; a folder's files must come from one judge (their scores do not mix).
+def _read_judgments(paths: list[Path], folder: bool, counted: bool, seen: FirstValid) -> list[Judgment]:
+    """The records of ``paths``, one per key (``seen`` counts the duplicates dropped, dedup.py); a folder's
+    files must come from one judge (their scores do not mix).
 
     ``counted``: pairwise files are read in one streaming pass into counted records (results/stream.py),
     which every table, the ratings and the plots take; the W&B outputs table and the length term need each
@@ -151,8 +153,14 @@ def _read_judgments(paths: list[Path], folder: bool, counted: bool) -> list[Judg
     for path in paths:
         if not path.exists():
             raise InputError(path, f"no judgment file; run gen_judgment first (or pass --input-file){_present(path)}")
-    fast = read_counted(paths) if counted else None
-    records = fast if fast is not None else [r for path in paths for r in read_judgments(path)]
+    counting = FirstValid()
+    fast = read_counted(paths, counting) if counted else None
+    if fast is None:
+        counting = FirstValid()
+        fast = first_valid((r for path in paths for r in read_judgments(path)), lambda r: r.key, lambda r: r.failed,
+                           counting)
+    seen.dropped += counting.dropped
+    records = fast
     judges = sorted({r.judge_model for r in records})  # "" for a record naming no judge
     if folder and len(judges) > 1:
         raise ConfigError(f"{paths[0].parent}: the judgment files hold several judges ({', '.join(judges)}); "
@@ -205,6 +213,7 @@ class Judged:
     own: list[Judgment]
     notes: list[str] = field(default_factory=list)  # the verdict rule and the panel, under every table
     panel: dict[str, list[Judgment]] | None = None  # a panel's judges: judge id -> its decided records
+    dropped: str = ""  # how many duplicate records of a key were dropped (dedup.py), under every table
 
 
 def read_judged(args: argparse.Namespace, bench_name: str) -> Judged:
@@ -218,11 +227,12 @@ def read_judged(args: argparse.Namespace, bench_name: str) -> Judged:
         raise ConfigError(f"--panel {args.panel} combines several judges: give two or more --judge-model")
     read: dict[str, tuple[Path, list[Judgment]]] = {}
     modes = set()
+    seen = FirstValid()
     for i, judge_id in enumerate(ids):
         paths, mode = _input_files(args, bench_name, args.mode, i)
         records = _read_judgments(paths, bool(args.input_file) and Path(args.input_file).is_dir(),
-                                  counted=not (several or args.wandb or args.length_control or args.style_control
-                                               or args.human_labels))
+                                  not (several or args.wandb or args.length_control or args.style_control
+                                       or args.human_labels), seen)
         if mode == "single" and any(isinstance(r, PairJudgment) for r in records):
             mode = "pairwise-all"
         modes.add(mode)
@@ -239,26 +249,26 @@ def read_judged(args: argparse.Namespace, bench_name: str) -> Judged:
     notes = [f"verdict rule: {verdict_rules.describe(rule, args.tie_margin, pairwise)}"] if args.verdict_rule or several else []
     first_path, first = read[ids[0]][0], decided[ids[0]]
     if not several:
-        return Judged(mode, first_path, first, own, notes)
+        return Judged(mode, first_path, first, own, notes, dropped=seen.note())
     rule = args.panel or panel.default_rule(pairwise)
     panel.check(rule, pairwise)
     combined = panel.combine(decided, rule, args.failed_games)
-    return Judged(mode, first_path.parent, combined.records, own, notes + [combined.note()], decided)
+    return Judged(mode, first_path.parent, combined.records, own, notes + [combined.note()], decided, seen.note())
 
 
 def _with_notes(judged: Judged, tables: list[Table], failed_games: str, models: list[str] | None,
                 baseline: str | None = None) -> list[Table]:
     """The tables with the rule notes added and, for a panel, the inter-judge agreement table second, beside
     the panel's first table. The position tables say that they count the judges' own verdicts, before any rule."""
-    if not judged.notes:
+    if not judged.notes and not judged.dropped:
         return tables
     for t in tables:
-        if t.title.startswith("pairwise: position"):
+        if t.title.startswith("pairwise: position") and judged.notes:
             extra = "each judge's own verdict in each order, before the verdict rule" + (
                 " and the panel" if judged.panel else "")
         else:
             extra = "; ".join(judged.notes)
-        t.note = "; ".join(n for n in (t.note, extra) if n)
+        t.note = "; ".join(n for n in (t.note, extra, judged.dropped) if n)
     if judged.panel is not None:
         from ..results.agreement import agreement_table
 

@@ -5,7 +5,7 @@ from its own thread (its engine keeps its own ``--parallel`` calls in flight on 
 the local judges (transformers, vLLM, mock) take turns on one more thread, one model loaded at a time, as
 they would otherwise contend for the same cores or GPU memory. A run of API judges then takes about as
 long as its slowest judge; local judges add up. Each judge writes only its own store, from one thread, so
-resuming works per judge exactly as for one judge.
+resuming, the locks and --share work per judge exactly as for one judge.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from ..layouts import LayoutStore
 from ..records import Judgment
 from .judge import Judge
 from .matches import Match
-from .run import RunSummary, run_matches
+from .run import RunSummary, run_claimed
 
 Store = Union[JsonlStore, LayoutStore]
 
@@ -33,6 +33,7 @@ class JudgeJob:
     out: Path
     todo: list[Match]
     already_done: int = 0
+    chunk: int | None = None  # --share: matches claimed at a time (run_claimed)
 
 
 def run_judges(jobs: list[JudgeJob], bench: str, language: str = "en",
@@ -88,6 +89,6 @@ def _lane(jobs: list[JudgeJob], bench: str, language: str, on_record: Callable[[
             with job.judge:
                 if on_start is not None:
                     on_start(job)
-                summaries.append(run_matches(job.judge, bench, job.todo, job.store, language, on_record,
-                                             already_done=job.already_done, on_start=on_flight))
+                summaries.append(run_claimed(job.judge, bench, job.todo, job.store, language, on_record,
+                                             already_done=job.already_done, on_start=on_flight, chunk=job.chunk))
     return summaries

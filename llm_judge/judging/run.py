@@ -1,7 +1,8 @@
 """Run matches through a judge model and write one FastChat-compatible record per match.
 
-Records are written by this process only, one line as each match completes, through a JsonlStore, so
-keys already judged are skipped and a killed run resumes where it stopped. A judge call that fails, or
+Records are written one line as each match completes, through a JsonlStore that this process holds the
+lock of (or divides with other --share workers, run_claimed), so keys already judged are skipped and a
+killed run resumes where it stopped. A judge call that fails, or
 whose output holds no verdict, gives a record with an ``error`` field and the raw output kept; it has
 no score and no winner, and a rerun tries it again.
 """
@@ -12,9 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from ..engines.base import GenRequest, GenResult
+from ..engines.config import EngineConfig
 from ..engines.reasoning import split_reasoning
 from ..records import JudgeName, Judgment, PairJudgment, SingleJudgment, json_key
+from ..claims import take_turns
 from ..jsonl import JsonlStore
+from ..layouts import LayoutStore
+from ..locks import LockOptions
 from .api_distribution import read_match
 from .families import JudgeFamily, load_family
 from .judge import Judge
@@ -50,6 +55,13 @@ class RunSummary:
         else:
             self.done += 1
 
+    def merge(self, other: "RunSummary") -> None:
+        """Add the counts of ``other`` (a later part of the same run) to these."""
+        for name in ("done", "failed", "prompt_tokens", "completion_tokens", "reasoning_tokens"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for kind, n in other.errors.items():
+            self.errors[kind] = self.errors.get(kind, 0) + n
+
     def line(self) -> str:
         thought = f" ({self.reasoning_tokens} of them reasoning)" if self.reasoning_tokens else ""
         return (f"{self.done} judged, {self.skipped} already done, {self.failed} failed; "
@@ -67,8 +79,8 @@ def distribution_request(match: Match, messages: list[dict[str, str]], language:
     return (family or load_family(None)).distribution_request(match.prompt, match.pairwise, messages, language)
 
 
-def judgment_store(path, pairwise: bool) -> JsonlStore:
-    return JsonlStore(path, lambda obj: json_key(obj, pairwise))
+def judgment_store(path, pairwise: bool, lock: LockOptions | None = LockOptions()) -> JsonlStore:
+    return JsonlStore(path, lambda obj: json_key(obj, pairwise), lock)
 
 
 def _usage(results: Iterable[GenResult]) -> dict[str, int]:
@@ -192,6 +204,32 @@ def pair_record(match: Match, judge_model: str, bench: str, g1: GenResult, g2: G
 def pending(matches: list[Match], store: JsonlStore, judge_id: str) -> list[Match]:
     """The matches ``judge_id`` has no record of in ``store`` yet (failed records count as not judged)."""
     return [m for m in matches if m.key(judge_id) not in store]
+
+
+def share_chunk(config: EngineConfig, batch: bool) -> int | None:
+    """Matches a --share worker claims at a time: four times an API judge's --parallel (calls stay in flight
+    across most of a chunk, and the workers' shares stay even), 64 for a local judge, all for --batch (one
+    submission)."""
+    if batch:
+        return None
+    return 4 * config.api.parallel if config.is_api else 64
+
+
+def run_claimed(judge: Judge, bench: str, todo: list[Match], store: "JsonlStore | LayoutStore", language: str = "en",
+                on_record: Callable[[Judgment], None] | None = None, already_done: int = 0,
+                on_start: Callable[[], None] | None = None, chunk: int | None = None) -> RunSummary:
+    """:func:`run_matches` over the matches of ``todo`` that ``store`` gives this process: all of them, or
+    with --share ``chunk`` at a time that no other live worker has claimed, until none is left (claims.py)."""
+    by_key = {m.key(judge.id): m for m in todo}
+    keys = list(by_key)
+    summary = RunSummary(skipped=already_done)
+
+    def work(mine: list) -> None:
+        summary.merge(run_matches(judge, bench, [by_key[k] for k in mine], store, language, on_record,
+                                  on_start=on_start))
+
+    take_turns(lambda n: store.claim(keys, n), lambda: store.waiting(keys), work, chunk)
+    return summary
 
 
 def run_matches(judge: Judge, bench: str, todo: list[Match], store: JsonlStore, language: str = "en",

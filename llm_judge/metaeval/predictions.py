@@ -45,6 +45,7 @@ class Predictions:
     orders: int
     verdicts: dict[str, tuple[Verdict, ...]] = field(default_factory=dict)
     unmatched: int = 0  # records about pairs the set does not hold (e.g. unlabelled MT-bench pairs)
+    duplicates: int = 0  # later records of a pair already read (judgment files: dedup.py's rule)
 
     def add(self, path: Path | str, pair_id: str, verdicts: tuple[Verdict, ...], retry: bool = False) -> None:
         """Record a pair's verdicts; a second record of a pair is an error, unless ``retry`` (judgment files,
@@ -52,7 +53,9 @@ class Predictions:
         old = self.verdicts.get(pair_id)
         if old is not None and not retry:
             raise InputError(path, f"holds a second verdict for pair {pair_id!r}")
-        if old is None or None in old:
+        if old is not None:
+            self.duplicates += 1  # the first valid record counts; a failed one gives way to a valid one
+        if old is None or (None in old and None not in verdicts):
             self.verdicts[pair_id] = verdicts
 
 

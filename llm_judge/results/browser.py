@@ -3,7 +3,7 @@
     python -m llm_judge browser --data-dir data --out site/ [--serve]   (:mod:`llm_judge.cli.browser`)
 
 Pick a bench, a category and a question; see the question, the chosen models' answers side by side, and
-every judgment of them: single scores with the judge's explanation, and pairwise games with both orders
+every judgment of them (one per key: the first valid record, dedup.py): single scores with the judge's explanation, and pairwise games with both orders
 (game 1 shows model_1 as assistant A, game 2 swaps them) and the combined result. The page holds its
 data, script and style inline (no CDN, no server needed: open the file); judge prompts are left out,
 as they only repeat the question and the answers.
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..bench import Bench, describe, list_benches, load_bench
+from ..dedup import first_valid
 from ..errors import ConfigError
 from ..records import Judgment, PairJudgment, read_judgments
 
@@ -55,7 +56,7 @@ def bench_data(bench: Bench, models: list[str] | None = None) -> dict[str, Any]:
     if bench.judgment_dir.is_dir():
         for path in sorted(bench.judgment_dir.rglob("*.jsonl")):
             source = str(path.relative_to(bench.judgment_dir))
-            for record in read_judgments(path):
+            for record in first_valid(read_judgments(path), lambda r: r.key, lambda r: r.failed):
                 j = _judgment(record, source)
                 involved = [j["model"]] if j["kind"] == "single" else [j["model_1"], j["model_2"]]
                 if models and not all(m in models for m in involved):

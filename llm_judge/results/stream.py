@@ -22,6 +22,7 @@ from typing import Any, Iterable, Optional, Union
 
 from ..five_level import FIVE_LEVELS, level_winner
 from ..jsonl import BLANK, open_jsonl, parse_line
+from ..dedup import FirstValid
 from ..records import WINNERS, JudgeName, PairJudgment, judgment_from_json
 from .aggregate import ERROR_VERDICT, CountedPair
 
@@ -65,18 +66,50 @@ if msgspec is not None:
         g2_verdict: Optional[str] = None
 
 
-def read_counted(paths: Iterable[Path | str]) -> list[PairJudgment] | None:
-    """The pairwise judgments of ``paths`` as counted records, in order of first appearance; None when a
-    file holds a single-answer judgment."""
+def read_counted(paths: Iterable[Path | str], seen: FirstValid | None = None) -> list[PairJudgment] | None:
+    """The pairwise judgments of ``paths`` as counted records, one per key (dedup.py; ``seen`` counts the
+    records dropped), in order of first appearance; None when a file holds a single-answer judgment."""
     out: list[PairJudgment] = []
     groups: Groups = {}
+    seen = seen if seen is not None else FirstValid()
     for path in paths:
-        if not _read_file(Path(path), out, groups):
+        if not _read_file(Path(path), _Counter(out, groups, seen)):
             return None
     return out
 
 
-def _read_file(path: Path, out: list[PairJudgment], groups: Groups) -> bool:
+class _Counter:
+    """Counts each record into its group, one record per key. Keys are kept as their hash, so that what is
+    held grows by a number per judgment, not by its texts (two keys of a million share a hash with a
+    chance of about 3e-8)."""
+
+    def __init__(self, out: list[PairJudgment], groups: Groups, seen: FirstValid):
+        self.out, self.groups, self.seen = out, groups, seen
+
+    def add(self, rec: Any, judge: tuple[str, str] | None) -> None:
+        turn = rec.turn if isinstance(rec.turn, int) else 1
+        key = hash((judge, rec.question_id, rec.model_1, rec.model_2, turn))
+        failed = bool(rec.error) or rec.g1_winner not in WINNERS or rec.g2_winner not in WINNERS
+        keep, replaced = self.seen.add(key, failed)
+        if not keep:
+            return
+        if replaced is not None:
+            self._uncount(*replaced)
+        counted = _add(self.out, self.groups, rec, judge)
+        if failed:
+            self.seen.counted_failed(key, counted)
+
+    def _uncount(self, group: CountedPair, group_key: tuple[Any, ...] | None) -> None:
+        """Take back a failed record that a valid one of its key replaces."""
+        if group.count > 1:
+            group.count -= 1
+            return
+        self.out[:] = [r for r in self.out if r is not group]
+        if group_key is not None and self.groups.get(group_key) is group:
+            del self.groups[group_key]
+
+
+def _read_file(path: Path, counter: _Counter) -> bool:
     decode = msgspec.json.Decoder(_Pair).decode if msgspec is not None else None
     with open_jsonl(path) as fh:
         for lineno, raw in enumerate(fh, 1):
@@ -86,7 +119,7 @@ def _read_file(path: Path, out: list[PairJudgment], groups: Groups) -> bool:
                 except msgspec.MsgspecError:  # bad JSON, a type, a blank line: the typed reader says which
                     rec = None
                 if rec is not None and _valid(rec):
-                    _add(out, groups, rec, _judge(rec))
+                    counter.add(rec, _judge(rec))
                     continue
             obj = parse_line(path, raw, lineno)
             if obj is BLANK:
@@ -94,7 +127,7 @@ def _read_file(path: Path, out: list[PairJudgment], groups: Groups) -> bool:
             typed = judgment_from_json(obj, path, lineno)
             if not isinstance(typed, PairJudgment):
                 return False
-            _add(out, groups, typed, tuple(typed.judge) if typed.judge else None)
+            counter.add(typed, tuple(typed.judge) if typed.judge else None)
     return True
 
 
@@ -120,16 +153,17 @@ def _judge(rec: Any) -> tuple[str, str] | None:
     return (rec.judge_model, rec.judge_prompt) if rec.judge_model else None
 
 
-def _add(out: list[PairJudgment], groups: Groups, rec: Any, judge: tuple[str, str] | None) -> None:
+def _add(out: list[PairJudgment], groups: Groups, rec: Any,
+         judge: tuple[str, str] | None) -> tuple[CountedPair, tuple[Any, ...] | None]:
     """Count ``rec`` (a Struct or a PairJudgment) into its group, or keep it alone if it has verdict
-    probabilities."""
+    probabilities; the group, and its key in ``groups`` (None: alone)."""
     alone = rec.g1_verdict_probs is not None or rec.g2_verdict_probs is not None or rec.win_probs is not None
     key = (rec.model_1, rec.model_2, rec.g1_winner, rec.g2_winner, rec.g1_verdict, rec.g2_verdict, judge,
            bool(rec.error))
     group = None if alone else groups.get(key)
     if group is not None:
         group.count += 1
-        return
+        return group, key
     turn = rec.turn if isinstance(rec.turn, int) else 1
     group = CountedPair(question_id=rec.question_id, model_1=rec.model_1, model_2=rec.model_2,
                         g1_winner=rec.g1_winner, g2_winner=rec.g2_winner,
@@ -140,3 +174,4 @@ def _add(out: list[PairJudgment], groups: Groups, rec: Any, judge: tuple[str, st
     out.append(group)
     if not alone:
         groups[key] = group
+    return group, None if alone else key

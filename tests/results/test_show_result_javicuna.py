@@ -97,8 +97,10 @@ def judge(bench: Path, *flags: str) -> int:
 def test_gen_judgment_writes_the_layout_and_show_result_reads_it_back(bench, capsys):
     assert judge(bench, "--mode", "pairwise-all", "--judgment-layout", "ja-vicuna") == 0
     folder = bench / "model_judgment" / "pairwise" / "judge"
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "pairwise:model-a_model-b.jsonl", "pairwise:model-a_model-c.jsonl", "pairwise:model-b_model-c.jsonl"]
+    names = ["pairwise:model-a_model-b.jsonl", "pairwise:model-a_model-c.jsonl", "pairwise:model-b_model-c.jsonl"]
+    # each file beside its lock (llm_judge/locks.py), empty once the run has ended
+    assert sorted(p.name for p in folder.iterdir()) == sorted(names + [f"{n}.lock" for n in names])
+    assert all((folder / f"{n}.lock").read_text() == "" for n in names)
     records = read_jsonl(folder / "pairwise:model-a_model-c.jsonl")
     questions = {q.question_id: q for q in load_bench(str(bench)).questions}
     assert len(records) == sum(len(q.turns) for q in questions.values())  # each key once, turn 2 included
@@ -160,7 +162,7 @@ def test_pairs_are_named_in_sorted_order_as_ja_vicuna_does_against_a_baseline_to
     assert judge(bench, *baseline, "--judgment-layout", "ja-vicuna") == 0
     folder = bench / "model_judgment" / "pairwise" / "judge"
     files = ["pairwise:model-a_model-b.jsonl", "pairwise:model-a_model-c.jsonl"]
-    assert sorted(p.name for p in folder.iterdir()) == files
+    assert sorted(p.name for p in folder.iterdir() if p.suffix != ".lock") == files
     assert {r["model_1"] for r in read_jsonl(folder / "pairwise:model-a_model-c.jsonl")} == {"model-a"}
     assert judge(bench, *baseline) == 0  # FastChat's layout puts the baseline second
     capsys.readouterr()

@@ -153,6 +153,7 @@ class BatchModel(ChatModel):
     def close(self) -> None:
         if not self._interrupted:
             self.state.forget(self.delivered)
+        self.state.close()
         if self._protocol is not None:
             self._protocol.client.close()
             self._protocol = None
@@ -197,6 +198,7 @@ class _Run:
     def _resume(self) -> list[int]:
         """Attach each request to the newest saved batch holding it; the ones no batch holds are returned."""
         provider, fresh = self.m.engine, []
+        self.m.state.refresh()  # --share: the batches other workers saved, a dead one's included
         self._confirm()
         for i, (cid, fp) in enumerate(zip(self.ids, self.prints)):
             held = self.m.state.holding(provider, cid, fp)
@@ -314,4 +316,4 @@ def open_batch(config: EngineConfig, output: str | Path, options: BatchOptions) 
     model = load(config)
     if not isinstance(model, APIModel):
         raise ConfigError(f"--batch: the {config.provider} engine is not an API model")
-    return BatchModel(model, BatchState.load(state_path(output)), options)
+    return BatchModel(model, BatchState.load(state_path(output), options.lock), options)

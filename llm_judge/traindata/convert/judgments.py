@@ -12,7 +12,7 @@ called. The bench is the folder above ``model_judgment/`` unless option ``bench=
   ``agreeing_only=1`` keeps a judgment only when both games name the same winner.
 - single files (``model, score, judgment``): one record each.
 Turn 2 becomes a two-turn record. Failed judgments (an ``error`` field, score -1, winner "error" or None)
-are skipped and counted.
+are skipped and counted, and so are later records of a key already read (one record per key, dedup.py).
 """
 from __future__ import annotations
 
@@ -144,16 +144,21 @@ def read(path: Path, options: dict[str, str], skipped: Counter) -> list[JudgeRec
     if not files:
         raise ConfigError(f"{path}: a folder without judgment files (pairwise:<model_1>_<model_2>.jsonl or "
                           "single:<model>.jsonl, directly or in a judge folder)")
-    return [record for file in files for record in _read_file(file, bench, agreeing_only, skipped)]
+    seen: set = set()
+    return [record for file in files for record in _read_file(file, bench, agreeing_only, skipped, seen)]
 
 
-def _read_file(path: Path, bench: _Bench, agreeing_only: bool, skipped: Counter) -> list[JudgeRecord]:
+def _read_file(path: Path, bench: _Bench, agreeing_only: bool, skipped: Counter, seen: set) -> list[JudgeRecord]:
     records: list[JudgeRecord] = []
     for row in iter_rows(path):
         j = judgment_from_json(row.obj, row.path if row.line is not None else f"{row.path}[{row.index}]", row.line)
         if j.failed:
             skipped["failed judgment (error, no verdict)"] += 1
             continue
+        if j.key in seen:  # the first valid record of a key counts (llm_judge/dedup.py)
+            skipped["duplicate record of a judgment already read"] += 1
+            continue
+        seen.add(j.key)
         question = bench.questions.get(j.question_id)
         if question is None:
             raise row.error(f"question {j.question_id!r} is not in {bench.bench.question_file}", "question_id")
