@@ -81,8 +81,11 @@ def add_lock_args(parser: argparse.ArgumentParser, what: str) -> None:
                         "that dies are finished by the others")
 
 
-def lock_options(args: argparse.Namespace, chunk: int | None = 64) -> "LockOptions":
-    """The --wait/--share flags as the stores take them; ``chunk``: keys a --share run claims at a time."""
+def lock_options(args: argparse.Namespace, chunk: int | None = 64) -> "LockOptions | None":
+    """The --wait/--share flags as the stores take them (None for --dry-run, which writes nothing, not even a
+    lock); ``chunk``: keys a --share run claims at a time."""
     from ..locks import LockOptions
 
+    if getattr(args, "dry_run", False):
+        return None
     return LockOptions(wait=args.wait, share=args.share, chunk=chunk)

@@ -168,7 +168,7 @@ def run_judge(args: argparse.Namespace, labelled: LabelledSet, items: list[Label
     rc = 0
     # Opening the store cuts a record torn by a kill and drops failed ones, so they are judged again.
     lock = cli.lock_options(args, share_chunk(judge.engine, False))
-    with judgment_store(out, pairwise=True, lock=None if args.dry_run else lock) as store:
+    with judgment_store(out, pairwise=True, lock=lock) as store:
         todo = pending(matches, store, judge.id)
         print(f"{labelled.name}: {len(items)} pairs, {len(items) - len(todo)} already judged in {out}, "
               f"{len(todo)} to do = {2 * len(todo)} judge calls to {judge.id}", file=sys.stderr)
@@ -177,7 +177,7 @@ def run_judge(args: argparse.Namespace, labelled: LabelledSet, items: list[Label
         if todo:
             with judge:
                 summary = run_claimed(judge, labelled.name, todo, store, args.language,
-                                      already_done=len(matches) - len(todo), chunk=lock.chunk)
+                                      already_done=len(matches) - len(todo), chunk=lock and lock.chunk)
             print(f"{judge.id} on {labelled.name}: {summary.line()} -> {out}", file=sys.stderr)
             rc = 1 if summary.failed else 0
     return read_run(out, labelled, judge.id, {m.key(judge.id) for m in matches}), rc

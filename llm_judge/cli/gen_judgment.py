@@ -176,11 +176,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     jobs = []
     for judge in judges:
         out = output(args, bench, family, judge.id)
-        lock = cli.lock_options(args, share_chunk(judge.engine, bool(batches[judge.id])))
-        store = open_store(_layout(args, bench), out, args.mode != "single", match_plan.matches, judge.id,
-                           None if args.dry_run else lock)  # a dry run writes nothing, not even a lock
+        lock = cli.lock_options(args, share_chunk(judge.engine, bool(batches[judge.id])))  # None: --dry-run
+        store = open_store(_layout(args, bench), out, args.mode != "single", match_plan.matches, judge.id, lock)
         todo = pending(match_plan.matches, store, judge.id)
-        jobs.append(JudgeJob(judge, store, out, todo, len(match_plan.matches) - len(todo), lock.chunk))
+        jobs.append(JudgeJob(judge, store, out, todo, len(match_plan.matches) - len(todo), lock and lock.chunk))
     costs = _preview(args, bench, match_plan, jobs, prices, batches)
     if args.dry_run or not any(job.todo for job in jobs):
         costs()

@@ -28,15 +28,15 @@ from ..judging.families import load_family
 from ..judging.judge_id import judge_ids, judgment_files, judgment_folder, judgment_path
 from ..judging.matches import MODES
 from .. import leaderboards
-from ..dedup import FirstValid, first_valid
+from ..dedup import FirstValid
 from ..leaderboards import alpaca_eval, arena_hard
-from ..records import Judgment, PairJudgment, read_judgments
+from ..records import Judgment, PairJudgment
 from ..results import panel, verdict_rules
 from ..results.aggregate import FAILED_GAMES, error_games, pairwise_tallies, rule_note, scale_of, singles
 from ..results.human import human_tables
 from ..results.report import (BenchResult, across_benches, pairwise_tables, ratings_table, single_headline,
                               single_tables, style_table)
-from ..results.stream import read_counted
+from ..results.stream import read_once
 from ..results.style import FEATURES, LENGTH_ONLY, Styles, answer_styles
 from ..results.tables import FORMATS, Table, render
 
@@ -153,14 +153,7 @@ def _read_judgments(paths: list[Path], folder: bool, counted: bool, seen: FirstV
     for path in paths:
         if not path.exists():
             raise InputError(path, f"no judgment file; run gen_judgment first (or pass --input-file){_present(path)}")
-    counting = FirstValid()
-    fast = read_counted(paths, counting) if counted else None
-    if fast is None:
-        counting = FirstValid()
-        fast = first_valid((r for path in paths for r in read_judgments(path)), lambda r: r.key, lambda r: r.failed,
-                           counting)
-    seen.dropped += counting.dropped
-    records = fast
+    records = read_once(paths, counted, seen)
     judges = sorted({r.judge_model for r in records})  # "" for a record naming no judge
     if folder and len(judges) > 1:
         raise ConfigError(f"{paths[0].parent}: the judgment files hold several judges ({', '.join(judges)}); "

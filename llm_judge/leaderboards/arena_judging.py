@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from ..engines.base import ChatModel, GenRequest
 from ..errors import ConfigError, InputError
+from ..locks import StoreLock
 from . import arena_files as files
 from .arena_protocol import parse_verdict
 
@@ -160,26 +161,34 @@ def judge_model_answers(model: ChatModel, folder: Path, settings: ArenaSettings,
     summary = {}
     for name in names:
         out = folder / files.JUDGMENT_DIR / judge_id / f"{name}.jsonl"
-        kept, todo = _settled(out), []
-        for q in questions[:first_n]:
-            baseline = settings.categories[q.category][0]
-            base, mine = answers.get(baseline, {}).get(q.uid), answers[name].get(q.uid)
-            if q.uid in kept or base is None or mine is None:
-                continue
-            todo.append((q, baseline, game_messages(settings, q.category, q.prompt, base.answer, mine.answer),
-                         game_messages(settings, q.category, q.prompt, mine.answer, base.answer)))
-        requests = [GenRequest(msgs, max_new_tokens=max_tokens or settings.max_tokens,
-                               temperature=settings.temperature) for t in todo for msgs in (t[2], t[3])]
-        results = model.generate(requests)
-        fresh = {}
-        for i, (q, baseline, g1, g2) in enumerate(todo):
-            fresh[q.uid] = {"uid": q.uid, "category": q.category, "judge": judge_id, "model": name,
-                            "baseline": baseline, "games": [_game(settings, g1, results[2 * i]),
-                                                            _game(settings, g2, results[2 * i + 1])]}
-        records = [kept.get(q.uid) or fresh[q.uid] for q in questions if q.uid in kept or q.uid in fresh]
-        files.write_judgments(out, records)
-        summary[name] = (len(todo), sum(1 for r in records if not all(g.get("score") for g in r["games"])))
+        with StoreLock(out):  # one run judges a model's file at a time: a second refuses (locks.py)
+            summary[name] = _judge_model(model, settings, questions[:first_n], questions, answers, name, out,
+                                         judge_id, max_tokens)
     return summary
+
+
+def _judge_model(model: ChatModel, settings: ArenaSettings, asked: list, questions: list, answers: dict, name: str,
+                 out: Path, judge_id: str, max_tokens: int | None) -> tuple[int, int]:
+    """One model's ``asked`` questions without both verdicts judged, and its file rewritten with every record."""
+    kept, todo = _settled(out), []
+    for q in asked:
+        baseline = settings.categories[q.category][0]
+        base, mine = answers.get(baseline, {}).get(q.uid), answers[name].get(q.uid)
+        if q.uid in kept or base is None or mine is None:
+            continue
+        todo.append((q, baseline, game_messages(settings, q.category, q.prompt, base.answer, mine.answer),
+                     game_messages(settings, q.category, q.prompt, mine.answer, base.answer)))
+    requests = [GenRequest(msgs, max_new_tokens=max_tokens or settings.max_tokens,
+                           temperature=settings.temperature) for t in todo for msgs in (t[2], t[3])]
+    results = model.generate(requests)
+    fresh = {}
+    for i, (q, baseline, g1, g2) in enumerate(todo):
+        fresh[q.uid] = {"uid": q.uid, "category": q.category, "judge": judge_id, "model": name,
+                        "baseline": baseline, "games": [_game(settings, g1, results[2 * i]),
+                                                        _game(settings, g2, results[2 * i + 1])]}
+    records = [kept.get(q.uid) or fresh[q.uid] for q in questions if q.uid in kept or q.uid in fresh]
+    files.write_judgments(out, records)
+    return len(todo), sum(1 for r in records if not all(g.get("score") for g in r["games"]))
 
 
 def run_judge(engine: "EngineConfig", folder: Path, models: Sequence[str] | None, judge_id: str,

@@ -22,8 +22,8 @@ from typing import Any, Iterable, Optional, Union
 
 from ..five_level import FIVE_LEVELS, level_winner
 from ..jsonl import BLANK, open_jsonl, parse_line
-from ..dedup import FirstValid
-from ..records import WINNERS, JudgeName, PairJudgment, judgment_from_json
+from ..dedup import FirstValid, first_valid
+from ..records import WINNERS, JudgeName, Judgment, PairJudgment, judgment_from_json, read_judgments
 from .aggregate import ERROR_VERDICT, CountedPair
 
 try:
@@ -76,6 +76,19 @@ def read_counted(paths: Iterable[Path | str], seen: FirstValid | None = None) ->
         if not _read_file(Path(path), _Counter(out, groups, seen)):
             return None
     return out
+
+
+def read_once(paths: list[Path], counted: bool, seen: FirstValid) -> list[Judgment]:
+    """The judgments of ``paths``, one per key (``seen`` counts those dropped): counted records when ``counted``
+    and every file is pairwise, else typed records."""
+    counting = FirstValid()
+    records = read_counted(paths, counting) if counted else None
+    if records is None:
+        counting = FirstValid()
+        records = first_valid((r for path in paths for r in read_judgments(path)), lambda r: r.key,
+                              lambda r: r.failed, counting)
+    seen.dropped += counting.dropped
+    return records
 
 
 class _Counter:

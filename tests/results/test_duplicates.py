@@ -1,7 +1,6 @@
 """Readers given a judgment file that holds keys twice (two runs at once, an older version, FastChat's reruns)
 count each key once: the first valid record, never an error record in place of a valid one."""
 import json
-import shutil
 from pathlib import Path
 
 from llm_judge.cli import gen_judgment, gen_model_answer, make_traindata, show_result
@@ -65,8 +64,8 @@ def test_first_valid_rule():
     assert seen.dropped == 4 and seen.note().startswith("4 duplicate records dropped")
 
 
-def test_show_result_pairwise_same_table_plus_note(shared, tmp_path, capsys):
-    source = shared("jp_bench", "model_judgment", "fastchat_era_2023-08", "gpt-4_pair.jsonl")
+def test_show_result_pairwise_same_table_plus_note(published_data, tmp_path, capsys):
+    source = published_data("jp_bench", "model_judgment", "fastchat_era_2023-08", "gpt-4_pair.jsonl")
     clean = write(tmp_path / "clean.jsonl", read_jsonl(source))
     rows, n = planted(read_jsonl(source))
     dup = write(tmp_path / "dup.jsonl", rows)
