@@ -343,12 +343,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ..results.wandb_log import require_wandb
 
         require_wandb()  # before any work: a missing extra is reported first
-    if args.input_file and alpaca_eval.is_annotations(Path(args.input_file)):
-        print(render(alpaca_eval.leaderboard_tables(Path(args.input_file)), args.format, args.digits))
-        return 0
-    if args.input_file and arena_hard.is_arena_judgments(Path(args.input_file)):
-        print(render(arena_hard.leaderboard_tables(Path(args.input_file), args.style_control, args.strong_weight,
-                                                   args.seed, parse_model_list(args.model_list)), args.format, args.digits))
+    if args.input_file and leaderboards.is_leaderboard_file(Path(args.input_file)):  # AlpacaEval's, Arena-Hard's
+        print(render(leaderboards.file_tables(Path(args.input_file), args.style_control, args.strong_weight, args.seed,
+                                              parse_model_list(args.model_list), args.bootstrap if args.ratings else None),
+                     args.format, args.digits))
         return 0
     models = parse_model_list(args.model_list)
     results = [bench_result(args, name, models) for name in names]

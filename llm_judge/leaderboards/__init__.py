@@ -72,3 +72,26 @@ def bench_result(name: str, data_dir: str | Path | None, judges: Sequence[str], 
     return BenchResult(name, "leaderboard", tables, {r["model"]: r["score"] for r in records},
                        headline_name="score" + (" (style-controlled)" if style_control else ""),
                        intervals={r["model"]: r["CI"] for r in records})
+
+
+def is_leaderboard_file(path: Path) -> bool:
+    """AlpacaEval annotations (a file or results folder) or Arena-Hard judgments (a file or judge folder)."""
+    from .alpaca_eval import is_annotations
+    from .arena_hard import is_arena_judgments
+
+    return is_annotations(path) or is_arena_judgments(path)
+
+
+def file_tables(path: Path, style_control: bool = False, weight: int = 3, seed: int = 0,
+                models: Sequence[str] | None = None, ratings_bootstrap: int | None = None) -> list:
+    """show_result's tables of such a file: AlpacaEval's leaderboard per annotator, or Arena-Hard's per
+    category (style-controlled with ``style_control``) and, with ``ratings_bootstrap``, our ratings too."""
+    from .alpaca_eval import is_annotations, leaderboard_tables as alpaca_tables
+    from .arena_hard import leaderboard_tables as arena_tables, our_ratings
+
+    if is_annotations(path):
+        return alpaca_tables(path)
+    tables = arena_tables(path, style_control, weight, seed, models)
+    if ratings_bootstrap is not None:
+        tables.append(our_ratings(path, ratings_bootstrap, seed, weight, models))
+    return tables

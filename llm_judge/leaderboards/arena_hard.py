@@ -160,3 +160,36 @@ def judge_folder(folder: Path, judges: Sequence[str]) -> Path:
         return root / present[0]
     raise ConfigError(f"{root}: no judgments of {', '.join(judges)}" + (
         f"; judges there: {', '.join(present)} (pass --judge-model)" if present else "; run gen_judgment first"))
+
+
+def pair_records(paths: Sequence[Path], models: Sequence[str] | None = None) -> list:
+    """The judgments as our pairwise records (model_1 the baseline, shown as A in game 1, as Arena-Hard's
+    game 1 does), so that our ratings read them; a game without a verdict leaves its record failed."""
+    from ..five_level import level_winner
+    from ..records import JudgeName, PairJudgment
+    from .arena_protocol import five_level
+
+    out = []
+    for path in paths:
+        for j in files.read_judgments(path):
+            if models and j.model not in models:
+                continue
+            levels = [five_level(s) for s in j.scores]
+            winners = [level_winner(lv, g) if lv else None for lv, g in zip(levels, ("g1", "g2"))]
+            out.append(PairJudgment(question_id=j.uid, model_1=j.baseline, model_2=j.model, g1_winner=winners[0],
+                                    g2_winner=winners[1], judge=JudgeName(j.judge, "arena-hard"), category=j.category,
+                                    g1_verdict=levels[0], g2_verdict=levels[1]))
+    return out
+
+
+def our_ratings(path: Path, bootstrap: int, seed: int = 0, weight: int = STRONG_WEIGHT,
+                models: Sequence[str] | None = None) -> Table:
+    """Our Bradley-Terry ratings (Elo scale, 95% bootstrap intervals) on the same judgments."""
+    from ..results.report import ratings_table
+    from ..results.ratings import rate
+
+    records = pair_records(files.judgment_files(path), models)
+    failed = sum(1 for r in records if r.failed)
+    table = ratings_table(rate(records, None, None, bootstrap, seed, strong_weight=weight))
+    table.note = "; ".join(n for n in (table.note, f"{failed} questions without both verdicts left out") if n)
+    return table

@@ -48,3 +48,13 @@ def question_battles(scores: tuple[str | None, str | None], weight: int = STRONG
     if first is None or second is None:
         return None
     return second + first
+
+
+def five_level(label: str | None) -> str | None:
+    """The label as one of our five levels (A>>B, A>B, A=B, B>A, B>>A); None outside Arena-Hard's ten."""
+    if label not in _LABELS:
+        return None
+    score_a, strong = _LABELS[label]
+    if score_a == 0.5:
+        return "A=B"
+    return ("A>>B" if strong else "A>B") if score_a == 1.0 else ("B>>A" if strong else "B>A")

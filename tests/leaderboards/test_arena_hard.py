@@ -163,3 +163,19 @@ def test_show_result_prints_both_tables_from_the_folder(bench, capsys):
     assert show_result.main(["--input-file", str(bench), "--style-control", "--format", "json"]) == 0
     (styled,) = json.loads(capsys.readouterr().out)
     assert styled["title"].endswith("style-controlled") and len(styled["rows"]) == 3
+
+
+def test_our_ratings_read_the_same_judgments(bench, capsys):
+    from llm_judge.leaderboards.arena_protocol import five_level
+
+    assert [five_level(x) for x in ("A<<B", "B<A", "B=A", "A>B", "A>>>B", None)] == ["B>>A", "A>B", "A=B", "A>B",
+                                                                                      None, None]
+    records = arena_hard.pair_records(sorted(bench.glob("*.jsonl")))
+    assert len(records) == 16 and sum(r.failed for r in records) == 2
+    first = next(r for r in records if r.model_2 == "m1" and r.question_id == "q0")  # ("B>A", "A>B"): m1 wins both
+    assert (first.model_1, first.g1_winner, first.g2_winner) == (BASE, "model_2", "model_2")
+    assert show_result.main(["--input-file", str(bench), "--ratings", "--bootstrap", "50", "--format", "json"]) == 0
+    tables = json.loads(capsys.readouterr().out)
+    ratings = tables[-1]
+    assert [r["model"] for r in ratings["rows"]] == ["m1", BASE, "m2"]  # the order of the plain win rates
+    assert "2 questions without both verdicts left out" in ratings["note"]
