@@ -73,10 +73,10 @@ def _text(rec: dict[str, Any], name: str, path: Path, i: int) -> str:
 def read_outputs(path: Path) -> list[Output]:
     out = []
     for i, rec in enumerate(read_json_list(path)):
-        generator = rec.get("generator", path.parent.name)
-        dataset = rec.get("dataset", "")
-        if not isinstance(generator, str) or not isinstance(dataset, str):
-            raise InputError(path, "must be a string", field=f"[{i}].{'generator' if dataset else 'dataset'}")
+        generator, dataset = rec.get("generator", path.parent.name), rec.get("dataset", "")
+        for name, value in (("generator", generator), ("dataset", dataset)):
+            if not isinstance(value, str):
+                raise InputError(path, "must be a string", field=f"[{i}].{name}")
         out.append(Output(_text(rec, "instruction", path, i), _text(rec, "output", path, i), generator, dataset))
     return out
 

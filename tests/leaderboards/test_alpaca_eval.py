@@ -118,3 +118,14 @@ def test_bad_preference_names_file_and_record(tmp_path):
                     '"generator_2": "m", "preference": 7}]')
     with pytest.raises(InputError, match=r"annotations.json: field '\[0\].preference': must lie in \[1, 2\]"):
         files.read_annotations(path)
+
+
+def test_bad_outputs_name_file_record_and_field(tmp_path):
+    path = tmp_path / files.OUTPUTS_FILE
+    path.write_text('[{"instruction": "i", "output": "o", "generator": "g"}, {"instruction": "i", "output": "o", '
+                    '"generator": 7}]')
+    with pytest.raises(InputError, match=r"model_outputs.json: field '\[1\].generator': must be a string"):
+        files.read_outputs(path)
+    path.write_text('{"instruction": "i"}')
+    with pytest.raises(InputError, match="expected a JSON list of records"):
+        files.read_outputs(path)
