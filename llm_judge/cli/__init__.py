@@ -60,6 +60,17 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
 positive_int = int_at_least(1)
 
 
+def add_correction_args(p: argparse.ArgumentParser) -> None:
+    """show_result's --human-labels and --calibration."""
+    p.add_argument("--human-labels", metavar="FILE", default=None,
+                   help="human verdicts (pairwise) or scores (single) on a random sample of the games, keyed like "
+                        "the judgments: win rates, mean scores (and with --ratings, ratings) judge-only, human-only "
+                        "and prediction-powered, with 95%% intervals (docs/results.md, Human-corrected results)")
+    p.add_argument("--calibration", metavar="FILE", default=None,
+                   help="with --verdict-rule pooled: the verdict probabilities through this map (eval_judge "
+                        "calibrate's) first")
+
+
 def add_wandb_args(parser: argparse.ArgumentParser, what: str, default_name: str) -> None:
     """--wandb and --wandb-run-name: ``what`` the command logs, ``default_name`` the run's name when none is given."""
     parser.add_argument("--wandb", action="store_true",

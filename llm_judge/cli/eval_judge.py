@@ -3,6 +3,7 @@
     python -m llm_judge.eval_judge score SET --pred [NAME=]FILE[,SWAPPED_FILE] ... [--against NAME]
     python -m llm_judge.eval_judge run SET --judge-model MODEL [--judge-method distribution] [--first-n 8]
     python -m llm_judge.eval_judge report --set NAME=SET ... --pred NAME:[JUDGE=]FILE ... [--panel majority]
+    python -m llm_judge.eval_judge calibrate SET --pred JUDGMENTS --output MAP.json [--method auto]
     python -m llm_judge.eval_judge llmbar-stats RESULT_JSON
 
 SET is a labelled pairwise set in its published format (PandaLM testset-v1.json, an LLMBar folder or
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .. import cli
+from ..calibration import METHODS
 from ..errors import ConfigError
 from ..metaeval.loaders import FORMATS as SET_FORMATS
 from ..metaeval.judgebench import judgebench_table
@@ -126,6 +128,21 @@ def build_parser() -> argparse.ArgumentParser:
     _run_args(run)
     _report_args(sub.add_parser("report", help="the judges' table: each set's headline number per judge, with "
                                                "95%% bootstrap intervals"))
+    cal = sub.add_parser("calibrate", help="fit a calibration of a judge's verdict probabilities on the set; "
+                                           "ECE, Brier and log-loss before and after")
+    cal.add_argument("set", help="labelled pairwise set (as score)")
+    cal.add_argument("--set-format", default="auto", choices=("auto",) + SET_FORMATS)
+    cal.add_argument("--annotators", nargs="+", default=["expert"], help="MT-bench human judgments' voters")
+    cal.add_argument("--pred", required=True, nargs="+", metavar="FILE",
+                     help="the judge's --judge-method distribution judgment file(s) on the set (eval_judge run's)")
+    cal.add_argument("--method", choices=("auto",) + METHODS, default="auto",
+                     help="the map: temperature, isotonic, or auto: the lower cross-validated Brier score")
+    cal.add_argument("--folds", type=cli.positive_int, default=5, help="cross-validation folds (default: 5)")
+    cal.add_argument("--output", required=True, help="where to write the fitted map (JSON)")
+    cal.add_argument("--bootstrap", type=cli.positive_int, default=1000, help="bootstrap resamples (default: 1000)")
+    cal.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default: 0)")
+    cal.add_argument("--format", default="table", choices=FORMATS)
+    cal.add_argument("--digits", type=int, default=3, help="decimals shown (default: 3)")
     stats = sub.add_parser("llmbar-stats", help="LLMBar's statistics.json for an evaluator's result.json")
     stats.add_argument("result", help="an LLMBar evaluator result.json")
     return p
@@ -220,6 +237,20 @@ def report(args: argparse.Namespace, labelled: LabelledSet, items: list[Labelled
     return render(tables, args.format, args.digits)
 
 
+def _calibrate(args: argparse.Namespace) -> int:
+    from ..calibration import save_map
+    from ..metaeval.calibrate import calibrate, calibration_table
+
+    labelled = load_set(args.set, args.set_format, tuple(args.annotators))
+    result = calibrate(labelled, [Path(f) for f in args.pred], args.method, args.folds, args.bootstrap, args.seed)
+    result.cmap.info = {"set": str(args.set), "judgments": args.pred, "pairs": result.n, "folds": args.folds,
+                        "before": result.before, "after_cross_fitted": result.after}
+    save_map(result.cmap, args.output)
+    print(render([calibration_table(labelled.name, result, args.folds, args.bootstrap)], args.format, args.digits))
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "llmbar-stats":
@@ -227,6 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         preds = read_llmbar([Path(args.result)], labelled, "result")
         print(json.dumps(llmbar_statistics(labelled.items, preds), indent=2))
         return 0
+    if args.command == "calibrate":
+        return _calibrate(args)
     if args.command == "report":
         entries = load_entries(args.set, args.pred, tuple(args.annotators), bool(args.panel), args.invalid_as == "tie")
         print(render([judges_table(entries, args.invalid_as == "tie", args.bootstrap, args.seed)], args.format,

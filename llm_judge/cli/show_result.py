@@ -9,7 +9,6 @@
     python -m llm_judge.show_result --input-file PATH/gpt-4_pair.jsonl --failed-games tie --wandb   (to W&B)
     python -m llm_judge.show_result --judge-model gpt-4o claude-3-5-sonnet-latest default --panel mean
     python -m llm_judge.show_result --input-file PATH/judge_pair.jsonl --mode pairwise-all --verdict-rule pooled
-    python -m llm_judge.show_result --input-file PATH/judge_pair.jsonl --mode pairwise-all --human-labels human.jsonl
     python -m llm_judge.show_result --input-file alpaca_eval/results   (AlpacaEval 2.0's annotations.json files)
 """
 from __future__ import annotations
@@ -89,15 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help='pairwise: a FastChat-era game whose verdict in either order is "error": drop leaves it out '
                         "(FastChat's show_result, default); tie counts it as a tie (the Japanese forks' show_result, "
                         "ja-vicuna-qa-benchmark). Our own failed records are never counted")
-    p.add_argument("--human-labels", metavar="FILE", default=None,
-                   help="human verdicts (pairwise) or scores (single) for a random sample of the games, keyed like "
-                        "the judgments: each win rate or mean score (and, with --ratings, each rating) judge-only, "
-                        "human-only and corrected by prediction-powered inference, with 95%% intervals "
-                        "(see docs/results.md, Human-corrected results)")
     p.add_argument("--plot", metavar="FILE", default=None,
                    help="also draw the results into FILE (.png/.svg/.pdf); with several benches the bench name "
                         "is added to the file name")
     cli.add_wandb_args(p, "the tables, ratings and plot as well", "<bench>-<mode>-<judge>")
+    cli.add_correction_args(p)
     return p
 
 
@@ -237,9 +232,13 @@ def read_judged(args: argparse.Namespace, bench_name: str) -> Judged:
     pairwise = mode != "single"
     rule = args.verdict_rule or "fastchat"
     verdict_rules.check(rule, pairwise, args.tie_margin)
+    if args.calibration:
+        cmap = verdict_rules.calibration_for(args.calibration, rule)
+        read = {j: (path, verdict_rules.calibrated(recs, cmap)) for j, (path, recs) in read.items()}
     decided = {j: verdict_rules.apply(recs, rule, path, args.tie_margin) for j, (path, recs) in read.items()}
     own = [r for _, recs in read.values() for r in recs]
     notes = [f"verdict rule: {verdict_rules.describe(rule, args.tie_margin, pairwise)}"] if args.verdict_rule or several else []
+    notes += [f"probabilities calibrated by {args.calibration}"] if args.calibration else []
     first_path, first = read[ids[0]][0], decided[ids[0]]
     if not several:
         return Judged(mode, first_path, first, own, notes, dropped=seen.note())

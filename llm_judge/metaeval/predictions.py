@@ -231,7 +231,7 @@ def read_judgelm(files: list[Path], swapped: list[Path], labelled: LabelledSet, 
     return _read_aligned(labelled, name, files, swapped, "JudgeLM", verdict)
 
 
-def _pair_index(labelled: LabelledSet) -> dict[tuple, tuple[str, bool]]:
+def pair_index(labelled: LabelledSet) -> dict[tuple, tuple[str, bool]]:
     """(question id, model shown first in game 1, the other model, turn) -> (pair id, models swapped?)."""
     index: dict[tuple, tuple[str, bool]] = {}
     for p in labelled.items:
@@ -267,7 +267,7 @@ def pair_judgment(row: Row) -> PairJudgment:
 
 def from_fastchat_records(records: Iterable[tuple[Path | str, PairJudgment]], labelled: LabelledSet,
                           name: str) -> Predictions:
-    index = _pair_index(labelled)
+    index = pair_index(labelled)
     preds = Predictions(name, 2)
     for path, rec in records:
         found = index.get((str(rec.question_id), rec.model_1, rec.model_2, rec.turn))
@@ -286,7 +286,7 @@ def read_fastchat(files: list[Path], labelled: LabelledSet, name: str) -> Predic
 
 def read_mtbench_votes(files: list[Path], labelled: LabelledSet, name: str) -> Predictions:
     """Model votes (judge given as a list, e.g. ["gpt-4", "pair-v2"]) in the human-judgment format."""
-    index = _pair_index(labelled)
+    index = pair_index(labelled)
     preds = Predictions(name, 1)
     for path in files:
         for row in read_rows(path):

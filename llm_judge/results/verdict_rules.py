@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from ..calibration import CalibrationMap, load_map
 from ..errors import ConfigError
 from ..records import Judgment, PairJudgment, SingleJudgment
 from .aggregate import CountedPair, multiplicity
@@ -134,3 +135,24 @@ def _pooled(records: Iterable[Judgment], path: Path | str, tie_margin: float) ->
                           f"verdict_probs, written by --judge-method distribution); {missing} of {total} "
                           "judgments have none")
     return out
+
+
+def calibrated(records: Iterable[Judgment], cmap: CalibrationMap) -> list[Judgment]:
+    """The pairwise records with their pooled verdict probabilities put through a calibration map (show_result
+    --calibration, a file eval_judge calibrate wrote), kept as ``win_probs`` for the pooled rule."""
+    out: list[Judgment] = []
+    for r in records:
+        probs = pooled_probs(r) if isinstance(r, PairJudgment) and not r.error else None
+        if probs is not None:
+            p = cmap((probs["model_1"], probs["model_2"], probs["tie"]))
+            r = dataclasses.replace(r, win_probs={"model_1": p[0], "model_2": p[1], "tie": p[2]})
+        out.append(r)
+    return out
+
+
+def calibration_for(path: str, rule: str) -> CalibrationMap:
+    """The map of show_result --calibration, which only the pooled rule's probabilities go through."""
+    if rule != "pooled":
+        raise ConfigError("--calibration maps the verdict probabilities that --verdict-rule pooled counts; "
+                          "add --verdict-rule pooled")
+    return load_map(path)
