@@ -142,13 +142,12 @@ def fastchat_child(argv: list[str]) -> int:
     import openai  # FastChat's common.py imports it at the top
 
     from llm_judge.bench import load_bench
-    from llm_judge.cli.gen_judgment import build_parser, plan
+    from llm_judge.judging.bench_run import JudgeOptions, plan
     from llm_judge.judging.families import load_family
 
     data, url, parallel, out, *models = argv
-    args = build_parser().parse_args(["--data-dir", data, "--bench-name", "mt_bench", "--model-list", *models])
     bench = load_bench("mt_bench", data)
-    match_plan = plan(args, bench, load_family(None))
+    match_plan = plan(bench, load_family(None), JudgeOptions(model_list=models))
     local = threading.local()  # FastChat's openai 0.28 kept one HTTP session per thread
 
     def judge(match) -> None:

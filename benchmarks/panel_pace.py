@@ -7,7 +7,7 @@ The demo bench (20 questions, 27 turns) answered by two scripted models gives 54
 call each, per judge. The judges are API models on the loopback server of tests/fakeapi.py, which answers
 every call after exactly L seconds. One judge's floor is ceil(54 / P) x L; three judges run one after
 another would take three times that, three at once (judging/panel_run.py) about the same as one. Printed:
-each run's wall time (gen_judgment.main in this process, start-up included), the floor, and the ratio of
+each run's wall time (llm_judge.judge in this process, start-up included), the floor, and the ratio of
 the three-judge run to the one-judge run (target: close to 1, against 3 for judges in turn). Both runs are
 measured in one process, one after the other, after an untimed warm-up run (imports, the SDK, tiktoken's
 vocabulary for the cost preview); on a shared machine other processes' load shows as noise.
@@ -15,8 +15,6 @@ vocabulary for the cost preview); on a shared machine other processes' load show
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import math
 import os
@@ -29,8 +27,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
+import llm_judge  # noqa: E402
 from fakeapi import FakeAPI  # noqa: E402
-from llm_judge.cli import gen_judgment, gen_model_answer  # noqa: E402
+from llm_judge.engines.config import APIOptions  # noqa: E402
+from llm_judge.engines.registry import resolve  # noqa: E402
 
 KEY = "sk-benchmark-key"
 JUDGES = ["gpt-4o", "gpt-4o-mini", "gpt-4.1"]
@@ -45,21 +45,19 @@ def answered_bench(root: Path) -> Path:
     for model in ("alpha", "beta"):
         script = root / f"{model}.jsonl"
         script.write_text(json.dumps({"reply": f"{model} says hello"}) + "\n", encoding="utf-8")
-        with contextlib.redirect_stderr(io.StringIO()):
-            gen_model_answer.main(["--data-dir", str(root / "data"), "--model-path", f"mock:{script}"])
+        llm_judge.answer("demo_bench", f"mock:{script}", data_dir=root / "data")
     return root / "data"
 
 
 def timed_run(api: FakeAPI, judges: list[str], parallel: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         data = answered_bench(Path(tmp))
+        options = APIOptions(parallel=parallel, api_base=api.openai_base)
         start = time.perf_counter()
-        with contextlib.redirect_stderr(io.StringIO()):
-            code = gen_judgment.main(["--data-dir", str(data), "--judge-model", *judges, "--api-base",
-                                      api.openai_base, "--parallel", str(parallel)])
+        run = llm_judge.judge("demo_bench", [resolve(judge, api=options) for judge in judges], data_dir=data)
         wall = time.perf_counter() - start
-    if code != 0:
-        sys.exit(f"error: gen_judgment exited {code}")
+    if run.failed:
+        sys.exit(f"error: {run.failed} judgments failed")
     return wall
 
 

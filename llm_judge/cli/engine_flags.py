@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from ..locks import LockOptions
-from ..engines.api.batch_options import DEFAULT_POLL, RETRY_MODES, BatchOptions
+from ..engines.api.batch_options import DEFAULT_POLL, RETRY_MODES, BatchOptions, for_engine
 from ..engines.api.params import MIN_THINKING_BUDGET, rules_for
 from ..engines.config import APIOptions, EngineConfig, HFOptions, PoolOptions, VLLMOptions
 from ..engines.precision import DTYPE_CHOICES
@@ -83,14 +83,17 @@ def add_batch_args(parser: argparse.ArgumentParser) -> None:
                         "--max-retries times, then an error record")
 
 
-def batch_options(args: argparse.Namespace, config: EngineConfig) -> BatchOptions | None:
-    """The BatchOptions of ``--batch`` for ``config``'s engine, or None when the flag is not given."""
+def batch_flags(args: argparse.Namespace) -> BatchOptions | None:
+    """The BatchOptions of ``--batch`` (its state file locked as --wait/--share say), or None without the flag."""
     if not args.batch:
         return None
-    if not config.is_api:
-        raise ConfigError(f"--batch needs an API model (openai:, anthropic:), not the {config.provider} engine")
     lock = LockOptions(wait=getattr(args, "wait", False), share=getattr(args, "share", False), chunk=None)
     return BatchOptions(poll=args.batch_poll, retry=args.batch_retry, lock=lock)
+
+
+def batch_options(args: argparse.Namespace, config: EngineConfig) -> BatchOptions | None:
+    """The BatchOptions of ``--batch`` for ``config``'s engine, or None when the flag is not given."""
+    return for_engine(batch_flags(args), config)
 
 
 def engine_choice(parser: argparse.ArgumentParser, flag: str) -> None:

@@ -28,6 +28,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -35,19 +36,17 @@ from typing import Sequence
 
 from .. import cli
 from ..calibration import METHODS
-from ..errors import ConfigError
+from ..api import evaluate_judge
+from ..judging.judge_id import judge_id_for
+from ..metaeval.evaluate import RunOptions, SetOptions
 from ..metaeval.loaders import FORMATS as SET_FORMATS
-from ..metaeval.judgebench import judgebench_table
 from ..metaeval.judges_table import judges_table, load_entries
 from ..metaeval.loaders import load_set
-from ..metaeval.metrics import group_key, interannotator, llmbar_statistics, relabel, score_groups
-from ..metaeval.pairs import LabelledPair, LabelledSet
+from ..metaeval.metrics import llmbar_statistics
 from ..metaeval.predictions import FORMATS as PRED_FORMATS
-from ..metaeval.predictions import PredSpec, Predictions, load_predictions, read_llmbar
-from ..metaeval.rmbench import rmbench_tables
-from ..metaeval.report import interannotator_table, metric_tables
+from ..metaeval.predictions import read_llmbar
+from ..results.tables import FORMATS, render
 from .engine_flags import add_engine_args, engine_choice, engine_config
-from ..results.tables import FORMATS, Table, render
 
 
 def _set_args(p: argparse.ArgumentParser) -> None:
@@ -148,95 +147,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def select(items: list[LabelledPair], subsets: list[str] | None, ids: list[str] | None,
-           first_n: int | None) -> list[LabelledPair]:
-    if ids:
-        known_ids = {p.id for p in items}
-        missing = [i for i in ids if i not in known_ids]
-        if missing:
-            raise ConfigError(f"no pair {', '.join(missing[:5])} in the set (ids look like {items[0].id!r})")
-        items = [p for p in items if p.id in set(ids)]
-    if subsets:
-        known = set(p.subset for p in items)
-        unknown = [s for s in subsets if s not in known]
-        if unknown:
-            raise ConfigError(f"no subset {', '.join(unknown)} in the set (it has: {', '.join(sorted(known))})")
-        items = [p for p in items if p.subset in subsets]
-    return items[:first_n] if first_n else items
-
-
-def run_judge(args: argparse.Namespace, labelled: LabelledSet, items: list[LabelledPair]) -> tuple[Predictions | None, int]:
-    """Judge the selected pairs (skipping those already judged); the run's predictions and an exit code."""
-    from ..judging.families import load_family
-    from ..judging.judge import Judge
-    from ..judging.judge_id import judge_id_for
-    from ..judging.run import judgment_store, pending, run_claimed, share_chunk
-    from ..metaeval.run import plan, read_run
-
-    family = load_family(args.judge_family)
-    family.check_mode("pairwise-all")
-    judge_id = judge_id_for(args.judge_model, args.judge_model_id)
-    judge = Judge(engine_config(args, args.judge_model, args.judge_engine, judge_id), family,
-                  args.judge_method, args.judge_max_new_token)
-    out = (Path(args.output) if args.output
-           else Path(args.output_dir) / labelled.name / family.output_name(judge.id, pairwise=True))
-    matches = plan(items, family.prompt_set(args.judge_file, None, args.language, None, None))
-    judge.check(matches, args.language)
-    rc = 0
-    # Opening the store cuts a record torn by a kill and drops failed ones, so they are judged again.
-    lock = cli.lock_options(args, share_chunk(judge.engine, False))
-    with judgment_store(out, pairwise=True, lock=lock) as store:
-        todo = pending(matches, store, judge.id)
-        print(f"{labelled.name}: {len(items)} pairs, {len(items) - len(todo)} already judged in {out}, "
-              f"{len(todo)} to do = {2 * len(todo)} judge calls to {judge.id}", file=sys.stderr)
-        if args.dry_run:
-            return None, 0
-        if todo:
-            with judge:
-                summary = run_claimed(judge, labelled.name, todo, store, args.language,
-                                      already_done=len(matches) - len(todo), chunk=lock and lock.chunk)
-            print(f"{judge.id} on {labelled.name}: {summary.line()} -> {out}", file=sys.stderr)
-            rc = 1 if summary.failed else 0
-    return read_run(out, labelled, judge.id, {m.key(judge.id) for m in matches}), rc
-
-
-def _coverage(preds: Predictions, items: list[LabelledPair]) -> str:
-    covered = sum(1 for p in items if p.id in preds.verdicts)
-    extra = f", {preds.unmatched} records about pairs not in the set" if preds.unmatched else ""
-    if preds.duplicates:  # a pair judged twice in one file: its first valid record counts
-        extra += f", {preds.duplicates} duplicate records dropped"
-    return f"{preds.name}: verdicts on {covered} of {len(items)} pairs, {preds.orders} order(s){extra}"
-
-
-def report(args: argparse.Namespace, labelled: LabelledSet, items: list[LabelledPair], judges: list[Predictions]) -> str:
-    invalid_as_tie = args.invalid_as == "tie"
-    title = f"{labelled.name} vs human labels"
-    if args.against != "human":
-        ref = next((p for p in judges if p.name == args.against), None)
-        if ref is None:
-            raise ConfigError(f"--against {args.against}: no judge of that name (judges: "
-                              f"{', '.join(p.name for p in judges) or 'none'})")
-        items = relabel(items, ref, invalid_as_tie)
-        judges = [p for p in judges if p is not ref]
-        title = f"{labelled.name} vs {ref.name}"
-    tables: list[Table] = []
-    rows = [(p.name, group, m) for p in judges for group, m in score_groups(items, p, args.group_by, invalid_as_tie)]
-    if labelled.format == "judgebench" and judges:
-        tables.append(judgebench_table(title, items, judges))
-    if labelled.format == "rmbench" and judges:
-        tables += rmbench_tables(title, items, judges)
-    if rows:
-        tables += metric_tables(title, rows)
-    if args.interannotator:
-        key = group_key(args.group_by)
-        groups = list(dict.fromkeys(key(p) for p in items))
-        per_group = [(g, interannotator([p for p in items if key(p) == g])) for g in groups] if len(groups) > 1 else []
-        tables.append(interannotator_table(labelled.name, per_group + [("overall", interannotator(items))]))
-    if not tables:
-        raise ConfigError("nothing to score: give --pred FILE (or use run, or --interannotator)")
-    return render(tables, args.format, args.digits)
-
-
 def _calibrate(args: argparse.Namespace) -> int:
     from ..calibration import save_map
     from ..metaeval.calibrate import calibrate, calibration_table
@@ -266,23 +176,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                      args.digits))
         return 0
     cli.setup_logging(args.verbose)
-    labelled = load_set(args.set, args.set_format, tuple(args.annotators))
-    items = select(labelled.items, args.subset, args.ids, args.first_n)
-    judges = [load_predictions(PredSpec.parse(spec), labelled, args.pred_format) for spec in args.pred]
-    rc = 0
+    options = SetOptions(**{f.name: getattr(args, f.name) for f in dataclasses.fields(SetOptions)})
+    config = run = None
     if args.command == "run":
-        ran, rc = run_judge(args, labelled, items)
-        if ran is None:
-            return rc
-        judges.append(ran)
-    if args.panel:
-        from ..metaeval.panel import panel_predictions
-
-        judges.append(panel_predictions([p for p in judges if p.name != args.against], args.invalid_as == "tie"))
-    for preds in judges:
-        print(_coverage(preds, items), file=sys.stderr)
-    print(report(args, labelled, items, judges))
-    return rc
+        run = RunOptions(**{f.name: getattr(args, f.name) for f in dataclasses.fields(RunOptions)})
+        config = engine_config(args, args.judge_model, args.judge_engine,
+                               judge_id_for(args.judge_model, args.judge_model_id))
+    result = evaluate_judge(args.set, config, verbose=True, run=run, **dataclasses.asdict(options))
+    if result is None:  # a dry run
+        return 0
+    print(result.render(args.format, args.digits))
+    return result.exit_code
 
 
 def cli_main() -> None:

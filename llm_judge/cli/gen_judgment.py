@@ -19,37 +19,23 @@ results/<model>/weighted_alpaca_eval_gpt4_turbo/annotations.json (llm_judge/lead
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import logging
 import os
 import sys
-import threading
-from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Sequence
+from typing import Sequence
 
-from .. import cli
-from ..bench import JUDGMENT_LAYOUTS, Bench, load_bench, parse_model_list
-from ..errors import ConfigError
-from ..engines.batch_rows import MAX_ROWS
+from .. import cli, leaderboards
+from ..api import judge
+from ..bench import JUDGMENT_LAYOUTS, parse_model_list
 from ..engines.config import EngineConfig
-from ..judging.families import JudgeFamily, load_family
-from ..judging.judge import Judge
-from ..judging.judge_id import judge_ids, judgment_folder, judgment_path
-from ..judging.matches import MODES, Match, MatchPlan, plan_matches
-from ..judging.panel_run import JudgeJob, run_judges
-from .. import leaderboards
-from ..judging.run import RunSummary, judgment_store, pending, share_chunk
-from ..jsonl import JsonlStore
-from ..layouts import LayoutStore
-from ..locks import LockOptions
-from ..records import Judgment
-from .engine_flags import add_batch_args, add_engine_args, batch_options, engine_choice, engine_config
+from ..errors import ConfigError
+from ..judging.bench_run import JudgeOptions
+from ..judging.families import load_family
+from ..judging.judge_id import judge_ids
+from ..judging.matches import MODES
+from .engine_flags import add_batch_args, add_engine_args, batch_flags, engine_choice, engine_config
 
-if TYPE_CHECKING:
-    from ..engines.api.costs import PriceTable
-
-log = logging.getLogger("llm_judge.gen_judgment")
 _skip_teardown = False  # see cli_main
 
 
@@ -100,113 +86,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def plan(args: argparse.Namespace, bench: Bench, family: JudgeFamily) -> MatchPlan:
-    """The matches to judge (every judge of a run judges the same ones)."""
-    models = parse_model_list(args.model_list) or list(bench.answer_files())
-    baseline = args.baseline_model or bench.config.baseline_model
-    if args.mode == "pairwise-baseline":
-        models = [m for m in models if m != baseline]
-        answers = bench.load_answers(models + [baseline])
-    else:
-        answers = bench.load_answers(models)
-    family.check_mode(args.mode)
-    prompts = family.prompt_set(args.judge_file, bench.config.judge_prompts, bench.language, bench.path,
-                                bench.config.prompt_names)
-    match_plan = plan_matches(bench, args.mode, models, answers, prompts, baseline=baseline, first_n=args.first_n,
-                              references=bench.reference_answers(args.reference_model))
-    if _layout(args, bench) == "ja-vicuna":
-        if args.output_file:
-            raise ConfigError("--output-file names one FastChat judgment file; with the ja-vicuna layout the files go "
-                              "to model_judgment/pairwise/<judge>/ (single/<judge>/)")
-        _sorted_pairs(match_plan)
-    return match_plan
-
-
-def output(args: argparse.Namespace, bench: Bench, family: JudgeFamily, judge_id: str) -> Path:
-    """Where ``judge_id``'s judgments go: --output-file, its judge folder (ja-vicuna layout) or its file."""
-    pairwise = args.mode != "single"
-    if _layout(args, bench) == "ja-vicuna":
-        return judgment_folder(bench.judgment_dir, judge_id, family, pairwise)
-    return Path(args.output_file) if args.output_file else judgment_path(bench.judgment_dir, judge_id, family, pairwise)
-
-
-def _sorted_pairs(match_plan: MatchPlan) -> None:
-    """Each pair in ja-vicuna-qa-benchmark's order, model_1 first by name (against a baseline too): the order is
-    part of a judgment's key and of the file name, so a run finds the judgments its own tool wrote."""
-    for i, match in enumerate(match_plan.matches):
-        if match.pairwise and list(match.models) != sorted(match.models):
-            match_plan.matches[i] = dataclasses.replace(match, models=match.models[::-1], answers=match.answers[::-1])
-
-
-def _layout(args: argparse.Namespace, bench: Bench) -> str:
-    """The flag's layout, else the bench's (bench.json ``judgment_layout``), else FastChat's."""
-    return args.judgment_layout or bench.config.judgment_layout
-
-
-def open_store(layout: str, out: Path, pairwise: bool, matches: list[Match], judge_id: str,
-               lock: LockOptions | None = LockOptions()) -> JsonlStore | LayoutStore:
-    """The store of ``out``: a FastChat judgment file, or a judge folder of the ja-vicuna layout (its records
-    carry the question and answer texts, taken from the matches); locked as ``lock`` says."""
-    if layout != "ja-vicuna":
-        return judgment_store(out, pairwise, lock)
-    texts = {m.key(judge_id): (m.question.turns[m.turn - 1], [a.turns[m.turn - 1] for a in m.answers])
-             for m in matches}
-    return LayoutStore(out, pairwise, texts, lock)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cli.setup_logging(args.verbose)
     if args.wandb:
-        from ..results.wandb_log import require_wandb
+        from ..wandb_run import require_wandb
 
         require_wandb()  # before any judging: a missing extra is reported first
     if leaderboards.bench_kind(args.bench_name, args.data_dir):
         return _leaderboard_bench(args)
     family = load_family(args.judge_family)
-    judges = build_judges(args, family)
+    configs = judge_configs(args)
     global _skip_teardown
-    _skip_teardown = all(judge.engine.is_api for judge in judges) and not args.wandb
-    batches = {judge.id: batch_options(args, judge.engine) for judge in judges}
-    prices = {judge.id: _price_table(args.price_table, judge.engine) for judge in judges}
-    bench = load_bench(args.bench_name, args.data_dir)
-    match_plan = plan(args, bench, family)  # validates every input before anything is written
-    for judge in judges:
-        judge.check(match_plan.matches, bench.language)
-    jobs = []
-    for judge in judges:
-        out = output(args, bench, family, judge.id)
-        lock = cli.lock_options(args, share_chunk(judge.engine, bool(batches[judge.id])))  # None: --dry-run
-        store = open_store(_layout(args, bench), out, args.mode != "single", match_plan.matches, judge.id, lock)
-        todo = pending(match_plan.matches, store, judge.id)
-        jobs.append(JudgeJob(judge, store, out, todo, len(match_plan.matches) - len(todo), lock and lock.chunk))
-    costs = _preview(args, bench, match_plan, jobs, prices, batches)
-    if args.dry_run or not any(job.todo for job in jobs):
-        costs()
-        for job in jobs:
-            job.store.close()
-        if args.wandb:
-            print("nothing judged in this run: no W&B run logged", file=sys.stderr)
-        return 0
-    if len(jobs) > 1:  # judges start at different times: their estimates come first, together
-        costs()
-    for job in jobs:  # --batch: each judge's engine becomes its batch engine, its state file beside its output
-        if batches[job.judge.id]:
-            from ..engines.api.batch import open_batch
-
-            job.judge = _judge(args, family, job.judge.engine, open_batch(job.judge.engine, job.out, batches[job.judge.id]))
-    with _progress(sum(len(job.todo) for job in jobs), costs if len(jobs) == 1 else None) as progress:
-        summaries = run_judges(jobs, bench.name, bench.language, progress.record,
-                               _estimate_printer(bench.language, len(jobs) > 1), on_flight=progress.start)
-    for job, summary in zip(jobs, summaries):
-        table = prices[job.judge.id]
-        price = table.lookup(job.judge.engine.model, bool(batches[job.judge.id])) if table else None
-        usd = price.cost(summary.prompt_tokens, summary.completion_tokens) if price else None
-        cost = "" if table is None else f", cost ${usd:,.2f}" if price else ", cost unknown"
-        print(f"{job.judge.id} on {bench.name}: {summary.line()}{cost} -> {job.out}", file=sys.stderr)
-        if args.wandb and job.todo:
-            _log_wandb(args, job.judge, bench, match_plan, summary, usd, job.out)
-    return 1 if any(summary.failed for summary in summaries) else 0
+    _skip_teardown = all(config.is_api for config in configs) and not args.wandb
+    summary = judge(args.bench_name, configs, args.mode, judge_family=family, data_dir=args.data_dir, verbose=True,
+                    **judge_options(args))
+    return summary.exit_code
 
 
 def _leaderboard_bench(args: argparse.Namespace) -> int:
@@ -222,165 +117,17 @@ def _leaderboard_bench(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def build_judges(args: argparse.Namespace, family: JudgeFamily) -> list[Judge]:
-    """One Judge per --judge-model (ids from --judge-model-id, one each); none is opened yet."""
+def judge_configs(args: argparse.Namespace) -> list[EngineConfig]:
+    """One EngineConfig per --judge-model, named by its judge id (from --judge-model-id, one each); none is
+    opened yet."""
     ids = judge_ids(args.judge_model, args.judge_model_id)
-    if len(ids) > 1 and args.output_file:
-        raise ConfigError(f"--output-file names one judgment file, and {len(ids)} judges each write their own; "
-                          "drop --output-file (each goes to model_judgment/<judge>_<single|pair>.jsonl)")
-    return [_judge(args, family, engine_config(args, model, args.judge_engine, judge_id))
-            for model, judge_id in zip(args.judge_model, ids)]
+    return [engine_config(args, model, args.judge_engine, judge_id) for model, judge_id in zip(args.judge_model, ids)]
 
 
-def _judge(args: argparse.Namespace, family: JudgeFamily, config: EngineConfig, model=None) -> Judge:
-    return Judge(config, family, args.judge_method, args.judge_max_new_token, stop_at_verdict=args.stop_at_verdict,
-                 model=model)
-
-
-def _preview(args: argparse.Namespace, bench: Bench, match_plan: MatchPlan, jobs: list[JudgeJob],
-             prices: dict[str, "PriceTable | None"], batches: dict) -> Callable[[], None]:
-    """Per judge, what is done and to do (printed now); returned, what prints the API judges' cost estimates
-    (with several, their total).
-
-    One judge's run prints its estimate once its first calls are in flight (run_matches' on_start): tiktoken's
-    vocabulary and the counting take about 0.2 s, which the calls' latency hides.
-    """
-    for job in jobs:
-        calls = sum(2 if m.pairwise else 1 for m in job.todo)
-        print(f"{bench.name}: {len(match_plan.matches)} judgments ({args.mode}), {job.already_done} already in "
-              f"{job.out}, {len(job.todo)} to do = {calls} judge calls to {job.judge.id}", file=sys.stderr)
-    if match_plan.skipped_missing_turn or match_plan.no_reference:
-        print(f"note: {match_plan.skipped_missing_turn} turns skipped (answer has fewer turns than the question), "
-              f"{match_plan.no_reference} questions needed a reference answer and had none", file=sys.stderr)
-
-    def costs() -> None:
-        low = high = 0.0
-        priced = unpriced = 0
-        for job in jobs:
-            table = prices[job.judge.id]
-            if table is None or not job.todo:
-                continue
-            from ..engines.api.costs import estimate
-
-            config = job.judge.engine
-            games = [g for m in job.todo for g in m.games()]
-            most = job.judge.max_new_tokens + (config.api.thinking_budget or 0)  # thinking comes on top
-            est = estimate(config.provider, config.model, games, most, table, bool(batches[job.judge.id]))
-            for line in est.lines():
-                print(line if len(jobs) == 1 else f"{line} [{job.judge.id}]", file=sys.stderr, flush=True)
-            if est.price is None:
-                unpriced += 1
-                continue
-            low, high, priced = low + (est.cost() or 0.0), high + (est.max_cost() or 0.0), priced + 1
-        if len(jobs) > 1 and priced:
-            print(f"estimate: ~${low:,.2f} for the {priced} priced API judges together (at most ${high:,.2f})"
-                  + (f"; {unpriced} more without a price" if unpriced else ""), file=sys.stderr)
-
-    return costs
-
-
-def _estimate_printer(language: str, several: bool) -> Callable[[JudgeJob], None]:
-    """What run_judges calls as each judge opens: a local generating judge (no pool) probes its speed."""
-    def on_start(job: JudgeJob) -> None:
-        config = job.judge.engine
-        if job.judge.method == "generate" and config.local and config.pool is None:
-            _print_estimate(job.judge, job.todo, language, config.hf.batch_size or MAX_ROWS,
-                            job.judge.id if several else "")
-    return on_start
-
-
-def _log_wandb(args: argparse.Namespace, judge: Judge, bench: Bench, match_plan: MatchPlan, summary: RunSummary,
-               usd: float | None, out: Path) -> None:
-    """The run's metadata as a W&B run: what was judged, by whom, and what it took."""
-    from ..results.wandb_log import default_run_name, log_run
-
-    engine = judge.engine
-    baseline = (args.baseline_model or bench.config.baseline_model) if args.mode == "pairwise-baseline" else None
-    config = {"judge": judge.id, "judge_model": engine.model, "provider": engine.provider,
-              "judge_family": judge.family.name, "judge_method": judge.method, "max_new_tokens": judge.max_new_tokens,
-              "bench": bench.name, "mode": args.mode, "baseline": baseline,
-              "models": sorted({m for match in match_plan.matches for m in match.models}), "output_file": str(out)}
-    metrics = {"judgments": len(match_plan.matches), "already_done": summary.skipped, "judged": summary.done,
-               "failed": summary.failed, "prompt_tokens": summary.prompt_tokens,
-               "completion_tokens": summary.completion_tokens, "errors": dict(summary.errors)}
-    if usd is not None:
-        metrics["cost_usd"] = usd
-    name = args.wandb_run_name or "gen_judgment-" + default_run_name([bench.name], args.mode, [judge.id])
-    folder = log_run(name, "gen_judgment", config, metrics)
-    print(f"logged to W&B run {name!r} ({folder})", file=sys.stderr)
-
-
-def _print_estimate(judge: Judge, todo: list[Match], language: str, batch_size: int, tag: str = "") -> None:
-    """How long the run is likely to take, from a probe of its first batch (judging/estimate.py)."""
-    from ..judging.estimate import probe
-
-    requests = [judge.request(m, messages, language) for m in todo for messages in m.games()]
-    if judge.engine.provider == "vllm":
-        batch_size = len(requests)  # vLLM schedules every request at once (continuous batching)
-    line = probe(judge.model, requests, batch_size).line()
-    print(f"{line} [{tag}]" if tag else line, file=sys.stderr, flush=True)
-
-
-def _price_table(path: str | None, config: EngineConfig):
-    """The price table for an API judge (read now, so a bad --price-table fails before any call); else None."""
-    if not config.is_api:
-        return None
-    from ..engines.api.costs import PriceTable
-
-    return PriceTable.load(path)
-
-
-class _Progress:
-    """A tqdm bar (rate, ETA, failures so far) fed one record at a time, from several judges' threads;
-    nothing if tqdm is missing.
-
-    ``start`` (once the first calls are out) prints what must come first (the cost estimate), then opens the
-    bar, so the two never interleave; later calls do nothing.
-    """
-
-    def __init__(self, total: int, before: Callable[[], None] | None):
-        self.total, self.before = total, before
-        self.bar = None
-        self.started = False
-        self.failed = 0
-        self.lock = threading.Lock()
-
-    def start(self) -> None:
-        with self.lock:
-            if self.started:
-                return
-            self.started = True
-            if self.before is not None:
-                self.before()
-            try:
-                from tqdm import tqdm
-            except ImportError:
-                return
-            # Off a terminal (a log file, CI) redraw rarely, so the log gets a line now and then, not thousands.
-            self.bar = tqdm(total=self.total, unit="judgment", file=sys.stderr, dynamic_ncols=True,
-                            mininterval=0.2 if sys.stderr.isatty() else 30.0)
-
-    def record(self, rec: Judgment) -> None:
-        with self.lock:
-            if self.bar is None:
-                return
-            if rec.error:
-                self.failed += 1
-                self.bar.set_postfix(failed=self.failed, refresh=False)
-            self.bar.update(1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-@contextlib.contextmanager
-def _progress(total: int, before: Callable[[], None] | None = None) -> Iterator[_Progress]:
-    progress = _Progress(total, before)
-    try:
-        yield progress
-    finally:
-        progress.close()
+def judge_options(args: argparse.Namespace) -> dict:
+    """The flags as :class:`~llm_judge.judging.bench_run.JudgeOptions`' fields."""
+    fields = {f.name for f in dataclasses.fields(JudgeOptions)} - {"mode", "batch"}  # wait, share: the flags
+    return dict({name: getattr(args, name) for name in fields}, batch=batch_flags(args))
 
 
 def cli_main() -> None:

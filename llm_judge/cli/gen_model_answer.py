@@ -11,24 +11,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import logging
 import sys
-from pathlib import Path
 from typing import Sequence
 
 from .. import cli
 from ..answering.model_config import ModelConfig, load_model_config
-from ..answering.run import AnswerSettings, answer_questions, answer_store, pending
-from ..bench import Bench, check_file_name, load_bench
-from ..errors import ConfigError, InputError
-from ..engines.api.batch_options import BatchOptions
-from ..engines.base import ChatModel
-from ..engines.config import EngineConfig
-from ..engines.registry import open_engine
-from ..leaderboards.answers import answer_bench, export_answers
-from .engine_flags import add_batch_args, add_engine_args, batch_options, engine_choice, engine_config
-
-log = logging.getLogger("llm_judge.gen_model_answer")
+from ..api import answer
+from ..bench import check_file_name
+from ..errors import InputError
+from .engine_flags import add_batch_args, add_engine_args, batch_flags, engine_choice, engine_config
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,48 +60,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cli.setup_logging(args.verbose)
     model_config = merge_config(args, given_flags(parser, argv)) if args.config else None
-    bench = answer_bench(args.bench_name, args.data_dir) or load_bench(args.bench_name, args.data_dir)
-    questions = bench.question_slice(args.question_begin, args.question_end)
-    if not questions:
-        raise ConfigError(f"--question-begin/--question-end select no question of {bench.name} ({len(bench.questions)} questions)")
     template, prompt_format = _prompt_format(args, model_config)
     model_id = check_file_name(args.model_id, "--model-id") if args.model_id else None
     config = engine_config(args, args.model_path, args.engine, model_id, chat_template=template,
                            prompt_format=prompt_format, seed=args.seed)
     if args.tokenizer:
         config = config.replace(hf=dataclasses.replace(config.hf, tokenizer_path=args.tokenizer))
-    batch = batch_options(args, config)
-    answer_file = Path(args.answer_file) if args.answer_file else bench.answer_dir / f"{config.name}.jsonl"
-    settings = AnswerSettings(max_new_tokens=args.max_new_token, num_choices=args.num_choices,
-                              temperature=args.temperature, top_p=args.top_p,
-                              repetition_penalty=args.repetition_penalty, seed=args.seed,
-                              system_prompt=args.system_prompt, chunk_size=_chunk_size(config),
-                              token_map=model_config.special_token_map if model_config else {},
-                              model_config=model_config.to_json() if model_config else None)
-    with answer_store(answer_file, cli.lock_options(args)) as store:  # its lock freed however the run ends
-        todo = pending(questions, store)
-        log.info("%s: %d questions, %d already answered in %s", bench.name, len(questions), len(questions) - len(todo),
-                 answer_file)
-        model_id = config.name
-        if todo:
-            with _open(config, batch, answer_file, settings, len(todo)) as model:
-                summary = answer_questions(model, bench, todo, model_id, store, settings)
-            order = {q.question_id: i for i, q in enumerate(bench.questions)}
-            store.sort(lambda r: order.get(r["question_id"], len(order)))
-            _export(bench, answer_file, model_id)
-            print(f"{model_id}: {summary.written} answered, {len(questions) - len(todo)} already done, "
-                  f"{summary.failed} failed -> {answer_file}", file=sys.stderr)
-            return 1 if summary.failed else 0
-    _export(bench, answer_file, model_id)
-    print(f"{model_id}: all {len(questions)} questions already answered in {answer_file}", file=sys.stderr)
-    return 0
-
-
-def _export(bench: Bench, answer_file: Path, model_id: str) -> None:
-    """AlpacaEval and Arena-Hard benches get the answers in their own layout too (llm_judge/leaderboards/)."""
-    written = export_answers(bench, answer_file, model_id)
-    if written:
-        print(f"{model_id}: answers in {bench.name}'s layout -> {written}", file=sys.stderr)
+    run = answer(args.bench_name, config, data_dir=args.data_dir, wait=args.wait, share=args.share,
+                 answer_file=args.answer_file, question_begin=args.question_begin,
+                 question_end=args.question_end, batch=batch_flags(args), verbose=True,
+                 max_new_tokens=args.max_new_token, num_choices=args.num_choices, temperature=args.temperature,
+                 top_p=args.top_p, repetition_penalty=args.repetition_penalty, seed=args.seed,
+                 system_prompt=args.system_prompt, token_map=model_config.special_token_map if model_config else {},
+                 model_config=model_config.to_json() if model_config else None)
+    return run.exit_code
 
 
 def given_flags(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> set[str]:
@@ -164,27 +127,6 @@ def _prompt_format(args: argparse.Namespace, model_config: ModelConfig | None) -
         return model_config.chat_template(), f"config:{model_config.path}"
     template = chat_template_for(with_prompt, conv)
     return template, f"with-prompt:{with_prompt}" if with_prompt else f"conv-template:{conv}" if conv else None
-
-
-def _open(config: EngineConfig, batch: BatchOptions | None, answer_file: Path, settings: AnswerSettings,
-          todo: int) -> ChatModel:
-    """The engine; with --batch, the model's batch engine, and every question in one chunk (one batch per turn)."""
-    if batch is None:
-        return open_engine(config)
-    from ..engines.api.batch import open_batch
-
-    settings.chunk_size = max(1, todo)
-    return open_batch(config, answer_file, batch)
-
-
-def _chunk_size(config: EngineConfig) -> int:
-    """Questions per chunk: every turn of a chunk is one batch, which should keep the engine busy."""
-    chunk = AnswerSettings.chunk_size
-    if config.is_api:  # one batch fills --parallel
-        chunk = max(chunk, config.api.parallel)
-    if config.pool:  # a batch is spread over the workers: give each a full share
-        chunk = max(chunk, 64 * config.pool.workers)
-    return chunk
 
 
 def cli_main() -> None:

@@ -14,30 +14,18 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Sequence
 
-from .. import cli, layouts
-from ..bench import Bench, BenchConfig, parse_model_list
-from ..errors import ConfigError, InputError
+from .. import cli
+from ..api import results
 from ..five_level import STRONG_WEIGHT
-from ..judging.families import load_family
-from ..judging.judge_id import judge_ids, judgment_files, judgment_folder, judgment_path
 from ..judging.matches import MODES
-from .. import leaderboards
-from ..dedup import FirstValid
-from ..leaderboards import alpaca_eval, arena_hard
-from ..records import Judgment, PairJudgment
 from ..results import panel, verdict_rules
-from ..results.aggregate import FAILED_GAMES, error_games, pairwise_tallies, rule_note, scale_of, singles
-from ..results.human import human_tables
-from ..results.report import (BenchResult, across_benches, pairwise_tables, ratings_table, single_headline,
-                              single_tables, style_table)
-from ..results.stream import read_once
-from ..results.style import FEATURES, LENGTH_ONLY, Styles, answer_styles
-from ..results.tables import FORMATS, Table, render
+from ..results.aggregate import FAILED_GAMES
+from ..results.options import ResultOptions
+from ..results.tables import FORMATS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,295 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _input_files(args: argparse.Namespace, bench_name: str, mode: str, judge: int = 0) -> tuple[list[Path], str]:
-    """The judgment files to read, and the mode to show them in.
-
-    --input-file is one file, or a folder: then every judgment file of the mode's kind directly in it
-    (``*_single.jsonl`` for single, ``*_pair.jsonl`` for the pairwise modes), or, in a folder without
-    those, the files of ja-vicuna-qa-benchmark's layout under it (``single:*.jsonl``, ``pairwise:*.jsonl``:
-    see llm_judge/layouts.py); single mode on a folder with pair files only shows those pairwise-all, as
-    it does for one pair file. Without --input-file it is the file of the ``judge``-th --judge-model in the
-    bench (its judge folder when bench.json sets ``judgment_layout`` to ja-vicuna), named exactly as
-    gen_judgment names it.
-    """
-    if args.input_file:
-        path = Path(args.input_file)
-        return ([path], mode) if not path.is_dir() else _folder_files(path, mode)
-    from ..bench import load_bench
-
-    bench = load_bench(bench_name, args.data_dir)
-    judge_id = judge_ids(args.judge_model, args.judge_model_id)[judge]
-    family, pairwise = load_family(args.judge_family), mode != "single"
-    if bench.config.judgment_layout == "ja-vicuna":
-        folder = judgment_folder(bench.judgment_dir, judge_id, family, pairwise)
-        files = layouts.judgment_files(folder, pairwise) if folder.is_dir() else []
-        return files or [folder / layouts.file_name(["*", "*"] if pairwise else ["*"])], mode
-    return [judgment_path(bench.judgment_dir, judge_id, family, pairwise)], mode
-
-
-def _folder_files(folder: Path, mode: str) -> tuple[list[Path], str]:
-    single, pair = judgment_files(folder, False), judgment_files(folder, True)
-    if not single and not pair:  # no FastChat files: ja-vicuna-qa-benchmark's layout, if that is what it holds
-        single, pair = layouts.judgment_files(folder, False), layouts.judgment_files(folder, True)
-    if mode == "single" and (single or not pair):
-        files = single
-    else:
-        files, mode = pair, ("pairwise-all" if mode == "single" else mode)
-    if not files:
-        kind = "single" if mode == "single" else "pair"
-        raise InputError(folder, f"no judgment file (*_{kind}.jsonl) in this folder, nor ja-vicuna-qa-benchmark's "
-                                 f"({kind.replace('pair', 'pairwise')}:*.jsonl) in it or its judge folders")
-    return files, mode
-
-
-def _read_judgments(paths: list[Path], folder: bool, counted: bool, seen: FirstValid) -> list[Judgment]:
-    """The records of ``paths``, one per key (``seen`` counts the duplicates dropped, dedup.py); a folder's
-    files must come from one judge (their scores do not mix).
-
-    ``counted``: pairwise files are read in one streaming pass into counted records (results/stream.py),
-    which every table, the ratings and the plots take; the W&B outputs table and the length term need each
-    record whole, so they read typed records.
-    """
-    for path in paths:
-        if not path.exists():
-            raise InputError(path, f"no judgment file; run gen_judgment first (or pass --input-file){_present(path)}")
-    records = read_once(paths, counted, seen)
-    judges = sorted({r.judge_model for r in records})  # "" for a record naming no judge
-    if folder and len(judges) > 1:
-        raise ConfigError(f"{paths[0].parent}: the judgment files hold several judges ({', '.join(judges)}); "
-                          "pass one judge's file with --input-file")
-    return records
-
-
-def _present(path: Path) -> str:
-    """A hint naming the judgment files that do exist next to a missing one (a judge id that differs)."""
-    found = sorted(p.name for p in path.parent.glob("*.jsonl")) if path.parent.is_dir() else []
-    return f"; judgment files there: {', '.join(found)}" if found else ""
-
-
-def _find_bench(args: argparse.Namespace, bench_name: str) -> Bench | None:
-    """The bench the judgments belong to (categories, answers), or None when it cannot be found.
-
-    With --input-file it is the folder holding question.jsonl above the file (FastChat's layout puts
-    judgments in <bench>/model_judgment/), not --bench-name's default.
-    """
-    from ..bench import load_bench
-
-    if args.input_file:
-        for folder in list(Path(args.input_file).resolve().parents)[:4]:
-            if (folder / "question.jsonl").exists():
-                return load_bench(str(folder))
-        return None
-    try:
-        return load_bench(bench_name, args.data_dir)
-    except ConfigError:
-        return None
-
-
-def _baseline(args: argparse.Namespace, mode: str, bench: Bench | None) -> str | None:
-    if mode != "pairwise-baseline":
-        return None
-    if args.baseline_model:
-        return args.baseline_model
-    return (bench.config if bench else BenchConfig()).baseline_model
-
-
-@dataclass
-class Judged:
-    """What the tables count, read from one judge's file or a panel's: the records with their verdicts
-    decided (the verdict rule applied, the panel combined), and the judges' own records for the position
-    tables, which show what each judge said in each order."""
-
-    mode: str
-    path: Path  # named in messages
-    records: list[Judgment]
-    own: list[Judgment]
-    notes: list[str] = field(default_factory=list)  # the verdict rule and the panel, under every table
-    panel: dict[str, list[Judgment]] | None = None  # a panel's judges: judge id -> its decided records
-    dropped: str = ""  # how many duplicate records of a key were dropped (dedup.py), under every table
-
-
-def read_judged(args: argparse.Namespace, bench_name: str) -> Judged:
-    """The judgments of the --judge-model (or --input-file), decided by --verdict-rule, combined by --panel."""
-    ids = judge_ids(args.judge_model, args.judge_model_id)
-    several = len(ids) > 1
-    if several and args.input_file:
-        raise ConfigError("--input-file reads one judge's file; a panel reads each --judge-model's file in the "
-                          "bench (give --bench-name/--data-dir instead)")
-    if args.panel and not several:
-        raise ConfigError(f"--panel {args.panel} combines several judges: give two or more --judge-model")
-    read: dict[str, tuple[Path, list[Judgment]]] = {}
-    modes = set()
-    seen = FirstValid()
-    for i, judge_id in enumerate(ids):
-        paths, mode = _input_files(args, bench_name, args.mode, i)
-        records = _read_judgments(paths, bool(args.input_file) and Path(args.input_file).is_dir(),
-                                  not (several or args.wandb or args.length_control or args.style_control
-                                       or args.human_labels), seen)
-        if mode == "single" and any(isinstance(r, PairJudgment) for r in records):
-            mode = "pairwise-all"
-        modes.add(mode)
-        read[judge_id] = (paths[0].parent if len(paths) > 1 else paths[0], records)
-    if len(modes) > 1:
-        raise ConfigError(f"the judges' files hold different kinds of judgments ({', '.join(sorted(modes))}); "
-                          "a panel combines one kind")
-    mode = modes.pop()
-    pairwise = mode != "single"
-    rule = args.verdict_rule or "fastchat"
-    verdict_rules.check(rule, pairwise, args.tie_margin)
-    if args.calibration:
-        cmap = verdict_rules.calibration_for(args.calibration, rule)
-        read = {j: (path, verdict_rules.calibrated(recs, cmap)) for j, (path, recs) in read.items()}
-    decided = {j: verdict_rules.apply(recs, rule, path, args.tie_margin) for j, (path, recs) in read.items()}
-    own = [r for _, recs in read.values() for r in recs]
-    notes = [f"verdict rule: {verdict_rules.describe(rule, args.tie_margin, pairwise)}"] if args.verdict_rule or several else []
-    notes += [f"probabilities calibrated by {args.calibration}"] if args.calibration else []
-    first_path, first = read[ids[0]][0], decided[ids[0]]
-    if not several:
-        return Judged(mode, first_path, first, own, notes, dropped=seen.note())
-    rule = args.panel or panel.default_rule(pairwise)
-    panel.check(rule, pairwise)
-    combined = panel.combine(decided, rule, args.failed_games)
-    return Judged(mode, first_path.parent, combined.records, own, notes + [combined.note()], decided, seen.note())
-
-
-def _with_notes(judged: Judged, tables: list[Table], failed_games: str, models: list[str] | None,
-                baseline: str | None = None) -> list[Table]:
-    """The tables with the rule notes added and, for a panel, the inter-judge agreement table second, beside
-    the panel's first table. The position tables say that they count the judges' own verdicts, before any rule."""
-    if not judged.notes and not judged.dropped:
-        return tables
-    for t in tables:
-        if t.title.startswith("pairwise: position") and judged.notes:
-            extra = "each judge's own verdict in each order, before the verdict rule" + (
-                " and the panel" if judged.panel else "")
-        else:
-            extra = "; ".join(judged.notes)
-        t.note = "; ".join(n for n in (t.note, extra, judged.dropped) if n)
-    if judged.panel is not None:
-        from ..results.agreement import agreement_table
-
-        tables.insert(1, agreement_table(judged.panel, judged.mode != "single", failed_games, models, baseline))
-    return tables
-
-
-def bench_result(args: argparse.Namespace, bench_name: str, models: list[str] | None) -> BenchResult:
-    if not args.input_file and leaderboards.bench_kind(bench_name, args.data_dir):
-        return leaderboards.bench_result(bench_name, args.data_dir, judge_ids(args.judge_model, args.judge_model_id),
-                                         args.style_control, args.strong_weight, args.seed, models)
-    judged = read_judged(args, bench_name)
-    mode, path, records = judged.mode, judged.path, judged.records
-    controlled = args.length_control or args.style_control
-    bench = _find_bench(args, bench_name)
-    if bench is not None and args.input_file:
-        bench_name = bench.name
-    categories = {q.question_id: q.category for q in bench.questions} if bench else None
-    if mode == "single":
-        if args.ratings or controlled:
-            raise ConfigError(f"{path}: --ratings needs pairwise judgments; this file holds single scores")
-        headline, scale = single_headline(records, models)
-        # The plots draw one scale: the headline's (the tables show every scale, each apart).
-        shown = [r for r in singles(records) if scale_of(r) == scale]
-        tables = _with_notes(judged, single_tables(records, models, categories), args.failed_games, models)
-        if args.human_labels:
-            tables += human_tables(args.human_labels, records, False, models, scale=scale)
-        return BenchResult(bench_name, mode, tables, headline, shown, models, None, categories, scale=scale)
-    baseline, rule, weight = _baseline(args, mode, bench), args.failed_games, args.strong_weight
-    tallies = pairwise_tallies(records, models, baseline, rule, weight)
-    headline = {m: t.rate("win_rate_adjusted") for m, t in tallies.items()}
-    tables = pairwise_tables(records, models, baseline, mode, rule, weight, position_records=judged.own)
-    result = BenchResult(bench_name, mode, tables, headline, records, models, baseline, categories, failed_games=rule,
-                         strong_weight=weight)
-    if args.ratings or controlled:
-        from ..results.ratings import rate
-
-        styles = _styles(args, bench, path, records, models, baseline) if controlled else None
-        result.ratings = rate(records, models, baseline, args.bootstrap, args.seed, failed_games=rule, styles=styles,
-                              strong_weight=weight)
-        result.tables.append(ratings_table(result.ratings, rule_note(error_games(records, models, baseline), rule)))
-        if len(result.ratings.controls) > 1:
-            result.tables.append(style_table(result.ratings))
-    _with_notes(judged, result.tables, rule, models, baseline)
-    if args.human_labels:
-        result.tables += human_tables(args.human_labels, records, True, models, baseline, rule, weight,
-                                      ratings=args.ratings)
-    return result
-
-
-def _styles(args: argparse.Namespace, bench: Bench | None, path: Path, records: list[Judgment],
-            models: list[str] | None, baseline: str | None) -> Styles:
-    """The style counts of the answers the ratings' games compare: every feature, or length alone."""
-    from ..results.ratings import collect_games
-
-    flag = "--style-control" if args.style_control else "--length-control"
-    if bench is None:
-        raise ConfigError(f"{flag} needs the bench's answers, and no question.jsonl was found above {path}; "
-                          "pass --bench-name/--data-dir of the bench")
-    played = collect_games(records, models, baseline, failed_games=args.failed_games).models
-    return answer_styles(bench.load_answers(played), FEATURES if args.style_control else LENGTH_ONLY)
-
-
-def plot_path(plot: str, bench_name: str, several: bool) -> Path:
-    path = Path(plot)
-    return path.with_name(f"{path.stem}_{bench_name}{path.suffix}") if several else path
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    names = list(dict.fromkeys(args.bench_name))
-    if args.input_file and len(names) > 1:
-        raise ConfigError("--input-file reads one bench's judgments; give one --bench-name with it")
-    if args.human_labels and len(names) > 1:
-        raise ConfigError("--human-labels labels one bench's games; give one --bench-name with it")
-    if args.bootstrap < 0:
-        raise ConfigError(f"--bootstrap must be >= 0, got {args.bootstrap}")
-    if args.wandb:
-        from ..results.wandb_log import require_wandb
-
-        require_wandb()  # before any work: a missing extra is reported first
-    if args.input_file and leaderboards.is_leaderboard_file(Path(args.input_file)):  # AlpacaEval's, Arena-Hard's
-        print(render(leaderboards.file_tables(Path(args.input_file), args.style_control, args.strong_weight, args.seed,
-                                              parse_model_list(args.model_list), args.bootstrap if args.ratings else None),
-                     args.format, args.digits))
-        return 0
-    models = parse_model_list(args.model_list)
-    results = [bench_result(args, name, models) for name in names]
-    tables: list[Table] = []
-    across = across_benches(results) if len(results) > 1 else None
-    if across:
-        tables.append(across)
-        for r in results:
-            for t in r.tables:
-                t.title = f"{r.name}: {t.title}"
-    tables += [t for r in results for t in r.tables]
-    print(render(tables, args.format, args.digits))
-    plots: dict[str, Path] = {}
-    if args.plot:
-        from ..results.plots import plot_result
-
-        for r in results:
-            plots[r.name] = plot_result(r, plot_path(args.plot, r.name, len(results) > 1))
-            print(f"wrote {plots[r.name]}", file=sys.stderr)
-    if args.wandb:
-        _log_wandb(args, results, plots, across)
+    given = {"bench_name", "judge_model", "mode", "data_dir", "input_file"}
+    options = {f.name: getattr(args, f.name) for f in dataclasses.fields(ResultOptions) if f.name not in given}
+    res = results(args.bench_name, args.judge_model, args.mode, data_dir=args.data_dir, input_file=args.input_file,
+                  verbose=True, **options)
+    print(res.render(args.format, args.digits))
     return 0
-
-
-def _log_wandb(args: argparse.Namespace, results: list[BenchResult], plots: dict[str, Path],
-               across: Table | None) -> None:
-    from ..results.wandb_log import default_run_name, log_results
-
-    judges = sorted({r.judge_model for res in results for r in res.records if r.judge_model})
-    mode = results[0].mode
-    config = {"benches": [r.name for r in results], "mode": mode, "judges": judges, "baseline": results[0].baseline,
-              "models": results[0].models, "failed_games": args.failed_games, "input_file": args.input_file,
-              "ratings": bool(args.ratings or args.length_control or args.style_control), "bootstrap": args.bootstrap,
-              "seed": args.seed, "length_control": args.length_control, "style_control": args.style_control,
-              "strong_weight": args.strong_weight, "verdict_rule": args.verdict_rule or "fastchat",
-              "judge_models": args.judge_model, "panel": args.panel}
-    name = args.wandb_run_name or default_run_name([r.name for r in results], mode, judges)
-    folder = log_results(results, name, config, plots, across)
-    print(f"logged to W&B run {name!r} ({folder})", file=sys.stderr)
 
 
 def cli_main() -> None:

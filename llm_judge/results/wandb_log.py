@@ -1,67 +1,33 @@
-"""Log results to Weights & Biases: show_result's tables, ratings and plots, and gen_judgment's run metadata.
+"""Log results to Weights & Biases: show_result's tables, ratings and plots.
 
 What is logged follows ku-nlp's upload_result.py and the Nejumi leaderboard: each table as a W&B Table under
 ``<bench>/<table>`` (their notes, which name the failed-games rule, in ``<bench>/notes``), a
 ``<bench>/leaderboard_table`` with one row per model (the headline number, and the rating when there are
 ratings), a ``<bench>/output_table`` of the judgments themselves, the headline numbers and ratings as summary
-metrics, and the plot as an image. The project comes from WANDB_PROJECT (default
-"llm_judge"), the entity from WANDB_ENTITY; WANDB_MODE=offline writes the run under WANDB_DIR for a later
-``wandb sync``. wandb is the optional extra ``wandb``, imported only here and only when asked for.
+metrics, and the plot as an image. The run itself (project, entity, offline mode, the extra) is
+llm_judge/wandb_run.py's.
 """
 from __future__ import annotations
 
-import os
 import re
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from ..errors import MissingDependency
+from ..wandb_run import require_wandb, start_run
 from .aggregate import game_winner, pairs_in_scope, singles
 from .tables import Table
 
 if TYPE_CHECKING:
     from .report import BenchResult
 
-DEFAULT_PROJECT = "llm_judge"
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")  # what wandb.Image reads; other plot formats are redrawn as PNG
-
-
-def require_wandb() -> Any:
-    """The wandb module, or MissingDependency naming the extra (called before any work, so that a run of
-    hours does not end in an import error)."""
-    try:
-        import wandb
-    except ImportError:
-        raise MissingDependency("wandb", "wandb") from None
-    return wandb
 
 
 def table_key(title: str) -> str:
     """A W&B key from a table title, e.g. "pairwise: per pair (model_1 vs model_2, %)" ->
     "pairwise_per_pair_model_1_vs_model_2"."""
     return re.sub(r"[^0-9A-Za-z]+", "_", title).strip("_").lower()
-
-
-def default_run_name(benches: list[str], mode: str, judges: list[str]) -> str:
-    """"<bench>-<mode>-<judge>", benches and judges joined by "+" when there are several (no judge: left out)."""
-    return "-".join(part for part in ("+".join(benches), mode, "+".join(judges)) if part)
-
-
-def start_run(name: str, job_type: str, config: Mapping[str, Any]) -> Any:
-    wandb = require_wandb()
-    # console="off": the tables are logged as tables; wrapping our stdout would only copy them as text.
-    return wandb.init(project=os.environ.get("WANDB_PROJECT") or DEFAULT_PROJECT,
-                      entity=os.environ.get("WANDB_ENTITY") or None, name=name, job_type=job_type,
-                      config=dict(config), settings=wandb.Settings(console="off"))
-
-
-def log_run(name: str, job_type: str, config: Mapping[str, Any], summary: Mapping[str, Any]) -> Path:
-    """A run holding only metadata (gen_judgment's): ``config`` as the run's config, ``summary`` as its
-    summary metrics. Returns the run's local folder."""
-    with start_run(name, job_type, config) as run:
-        run.summary.update(dict(summary))
-        return Path(run.dir).parent
 
 
 def log_results(results: list["BenchResult"], name: str, config: Mapping[str, Any],

@@ -5,6 +5,7 @@ import warnings
 
 import pytest
 
+import llm_judge
 from llm_judge.cli import show_result
 from llm_judge.records import PairJudgment, SingleJudgment
 from llm_judge.results.report import BenchResult
@@ -36,13 +37,8 @@ def draw(result, path):
     return fig, glyph_warnings(record)
 
 
-def bench_result(argv):
-    args = show_result.build_parser().parse_args(argv)
-    return show_result.bench_result(args, args.bench_name[0], None)
-
-
 def test_comparison_chart_from_real_judgments(published_data, tmp_path):
-    result = bench_result(["--input-file", str(published_data(*JP)), "--ratings", "--bootstrap", "50"])
+    result = llm_judge.results(input_file=published_data(*JP), ratings=True, bootstrap=50).benches[0]
     fig, missing = draw(result, tmp_path / "c.png")
     assert missing == []
     bars, ratings = fig.axes
