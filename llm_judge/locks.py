@@ -311,12 +311,12 @@ class StoreLock:
         later worker registered that slot (a slot is free only once its holder is gone)."""
         file = file or self._file
         assert file is not None
-        if file.holder is not None and worker == file.holder.id:
-            return True
         try:
             slot = int(worker.rsplit(" ", 1)[1])
         except (IndexError, ValueError):
             return False
+        if file.holder is not None and file.holder.slot == slot:  # never try our own byte: that would free it
+            return worker == file.holder.id  # an earlier holder of our slot is gone
         holder = workers.get(slot)
         if holder is None or holder.id != worker:
             return False
@@ -344,7 +344,11 @@ class StoreLock:
                 return
             del _OPEN[os.path.abspath(self.path)]
             if file.locked and (not self.options.share or _try(file.fd, fcntl.LOCK_EX, RUN)):
-                os.ftruncate(file.fd, 0)  # the last one out: nobody holds it now
+                # the last one out: nobody holds it now; a run that wrote nothing leaves nothing behind
+                if self.target.exists():
+                    os.ftruncate(file.fd, 0)
+                else:
+                    self.path.unlink(missing_ok=True)
             os.close(file.fd)  # frees every lock of this process on the file
 
     def __enter__(self) -> "StoreLock":

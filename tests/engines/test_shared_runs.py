@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from fakeapi import FakeAPI
+from fakeapi import FakeAPI, use_keys
 from fakeapi import answer_or_judge as reply
 from llm_judge.cli import gen_model_answer
 from llm_judge.jsonl import read_jsonl
@@ -183,3 +183,33 @@ def test_lock_of_a_killed_run_is_taken_over(answered):
     assert f"took over the lock left by host {socket.gethostname()} pid {victim.pid} (no longer running)" in err
     got = keys(out)
     assert len(got) == len(set(got)) == KEYS["single"]
+
+
+def test_share_batch_worker_killed_its_batch_is_polled_by_the_others(data_dir, monkeypatch):
+    """--batch --share: the batch a killed worker created is in the shared state file, and the worker that
+    takes its keys polls that batch instead of buying them again."""
+    use_keys(monkeypatch, KEY)
+    with FakeAPI(api_key=KEY, reply=reply) as api:
+        assert gen_model_answer.main(["--data-dir", str(data_dir), "--model-path", MODELS[0], "--max-new-token", "32",
+                                      "--api-base", api.openai_base]) == 0
+        out = data_dir / "single.jsonl"
+        state = out.with_name(out.name + ".batches.json")
+        flags = ["--output-file", str(out), "--batch", "--batch-poll", "0.05"]
+        api.batches.delay = 3600  # in progress until the test says otherwise
+        victim = start(data_dir, api, "single", "--share", *flags)
+        deadline = time.monotonic() + 120
+        while not (state.exists() and '"batch_0001"' in state.read_text()):
+            assert time.monotonic() < deadline and victim.poll() is None
+            time.sleep(0.02)
+        victim.send_signal(signal.SIGKILL)
+        victim.communicate()
+        api.batches.delay = 0
+        others = [start(data_dir, api, "single", "--share", *flags) for _ in range(2)]
+        results = [p.communicate(timeout=300) for p in others]
+    for proc, (_, err) in zip(others, results):
+        assert proc.returncode == 0, err
+    assert api.batches.created == ["batch_0001"]  # polled by the worker that took the keys, never resubmitted
+    got = keys(out)
+    assert len(got) == len(set(got)) == 27 and not any(r.get("error") for r in read_jsonl(out))
+    lock = state.with_name(state.name + ".lock")
+    assert not state.exists() and not lock.exists()  # nothing left: the state is settled
