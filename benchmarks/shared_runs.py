@@ -54,16 +54,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--parallel", type=int, default=4, help="--parallel of each worker")
     args = p.parse_args(argv)
     os.environ["OPENAI_API_KEY"] = KEY
-    from llm_judge.cli import gen_model_answer
+    import llm_judge
+    from llm_judge.engines.config import APIOptions
+    from llm_judge.engines.registry import resolve
 
     with tempfile.TemporaryDirectory() as tmp, FakeAPI(api_key=KEY, reply=reply) as api:
         data_dir = Path(tmp) / "data"
         (data_dir / "demo_bench").mkdir(parents=True)
         for name in ("question.jsonl", "bench.json"):
             shutil.copy(REPO / "data" / "demo_bench" / name, data_dir / "demo_bench" / name)
+        options = APIOptions(parallel=16, api_base=api.openai_base)
         for i in range(args.models):
-            gen_model_answer.main(["--data-dir", str(data_dir), "--model-path", f"openai:model-{i}", "--max-new-token",
-                                   "32", "--api-base", api.openai_base, "--parallel", "16"])
+            llm_judge.answer("demo_bench", resolve(f"openai:model-{i}", api=options), data_dir=data_dir,
+                             max_new_tokens=32)
         out = data_dir / "demo_bench" / "model_judgment" / "gpt-4_single.jsonl"
         api.latency = args.latency
         for n in args.workers:

@@ -105,13 +105,13 @@ def data_dir(tmp_path: Path) -> Path:
 def mock_answers(data_dir: Path, tmp_path: Path, rules: dict[str, dict], in_folder: str) -> Path:
     """The demo bench answered by one mock model per entry of ``rules`` (model id -> its one rule), with
     ``in_folder``'s answers moved to ja-vicuna-qa-benchmark's ``model_answer/<model>/results.jsonl``."""
-    from llm_judge.cli import gen_model_answer
+    import llm_judge
     from llm_judge.jsonl import dumps
 
     for model, rule in rules.items():
         script = tmp_path / f"{model}.jsonl"
         script.write_text(dumps(rule) + "\n", encoding="utf-8")
-        assert gen_model_answer.main(["--data-dir", str(data_dir), "--model-path", f"mock:{script}"]) == 0
+        assert llm_judge.answer("demo_bench", f"mock:{script}", data_dir=data_dir).failed == 0
     answers = data_dir / "demo_bench" / "model_answer"
     (answers / in_folder).mkdir()
     (answers / f"{in_folder}.jsonl").rename(answers / in_folder / "results.jsonl")

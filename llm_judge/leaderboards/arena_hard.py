@@ -30,12 +30,12 @@ def is_arena_judgments(path: Path) -> bool:
 
     candidates = [path] if path.is_file() else sorted(path.glob("*.jsonl")) or sorted(path.glob("*/*.jsonl"))
     for file in candidates[:1]:
-        with file.open(encoding="utf-8") as fh:
-            first = fh.readline()
         try:
-            return isinstance(json.loads(first), dict) and "games" in json.loads(first)
-        except ValueError:
+            with file.open(encoding="utf-8") as fh:
+                first = json.loads(fh.readline())
+        except ValueError:  # not JSON, or not UTF-8 (UnicodeDecodeError): not Arena-Hard's; its reader names the fault
             return False
+        return isinstance(first, dict) and "games" in first
     return False
 
 

@@ -37,7 +37,8 @@ def labelled_set(path: Path) -> Path:
     return path
 
 
-def test_the_api_alone_writes_what_the_commands_write(tmp_path, capsys):
+def test_the_api_alone_writes_what_the_commands_write(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])  # no command has set up logging yet in this process
     rules = tmp_path / "unsure.jsonl"
     rules.write_text('{"reply": "I am not sure; it depends."}\n', encoding="utf-8")
     labels = labelled_set(tmp_path / "pairs.jsonl")

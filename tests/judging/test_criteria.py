@@ -15,6 +15,7 @@ import pytest
 from fakeapi import FakeAPI
 from llm_judge.__main__ import main as dispatch
 from llm_judge.bench import Criteria, load_bench
+import llm_judge
 from llm_judge.cli import gen_judgment, show_result
 from llm_judge.errors import InputError
 from llm_judge.judging.families import load_family
@@ -190,9 +191,8 @@ def test_prometheus_criteria_through_the_mock_engine(benches, tmp_path):
                     "reply": "Feedback: All four pairs. [RESULT] 5"},
                    {"match": r"\[RESULT\] \(an integer from 1 to 10\)", "reply": "Feedback: Vivid. [RESULT] 9"},
                    {"reply": "Feedback: Fine. [RESULT] 3"}])
-    argv = ["--data-dir", str(benches), "--bench-name", "crit_en", "--judge-model", f"mock:{rules}",
-            "--judge-family", "prometheus", "--model-list", "alpha"]
-    assert gen_judgment.main(argv) == 0
+    run = llm_judge.judge("crit_en", f"mock:{rules}", data_dir=benches, judge_family="prometheus", model_list=["alpha"])
+    assert (run.exit_code, run.judges[0].written) == (0, 3)
     rows = {r["question_id"]: r for r in read_jsonl(benches / "crit_en" / "model_judgment" / "rules_prometheus_single.jsonl")}
     # a record without "scale" is on FastChat's 1-10 (question 2's own scale)
     assert [(rows[q]["score"], rows[q].get("scale"), rows[q]["judge"][1]) for q in (1, 2, 3)] == [

@@ -1,11 +1,12 @@
 """Five-level verdicts counted: both orders swapped back, strong verdicts weighted (--strong-weight), by hand
-on a tiny set, and end to end: gen_judgment --judge-family five-level with a scripted judge, then show_result."""
+on a tiny set, and end to end: a scripted judge of the five-level family (llm_judge.judge), then show_result."""
 import json
 import math
 
 import pytest
 
-from llm_judge.cli import gen_judgment, gen_model_answer, show_result
+import llm_judge
+from llm_judge.cli import gen_judgment, show_result
 from llm_judge.errors import InputError
 from llm_judge.jsonl import read_jsonl
 from llm_judge.records import PairJudgment
@@ -72,8 +73,8 @@ def judged(data_dir, tmp_path):
     for model, text in (("alpha", "ALPHA: a careful, complete answer."), ("beta", "beta: short.")):
         script = tmp_path / f"{model}.jsonl"
         script.write_text(json.dumps({"reply": text}) + "\n", encoding="utf-8")
-        assert gen_model_answer.main(["--data-dir", str(data_dir), "--model-path", f"mock:{script}",
-                                      "--model-id", model, "--question-end", "3"]) == 0
+        assert llm_judge.answer("demo_bench", f"mock:{script}", model_id=model, data_dir=data_dir,
+                                question_end=3).written == 3
     alpha_first = r"(?:Assistant A's Reply\|>|### Assistant A:)\nALPHA"
     rules = [{"match": "(?s)dinosaur.*" + alpha_first, "reply": "Both fine; B is more vivid.\n[[B>A]]"},
              {"match": "dinosaur", "reply": "A is more vivid.\n[[A>B]]"},
@@ -81,9 +82,9 @@ def judged(data_dir, tmp_path):
              {"reply": "A is too short.\n[[B>A]]"}]
     judge = tmp_path / "judge.jsonl"
     judge.write_text("".join(json.dumps(r) + "\n" for r in rules), encoding="utf-8")
-    assert gen_judgment.main(["--data-dir", str(data_dir), "--judge-model", f"mock:{judge}", "--judge-model-id",
-                              "scripted", "--judge-family", "five-level", "--mode", "pairwise-all",
-                              "--model-list", "alpha", "beta"]) == 0
+    run = llm_judge.judge("demo_bench", f"mock:{judge}", "pairwise-all", judge_ids=["scripted"], data_dir=data_dir,
+                          judge_family="five-level", model_list=["alpha", "beta"])
+    assert (run.exit_code, run.judges[0].written) == (0, 4)
     return data_dir
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import mock_answers
-from llm_judge.cli import gen_judgment
+import llm_judge
 from llm_judge.errors import ConfigError
 from llm_judge.traindata.convert import SourceSpec, read_source
 
@@ -31,8 +31,8 @@ def bench(data_dir: Path, tmp_path: Path) -> Path:
                                       "model-b": {"reply": "B answers at length."}}, in_folder="model-b")
     for mode in ("single", "pairwise-all"):
         for layout in ("fastchat", "ja-vicuna"):
-            assert gen_judgment.main(["--data-dir", str(data_dir), "--judge-model", "mock:judge", "--mode", mode,
-                                      "--judgment-layout", layout]) == 0
+            run = llm_judge.judge("demo_bench", "mock:judge", mode, data_dir=data_dir, judgment_layout=layout)
+            assert run.exit_code == 0 and run.judges[0].written == (54 if mode == "single" else 27)
     return data_dir / "demo_bench"
 
 
