@@ -106,14 +106,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _leaderboard_bench(args: argparse.Namespace) -> int:
     """AlpacaEval 2.0 and Arena-Hard-Auto folders are judged by their own protocols (llm_judge/leaderboards/)."""
-    if len(args.judge_model) > 1:
-        raise ConfigError(f"{args.bench_name} is judged by one judge per run; give one --judge-model")
+    leaderboards.refuse_flags(args.bench_name, {"--judge-model (several)": len(args.judge_model) > 1,
+                                                "--dry-run": args.dry_run, "--batch": args.batch, "--wandb": args.wandb})
     judge_id = judge_ids(args.judge_model, args.judge_model_id)[0]
     config = engine_config(args, args.judge_model[0], args.judge_engine, judge_id)
     lines, failed = leaderboards.judge_bench(args.bench_name, args.data_dir, config, parse_model_list(args.model_list),
                                              judge_id, args.judge_max_new_token, args.first_n)
-    for line in lines:
-        print(line, file=sys.stderr)
+    print("\n".join(lines), file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -24,6 +24,15 @@ def bench_kind(name: str, data_dir: str | Path | None) -> str | None:
     return "arena_hard" if arena_folder(name, data_dir) else None
 
 
+def refuse_flags(name: str, given: dict[str, bool]) -> None:
+    """A leaderboard bench is judged by its own protocol: one judge, live calls; other flags are refused."""
+    from ..errors import ConfigError
+
+    on = [flag for flag, value in given.items() if value]
+    if on:
+        raise ConfigError(f"{name} is judged by its own protocol, one judge, live calls: drop {on[0]}")
+
+
 def judge_bench(name: str, data_dir: str | Path | None, engine: "EngineConfig", models: Sequence[str] | None,
                 judge_id: str, max_tokens: int | None = None, first_n: int | None = None
                 ) -> tuple[list[str], bool]:

@@ -122,3 +122,14 @@ def test_first_n_judges_a_prefix_and_a_later_run_the_rest(bench, monkeypatch):
     rows = (bench / "model_judgment" / "gpt-4-1106-preview" / "mine.jsonl").read_text().splitlines()
     assert len(rows) == 4
 
+
+
+@pytest.mark.parametrize("flag", ["--dry-run", "--batch"])
+def test_flags_the_protocol_run_does_not_honour_are_refused_before_any_call(bench, monkeypatch, capsys, flag):
+    from llm_judge import cli
+    use_keys(monkeypatch, KEY)
+    with FakeAPI(api_key=KEY, reply=judge_reply) as server:
+        code = cli.run(gen_judgment.main, ["--data-dir", str(bench.parent), "--bench-name", bench.name,
+                                           "--judge-model", "gpt-4o", "--api-base", server.openai_base, flag])
+        assert server.stats.bodies == []
+    assert code == 2 and f"drop {flag}" in capsys.readouterr().err
