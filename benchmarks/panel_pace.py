@@ -29,8 +29,6 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 import llm_judge  # noqa: E402
 from fakeapi import FakeAPI  # noqa: E402
-from llm_judge.engines.config import APIOptions  # noqa: E402
-from llm_judge.engines.registry import resolve  # noqa: E402
 
 KEY = "sk-benchmark-key"
 JUDGES = ["gpt-4o", "gpt-4o-mini", "gpt-4.1"]
@@ -52,9 +50,9 @@ def answered_bench(root: Path) -> Path:
 def timed_run(api: FakeAPI, judges: list[str], parallel: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         data = answered_bench(Path(tmp))
-        options = APIOptions(parallel=parallel, api_base=api.openai_base)
+        configs = [llm_judge.engine(judge, parallel=parallel, api_base=api.openai_base) for judge in judges]
         start = time.perf_counter()
-        run = llm_judge.judge("demo_bench", [resolve(judge, api=options) for judge in judges], data_dir=data)
+        run = llm_judge.judge("demo_bench", configs, data_dir=data)
         wall = time.perf_counter() - start
     if run.failed:
         sys.exit(f"error: {run.failed} judgments failed")

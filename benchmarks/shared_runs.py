@@ -55,18 +55,15 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     os.environ["OPENAI_API_KEY"] = KEY
     import llm_judge
-    from llm_judge.engines.config import APIOptions
-    from llm_judge.engines.registry import resolve
 
     with tempfile.TemporaryDirectory() as tmp, FakeAPI(api_key=KEY, reply=reply) as api:
         data_dir = Path(tmp) / "data"
         (data_dir / "demo_bench").mkdir(parents=True)
         for name in ("question.jsonl", "bench.json"):
             shutil.copy(REPO / "data" / "demo_bench" / name, data_dir / "demo_bench" / name)
-        options = APIOptions(parallel=16, api_base=api.openai_base)
         for i in range(args.models):
-            llm_judge.answer("demo_bench", resolve(f"openai:model-{i}", api=options), data_dir=data_dir,
-                             max_new_tokens=32)
+            model = llm_judge.engine(f"openai:model-{i}", parallel=16, api_base=api.openai_base)
+            llm_judge.answer("demo_bench", model, data_dir=data_dir, max_new_tokens=32)
         out = data_dir / "demo_bench" / "model_judgment" / "gpt-4_single.jsonl"
         api.latency = args.latency
         for n in args.workers:

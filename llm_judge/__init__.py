@@ -1,7 +1,7 @@
 """llm_judge: benchmark chat models with LLM judges (FastChat llm_judge-compatible files).
 
-The pipeline as functions (llm_judge/api.py): ``answer``, ``judge``, ``results``, ``evaluate_judge``. They
-are imported on first use, so ``import llm_judge`` stays cheap.
+The pipeline as functions (llm_judge/api.py): ``answer``, ``judge``, ``results``, ``evaluate_judge``, and
+``engine`` for a model's engine settings. They are imported on first use, so ``import llm_judge`` stays cheap.
 """
 import types
 
@@ -9,7 +9,7 @@ from . import results as _results  # the package's __init__ imports nothing
 
 __version__ = "0.1.0"
 
-_API = ("answer", "judge", "evaluate_judge")
+_API = ("answer", "judge", "evaluate_judge", "engine")
 
 
 class _CallableResults(types.ModuleType):

@@ -32,7 +32,7 @@ from .results.report import BenchResult
 from .results.show import Readers, Results, show
 from .results.tables import Table
 
-__all__ = ["answer", "judge", "results", "evaluate_judge", "AnswerRun", "JudgingSummary", "JudgeSummary", "Results",
+__all__ = ["answer", "judge", "results", "evaluate_judge", "engine", "AnswerRun", "JudgingSummary", "JudgeSummary", "Results",
            "JudgeEvaluation", "RunOptions", "Event"]
 
 BenchLike = Union[str, Path, Bench]
@@ -156,6 +156,34 @@ def evaluate_judge(labelled_set: str | Path, judge: ModelLike | None = None, *, 
     return evaluate(labelled_set, opts, reporter(verbose, on_event), config, run or RunOptions())
 
 
+def engine(model: str, provider: str | None = None, name: str | None = None, *, workers: int | None = None,
+           **options: Any) -> EngineConfig:
+    """An EngineConfig for ``model`` (as the commands take it) with engine settings as keywords: the fields of
+    :class:`~llm_judge.engines.config.HFOptions` (dtype, batch_size, revision, lora_path, ...),
+    :class:`~llm_judge.engines.config.VLLMOptions` (tensor_parallel_size, max_model_len, ...) and
+    :class:`~llm_judge.engines.config.APIOptions` (parallel, api_base, api_key_env, max_retries, ...);
+    ``provider``: the engine when the name should not decide it (the commands' --engine); ``name``: the id in
+    file names; ``workers``: copies of a local model working at once through Ray.
+
+        llm_judge.judge("mt_bench", llm_judge.engine("openai:Qwen2.5-72B-Instruct", api_base=URL, parallel=64))
+    """
+    import dataclasses
+
+    from .engines.config import APIOptions, PoolOptions
+    from .engines.registry import resolve
+
+    groups: dict[str, dict[str, Any]] = {"hf": {}, "vllm": {}, "api": {}}
+    owners = {f.name: group for group, cls in (("hf", HFOptions), ("vllm", VLLMOptions), ("api", APIOptions))
+              for f in dataclasses.fields(cls)}
+    for key, value in options.items():
+        if key not in owners:
+            raise TypeError(f"unknown engine option {key!r} (options: {', '.join(owners)}, workers)")
+        groups[owners[key]][key] = value
+    pool = PoolOptions(workers=workers) if workers and workers > 1 else None
+    return resolve(model, provider, name, hf=HFOptions(**groups["hf"]), vllm=VLLMOptions(**groups["vllm"]),
+                   api=APIOptions(**groups["api"]), pool=pool)
+
+
 def _judge_configs(judges: ModelLike | Sequence[ModelLike], ids: Sequence[str] | None,
                    engine: str | None) -> list[EngineConfig]:
     """One EngineConfig per judge, named by its judge id (no two alike)."""
@@ -175,16 +203,13 @@ def _judge_configs(judges: ModelLike | Sequence[ModelLike], ids: Sequence[str] |
     return configs
 
 
-def _config(model: ModelLike, engine: str | None, name: str | None, judge: bool = False,
+def _config(model: ModelLike, provider: str | None, name: str | None, judge: bool = False,
             seed: int | None = None) -> EngineConfig:
-    """``model`` as an EngineConfig: a name is resolved with the commands' default engine settings (``seed``
-    seeds vLLM's sampling, as gen_model_answer's --seed does)."""
+    """``model`` as an EngineConfig: a name gets the commands' default engine settings (``seed`` seeds vLLM's
+    sampling, as gen_model_answer's --seed does)."""
     if isinstance(model, EngineConfig):
         return model.replace(name=name) if name else model
-    from .engines.registry import resolve
-
-    hf = HFOptions(batch_size=JUDGE_BATCH_SIZE) if judge else HFOptions(batch_size=None)
-    return resolve(model, engine, name, hf=hf, vllm=VLLMOptions(seed=seed or 0))
+    return engine(model, provider, name, batch_size=JUDGE_BATCH_SIZE if judge else None, seed=seed or 0)
 
 
 def _bench(bench: BenchLike, data_dir: str | Path | None) -> Bench:

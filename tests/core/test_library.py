@@ -113,6 +113,20 @@ def test_options_are_checked_like_the_flags(data_dir):
         llm_judge.answer("nope", "mock:echo", data_dir=data_dir)
 
 
+def test_engine_takes_the_engine_flags_as_keywords(data_dir):
+    config = llm_judge.engine("openai:Qwen2.5-7B", api_base="http://localhost:9/v1", parallel=64, dtype="float32",
+                              max_model_len=4096)
+    assert (config.provider, config.model, config.name) == ("openai", "Qwen2.5-7B", "Qwen2.5-7B")
+    assert (config.api.parallel, config.api.api_base, config.hf.dtype, config.vllm.max_model_len) == (
+        64, "http://localhost:9/v1", "float32", 4096)
+    assert llm_judge.engine("mock:judge", workers=2).pool.workers == 2 and llm_judge.engine("mock:judge").pool is None
+    with pytest.raises(TypeError, match="unknown engine option 'paralel' .*parallel"):
+        llm_judge.engine("gpt-4o", paralel=8)
+    named = llm_judge.engine("mock:judge", name="scripted")  # the judge id in file names
+    run = llm_judge.judge("demo_bench", named, data_dir=data_dir, first_n=1, dry_run=True)
+    assert run.dry_run and run.judges[0].output.name == "scripted_single.jsonl" and run.judges[0].written == 0
+
+
 def test_import_llm_judge_loads_nothing_else():
     import subprocess
     import sys
