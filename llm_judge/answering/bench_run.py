@@ -57,7 +57,7 @@ def answer_bench(bench: Bench, config: EngineConfig, settings: AnswerSettings, r
                  out)
         run = AnswerRun(config.name, out, len(questions), len(questions) - len(todo))
         if todo:
-            with _open(config, batch, out, settings, len(todo)) as model:
+            with _open(config, batch, out, settings, len(todo), lock) as model:
                 summary = answer_questions(model, bench, todo, run.model, store, settings,
                                            lambda rec: report(Event("record", record=rec, failed="error" in rec)))
             order = {q.question_id: i for i, q in enumerate(bench.questions)}
@@ -83,15 +83,15 @@ def _export(bench: Bench, answer_file: Path, model_id: str, report: OnEvent) -> 
 
 
 def _open(config: EngineConfig, batch: BatchOptions | None, answer_file: Path, settings: AnswerSettings,
-          todo: int) -> ChatModel:
-    """The engine; with a batch API, the model's batch engine, and every question in one chunk (one batch per
-    turn)."""
+          todo: int, lock: LockOptions) -> ChatModel:
+    """The engine; with a batch API, the model's batch engine (its state locked as the answer file is), and
+    every question in one chunk (one batch per turn)."""
     if batch is None:
         return open_engine(config)
     from ..engines.api.batch import open_batch
 
     settings.chunk_size = max(1, todo)
-    return open_batch(config, answer_file, batch)
+    return open_batch(config, answer_file, batch, lock)
 
 
 def chunk_size(config: EngineConfig, base: int = AnswerSettings.chunk_size) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..locks import LockOptions
 from ..engines.api.batch_options import DEFAULT_POLL, RETRY_MODES, BatchOptions, for_engine
 from ..engines.api.params import MIN_THINKING_BUDGET, rules_for
 from ..engines.config import APIOptions, EngineConfig, HFOptions, PoolOptions, VLLMOptions
@@ -84,11 +83,10 @@ def add_batch_args(parser: argparse.ArgumentParser) -> None:
 
 
 def batch_flags(args: argparse.Namespace) -> BatchOptions | None:
-    """The BatchOptions of ``--batch`` (its state file locked as --wait/--share say), or None without the flag."""
+    """The BatchOptions of ``--batch``, or None without the flag."""
     if not args.batch:
         return None
-    lock = LockOptions(wait=getattr(args, "wait", False), share=getattr(args, "share", False), chunk=None)
-    return BatchOptions(poll=args.batch_poll, retry=args.batch_retry, lock=lock)
+    return BatchOptions(poll=args.batch_poll, retry=args.batch_retry)
 
 
 def batch_options(args: argparse.Namespace, config: EngineConfig) -> BatchOptions | None:

@@ -200,7 +200,8 @@ def judge_bench(bench: Bench, configs: Sequence[EngineConfig], family: JudgeFami
             from ..engines.api.batch import open_batch
 
             job.judge = make_judge(job.judge.engine, family, options,
-                                   open_batch(job.judge.engine, job.out, batches[job.judge.id]))
+                                   open_batch(job.judge.engine, job.out, batches[job.judge.id],
+                                              lock_options(options, job.judge.engine, True)))
     start = _Start(report, sum(len(job.todo) for job in jobs), costs if len(jobs) == 1 else None)
     try:
         runs = run_judges(jobs, bench.name, bench.language, start.record,

@@ -213,3 +213,21 @@ def test_share_batch_worker_killed_its_batch_is_polled_by_the_others(data_dir, m
     assert len(got) == len(set(got)) == 27 and not any(r.get("error") for r in read_jsonl(out))
     lock = state.with_name(state.name + ".lock")
     assert not state.exists() and not lock.exists()  # nothing left: the state is settled
+
+
+def test_share_answer_runs_answer_each_question_once(data_dir):
+    """gen_model_answer --share: two processes on one answer file answer each question once (27 turns, 27 calls)."""
+    out = data_dir / "demo_bench" / "model_answer" / "gpt-4o-mini.jsonl"
+    env = dict(os.environ, OPENAI_API_KEY=KEY, PYTHONUNBUFFERED="1")
+    env.pop("OPENAI_BASE_URL", None)
+    with FakeAPI(api_key=KEY, reply=reply, latency=0.05) as api:
+        cmd = [sys.executable, "-m", "llm_judge.gen_model_answer", "--data-dir", str(data_dir), "--model-path",
+               "gpt-4o-mini", "--max-new-token", "32", "--api-base", api.openai_base, "--parallel", "2", "--share"]
+        procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+        results = [p.communicate(timeout=300) for p in procs]
+    for proc, (_, err) in zip(procs, results):
+        assert proc.returncode == 0, err
+    ids = [r["question_id"] for r in read_jsonl(out)]
+    assert len(ids) == len(set(ids)) == 20 and ids == sorted(ids)  # the last one out sorted the file
+    assert api.stats.count(200) == len(set(api.stats.prompts)) == 27

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from ...errors import ConfigError
+from ...locks import LockOptions
 from ..base import ChatModel, GenRequest, GenResult
 from ..config import EngineConfig
 from .base import APIModel, BadResponse
@@ -307,8 +308,10 @@ class _Run:
         return i, result
 
 
-def open_batch(config: EngineConfig, output: str | Path, options: BatchOptions) -> BatchModel:
-    """The batch engine of an API model whose results go to ``output`` (its state file lies beside it)."""
+def open_batch(config: EngineConfig, output: str | Path, options: BatchOptions,
+               lock: LockOptions | None = LockOptions()) -> BatchModel:
+    """The batch engine of an API model whose results go to ``output`` (its state file lies beside it, locked
+    as the output is: ``lock``)."""
     from ..registry import load
 
     if not config.is_api:
@@ -316,4 +319,4 @@ def open_batch(config: EngineConfig, output: str | Path, options: BatchOptions) 
     model = load(config)
     if not isinstance(model, APIModel):
         raise ConfigError(f"--batch: the {config.provider} engine is not an API model")
-    return BatchModel(model, BatchState.load(state_path(output), options.lock), options)
+    return BatchModel(model, BatchState.load(state_path(output), lock), options)

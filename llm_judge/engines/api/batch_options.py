@@ -1,11 +1,10 @@
 """The settings of ``--batch`` (see batch.py), apart from its machinery so that declaring the flags imports nothing."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ...errors import ConfigError
-from ...locks import LockOptions
 
 if TYPE_CHECKING:
     from ..config import EngineConfig
@@ -18,7 +17,6 @@ DEFAULT_POLL = 30.0
 class BatchOptions:
     poll: float = DEFAULT_POLL  # seconds between two looks at the batches in progress
     retry: str = "batch"  # "batch": a new batch, at the batch price; "live": ordinary calls
-    lock: LockOptions = field(default_factory=LockOptions)  # the state file's, as the output's (--wait, --share)
 
 
 def for_engine(options: BatchOptions | None, config: "EngineConfig") -> BatchOptions | None:
