@@ -231,3 +231,19 @@ def test_share_answer_runs_answer_each_question_once(data_dir):
     ids = [r["question_id"] for r in read_jsonl(out)]
     assert len(ids) == len(set(ids)) == 20 and ids == sorted(ids)  # the last one out sorted the file
     assert api.stats.count(200) == len(set(api.stats.prompts)) == 27
+
+
+def test_share_workers_on_the_ja_vicuna_layout(answered):
+    """The per-pair files of ja-vicuna-qa-benchmark's layout: each has its own lock and claims; two --share
+    workers judge each key once into them."""
+    with FakeAPI(api_key=KEY, reply=reply, latency=0.05) as api:
+        procs = [start(answered, api, "pairwise-all", "--share", "--judgment-layout", "ja-vicuna") for _ in range(2)]
+        results = [p.communicate(timeout=300) for p in procs]
+    for proc, (_, err) in zip(procs, results):
+        assert proc.returncode == 0, err
+    folder = answered / "demo_bench" / "model_judgment" / "pairwise" / "gpt-4"
+    rows = read_jsonl(folder / f"pairwise:{MODELS[0]}_{MODELS[1]}.jsonl")
+    got = [(r["question_id"], r.get("turn", 1)) for r in rows]
+    assert len(got) == len(set(got)) == KEYS["pairwise-all"]
+    assert api.stats.count(200) == len(set(api.stats.prompts)) == CALLS["pairwise-all"]
+    assert not list(folder.glob("*.claims"))
