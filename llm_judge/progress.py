@@ -69,12 +69,24 @@ class Console:
                         mininterval=0.2 if sys.stderr.isatty() else 30.0)
 
 
+def silent(event: Event) -> None:
+    """The reporter of a run nobody watches."""
+
+
 def reporter(verbose: bool = False, on_event: Optional[OnEvent] = None) -> OnEvent:
-    """The one callback a run calls: a Console when ``verbose``, then ``on_event``; neither: nothing."""
+    """The one callback a run calls: a Console when ``verbose``, then ``on_event``; neither: :func:`silent`."""
     targets = ([Console()] if verbose else []) + ([on_event] if on_event is not None else [])
+    if not targets:
+        return silent
 
     def report(event: Event) -> None:
         for target in targets:
             target(event)
 
     return report
+
+
+def heard(report: OnEvent) -> bool:
+    """Whether anyone receives ``report``'s events: work done only to tell someone (a speed probe, a cost
+    estimate) is skipped when nobody does."""
+    return report is not silent

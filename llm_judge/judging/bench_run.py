@@ -19,7 +19,7 @@ from ..errors import ConfigError
 from ..jsonl import JsonlStore
 from ..layouts import LayoutStore
 from ..locks import LockOptions
-from ..progress import Event, OnEvent
+from ..progress import Event, OnEvent, heard
 from .families import JudgeFamily
 from .judge import Judge
 from .judge_id import judgment_folder, judgment_path
@@ -204,8 +204,8 @@ def judge_bench(bench: Bench, configs: Sequence[EngineConfig], family: JudgeFami
                                               lock_options(options, job.judge.engine, True)))
     start = _Start(report, sum(len(job.todo) for job in jobs), costs if len(jobs) == 1 else None)
     try:
-        runs = run_judges(jobs, bench.name, bench.language, start.record,
-                          speed_estimates(bench.language, len(jobs) > 1, report), on_flight=start)
+        probe = speed_estimates(bench.language, len(jobs) > 1, report) if heard(report) else None
+        runs = run_judges(jobs, bench.name, bench.language, start.record, probe, on_flight=start)
     finally:
         report(Event("done"))
     return _finish(bench, options, match_plan, jobs, runs, prices, batches, report)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 
 from ..engines.batch_rows import MAX_ROWS
-from ..progress import Event, OnEvent
+from ..progress import Event, OnEvent, heard
 from .judge import Judge
 from .matches import Match, MatchPlan
 from .panel_run import JudgeJob
@@ -32,6 +32,8 @@ def cost_preview(bench: str, mode: str, match_plan: MatchPlan, jobs: list[JudgeJ
                                 "had none"))
 
     def costs() -> None:
+        if not heard(report):  # the estimate is only told, never used
+            return
         low = high = 0.0
         priced = unpriced = 0
         for job in jobs:

@@ -96,6 +96,7 @@ def test_a_rerun_skips_and_progress_goes_to_the_callback(data_dir, capfd, monkey
     assert kinds.index("start") < kinds.index("record") and kinds[-2:] == ["done", "message"]
     assert events[kinds.index("start")].total == 4
     assert events[-1].text.startswith("judge on demo_bench: 4 judged, 0 already done, 0 failed")
+    assert any(e.text.startswith("estimated time: ") for e in events)  # a local judge's probe, as it is heard
     again = llm_judge.judge("demo_bench", "mock:judge", data_dir=data_dir)
     assert (again.judges[0].skipped, again.judges[0].written, again.judges[0].to_do) == (4, 0, 0)
     assert capfd.readouterr() == ("", "")  # no callback, no verbose: nothing printed, not even a bar
