@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from ..engines.base import ChatModel
 from ..errors import ConfigError, InputError, LlmJudgeError, MissingDependency
+from ..locks import StoreLock
 from ..results.tables import Table
 from . import alpaca_files as files
 from .alpaca_annotator import annotate, load_annotator
@@ -111,13 +112,14 @@ def annotate_models(model: ChatModel, folder: Path, models: Sequence[str], distr
         outputs = files.read_outputs(source)
         tag = files.annotator_folder(annotator, config.judge, judge_id)
         target = folder / "results" / name / tag / files.ANNOTATIONS_FILE
-        kept = _kept(target)
-        todo = [b for b in baseline[:first_n] if b.instruction not in kept]
-        fresh = {r["instruction"]: dict(r, annotator=tag)
-                 for r in annotate(model, todo, outputs, config, distribution)} if todo else {}
-        records = [kept.get(b.instruction) or fresh[b.instruction] for b in baseline
-                   if b.instruction in kept or b.instruction in fresh]
-        files.write_json_list(target, records)
+        with StoreLock(target):  # one run annotates a model's file at a time: a second refuses (locks.py)
+            kept = _kept(target)
+            todo = [b for b in baseline[:first_n] if b.instruction not in kept]
+            fresh = {r["instruction"]: dict(r, annotator=tag)
+                     for r in annotate(model, todo, outputs, config, distribution)} if todo else {}
+            records = [kept.get(b.instruction) or fresh[b.instruction] for b in baseline
+                       if b.instruction in kept or b.instruction in fresh]
+            files.write_json_list(target, records)
         summary[name] = (len(fresh), sum(1 for r in records if r.get("error")))
     return summary
 
