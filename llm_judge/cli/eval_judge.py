@@ -3,6 +3,7 @@
     python -m llm_judge.eval_judge score SET --pred [NAME=]FILE[,SWAPPED_FILE] ... [--against NAME]
     python -m llm_judge.eval_judge run SET --judge-model MODEL [--judge-method distribution] [--first-n 8]
     python -m llm_judge.eval_judge report --set NAME=SET ... --pred NAME:[JUDGE=]FILE ... [--panel majority]
+    python -m llm_judge.eval_judge critique TESTDATA_CRITIQUE --reference REFERENCE --judge-model MODEL
     python -m llm_judge.eval_judge calibrate SET --pred JUDGMENTS --output MAP.json [--method auto]
     python -m llm_judge.eval_judge llmbar-stats RESULT_JSON
 
@@ -36,6 +37,7 @@ from typing import Sequence
 
 from .. import cli
 from ..calibration import METHODS
+from ..errors import ConfigError
 from ..api import evaluate_judge
 from ..judging.judge_id import judge_id_for
 from ..metaeval.evaluate import RunOptions, SetOptions
@@ -77,8 +79,8 @@ def _set_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="store_true")
 
 
-def _run_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--judge-model", required=True,
+def _run_args(p: argparse.ArgumentParser, judge_required: bool = True) -> None:
+    p.add_argument("--judge-model", required=judge_required,
                    help="judge: API model name (gpt-4, claude-..., openai:NAME), local path, hub id or 'default'")
     engine_choice(p, "--judge-engine")
     p.add_argument("--judge-model-id", default=None, help="judge name in records and file names")
@@ -117,6 +119,25 @@ def _report_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--digits", type=int, default=2, help="decimals shown (default: 2)")
 
 
+def _critique_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("set", help="Auto-J's testdata_critique.jsonl")
+    p.add_argument("--reference", required=True, help="Auto-J's reference_chatgpt_critique.jsonl")
+    p.add_argument("--critiques", default="autoj", metavar="NAME|FILE",
+                   help="the critic: a critic released in the test file (autoj, the default), a JSONL file of "
+                        '{"output": critique} aligned by line with it, or gen_model_answer\'s answers to --write-bench')
+    p.add_argument("--critic-name", default=None, help="the critic's name in records (default: from --critiques)")
+    p.add_argument("--write-bench", default=None, metavar="FOLDER",
+                   help="write the critique tasks as a bench (FOLDER/question.jsonl) for gen_model_answer, and stop")
+    p.add_argument("--subset", nargs="+", default=None, help="only these scenario groups (e.g. Code)")
+    p.add_argument("--first-n", type=cli.positive_int, default=None, help="only the first n queries")
+    p.add_argument("--bootstrap", type=cli.positive_int, default=1000, help="bootstrap resamples (default: 1000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default: 0)")
+    p.add_argument("--format", default="table", choices=FORMATS)
+    p.add_argument("--digits", type=int, default=2, help="decimals shown (default: 2)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    _run_args(p, judge_required=False)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="eval_judge", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -127,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     _run_args(run)
     _report_args(sub.add_parser("report", help="the judges' table: each set's headline number per judge, with "
                                                "95%% bootstrap intervals"))
+    _critique_args(sub.add_parser("critique", help="Auto-J's critique task: a critic's critiques against the "
+                                                  "ChatGPT reference, compared by a judge in both orders"))
     cal = sub.add_parser("calibrate", help="fit a calibration of a judge's verdict probabilities on the set; "
                                            "ECE, Brier and log-loss before and after")
     cal.add_argument("set", help="labelled pairwise set (as score)")
@@ -145,6 +168,29 @@ def build_parser() -> argparse.ArgumentParser:
     stats = sub.add_parser("llmbar-stats", help="LLMBar's statistics.json for an evaluator's result.json")
     stats.add_argument("result", help="an LLMBar evaluator result.json")
     return p
+
+
+def _critique(args: argparse.Namespace) -> int:
+    from ..datasets.autoj import read_critique_set
+    from ..metaeval.critique import evaluate_critiques, write_bench
+    from ..progress import reporter
+
+    cli.setup_logging(args.verbose)
+    if args.write_bench:
+        path = write_bench(read_critique_set(args.set, args.reference), Path(args.write_bench))
+        print(f"wrote {path}", file=sys.stderr)
+        return 0
+    if not args.judge_model:
+        raise ConfigError("critique compares the critiques with a judge: give --judge-model (or --write-bench)")
+    run = RunOptions(**{f.name: getattr(args, f.name) for f in dataclasses.fields(RunOptions)})
+    config = engine_config(args, args.judge_model, args.judge_engine, judge_id_for(args.judge_model,
+                                                                                  args.judge_model_id))
+    result = evaluate_critiques(args.set, args.reference, args.critiques, args.critic_name or Path(args.critiques).stem,
+                                config, run, reporter(True, None), args.subset, args.first_n, args.bootstrap, args.seed)
+    if result is None:
+        return 0
+    print(result.render(args.format, args.digits))
+    return result.exit_code
 
 
 def _calibrate(args: argparse.Namespace) -> int:
@@ -168,6 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         preds = read_llmbar([Path(args.result)], labelled, "result")
         print(json.dumps(llmbar_statistics(labelled.items, preds), indent=2))
         return 0
+    if args.command == "critique":
+        return _critique(args)
     if args.command == "calibrate":
         return _calibrate(args)
     if args.command == "report":

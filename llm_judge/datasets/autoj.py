@@ -13,9 +13,12 @@ the one its critique argues for; the human label is kept in ``extra["human_label
 """
 from __future__ import annotations
 
+import ast
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import InputError
 from .rows import Row, iter_rows, read_responses
 from .sample import ONE, TIE, TWO, Sample
 
@@ -113,3 +116,45 @@ def _training_sample(row: Row) -> Sample:
 
 def read_training(path: str | Path) -> list[Sample]:
     return [_training_sample(row) for row in iter_rows(path)]
+
+
+# -- the critique test set -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CritiqueItem:
+    """One query of ``testdata_critique.jsonl`` (``scenario, prompt, response, critiques``: the critiques
+    Auto-J released, by critic name) with the ChatGPT reference critique aligned by line
+    (``reference_chatgpt_critique.jsonl``: ``{"output"}``)."""
+
+    id: str
+    scenario: str
+    group: str
+    prompt: str
+    response: str
+    critiques: dict[str, str]
+    reference: str
+
+
+def _critiques(row: Row) -> dict[str, str]:
+    value = row.object().get("critiques")
+    if isinstance(value, str):  # the release stores the dict as its Python repr
+        try:
+            value = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            raise row.error("is neither a JSON object nor a readable dict", "critiques") from None
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise row.error("must map critic names to critique texts", "critiques")
+    return value
+
+
+def read_critique_set(path: str | Path, reference: str | Path) -> list[CritiqueItem]:
+    rows, refs = list(iter_rows(path)), list(iter_rows(reference))
+    if len(rows) != len(refs):
+        raise InputError(reference, f"has {len(refs)} critiques but {path} has {len(rows)} queries; the "
+                                    "reference file is aligned with the test file by line")
+    items = []
+    for row, ref in zip(rows, refs):
+        scenario = row.text("scenario")
+        items.append(CritiqueItem(str(row.index), scenario, GROUP_OF.get(scenario, "Other"), row.text("prompt"),
+                                  row.response("response"), _critiques(row), ref.text("output")))
+    return items
