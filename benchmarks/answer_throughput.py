@@ -9,20 +9,23 @@ Two workloads, each its own table with its own baseline:
 * ``mt_bench``: the 80 first turns of MT-bench (from the download cache, filled on first use), 128
   new tokens each: the workload issue 16's 25x goal names.
 
-``--n`` takes the first n questions (repeated when n is larger than the bench). Greedy, with the same token
-budget, answered on the same machine one engine after the other:
+``--n`` takes the first n questions (repeated when n is larger than the bench); ``--baseline-n`` lets ``one``
+answer only the first of them: it answers one question after the other, so its tokens/s hardly depends on
+how many it answers, and it is by far the slowest. Greedy, with the same token budget, answered on the same
+machine one engine after the other:
 
 * ``one``: FastChat's method on a CPU: the model loaded in float32, ``model.generate`` called once per
   question, decoded up to EOS;
-* ``hf-fp32`` / ``hf-bf16``: our transformers engine in float32 / bfloat16 (batches of ``--batch-size``
-  prompts, sorted by length; by default every question in one batch);
+* ``hf-fp32`` / ``hf-bf16``: our transformers engine in float32 / bfloat16 (``model.generate`` on batches of
+  ``--batch-size`` prompts, sorted by length; by default every question in one batch);
 * ``vllm-fp32`` / ``vllm-bf16``: our vLLM engine (the CPU build here) in float32 / bfloat16, every prompt in
   one ``generate`` call (continuous batching); a dtype the build cannot run is reported and skipped.
 
 Each engine's time is wall time from loading the model to the last answer (libraries are imported first,
 untimed, for all of them). Printed per engine: generated tokens (up to EOS), load and total seconds,
-tokens/s over the total, the ratio to ``one``, how many answers are word for word those of ``one``, and
-for the others where they part: the earliest and the median first differing token. The load average is
+CPU seconds of the process (all its threads), tokens/s over the total, the ratio to ``one``, how many
+answers are word for word those of ``one`` (over the questions ``one`` answered), and for the others where
+they part: the earliest and the median first differing token. The load average is
 printed too: on a shared machine other processes' CPU use shows up as time here, so compare ratios from
 one run.
 """
@@ -59,6 +62,7 @@ class Row:
     results: list[GenResult]
     load_s: float
     total_s: float
+    cpu_s: float  # this process's CPU time (all threads): on a shared CPU, wall time minus others' share
 
     @property
     def tokens(self) -> int:
@@ -113,7 +117,7 @@ def loader(engine: str, batch_size: int) -> tuple[Callable[[], ChatModel], Calla
 
 def measure(engine: str, requests: list[GenRequest], batch_size: int) -> Row | None:
     build, answer = loader(engine, batch_size)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     try:
         model = build()
     except Exception as exc:  # e.g. a dtype vLLM's CPU build cannot run: reported, the others still measured
@@ -126,8 +130,9 @@ def measure(engine: str, requests: list[GenRequest], batch_size: int) -> Row | N
     errors = [r.error for r in results if r.error]
     if errors:
         sys.exit(f"{engine}: {len(errors)} requests failed, e.g. {errors[0]}")
-    row = Row(LABELS[engine], results, loaded - start, end - start)
-    print(f"  {row.label}: {row.tokens} tokens in {row.total_s:.1f} s (load {row.load_s:.1f} s) = {row.rate:.1f} "
+    row = Row(LABELS[engine], results, loaded - start, end - start, time.process_time() - cpu)
+    print(f"  {row.label}: {row.tokens} tokens in {row.total_s:.1f} s (load {row.load_s:.1f} s, CPU {row.cpu_s:.1f} s) "
+          f"= {row.rate:.1f} "
           f"tokens/s (load average {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
     return row
 
@@ -143,18 +148,21 @@ def first_differences(tokenizer, results: list[GenResult], reference: list[GenRe
     return out
 
 
-def report(rows: list[Row], reference: Row | None, tokenizer, n: int) -> None:
+def report(rows: list[Row], reference: Row | None, tokenizer) -> None:
     base = reference.rate if reference else None
-    print(f"\n{'engine':<36} {'tokens':>7} {'load s':>7} {'total s':>8} {'tokens/s':>9} {'x one':>7} "
+    print(f"\n{'engine':<36} {'tokens':>7} {'load s':>7} {'total s':>8} {'cpu s':>7} {'tokens/s':>9} "
+          f"{'x one':>7} "
           f"{'same text':>10} {'first diff token':>17}")
     for row in rows:
         ratio = f"{row.rate / base:.1f}x" if base else "-"
         same, parted = "-", "-"
         if reference and row is not reference:
             diffs = first_differences(tokenizer, row.results, reference.results)
-            same = f"{n - len(diffs)}/{n}"
+            compared = len(reference.results)
+            same = f"{compared - len(diffs)}/{compared}"
             parted = f"{min(diffs)} / {statistics.median(diffs):g}" if diffs else "none"
-        print(f"{row.label:<36} {row.tokens:>7} {row.load_s:>7.1f} {row.total_s:>8.1f} {row.rate:>9.1f} {ratio:>7} "
+        print(f"{row.label:<36} {row.tokens:>7} {row.load_s:>7.1f} {row.total_s:>8.1f} {row.cpu_s:>7.1f} "
+              f"{row.rate:>9.1f} {ratio:>7} "
               f"{same:>10} {parted:>17}")
     if base:
         best = max((r for r in rows if r is not reference), key=lambda r: r.rate, default=None)
@@ -172,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="prompts per batch for the transformers engine (default: every question in one batch)")
     p.add_argument("--engines", default=",".join(ENGINES), help=f"comma-separated, of {', '.join(ENGINES)} "
                    "(one is the baseline)")
+    p.add_argument("--baseline-n", type=int, default=None,
+                   help="questions the one-at-a-time baseline answers: the first of the n (default: all n)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     args = p.parse_args(argv)
     engines = args.engines.split(",")
@@ -203,9 +213,13 @@ def main(argv: list[str] | None = None) -> int:
         requests = build_requests(bench, n, new_tokens)
         print(f"\n{name}: {n} questions x {new_tokens} new tokens, greedy; torch threads {torch.get_num_threads()}, "
               f"{os.cpu_count()} CPUs; --dtype auto here: {resolve_dtype('auto', 'cpu')}", file=sys.stderr)
-        rows = {e: row for e in engines if (row := measure(e, requests, args.batch_size or n)) is not None}
+        rows = {}
+        for e in engines:
+            asked = requests[:args.baseline_n] if e == "one" and args.baseline_n else requests
+            if (row := measure(e, asked, args.batch_size or n)) is not None:
+                rows[e] = row
         print(f"\n{name}: {n} questions x {new_tokens} new tokens (load average {os.getloadavg()[0]:.1f})")
-        report(list(rows.values()), rows.get("one"), tokenizer, n)
+        report(list(rows.values()), rows.get("one"), tokenizer)
     return 0
 
 
