@@ -118,17 +118,6 @@ def mock_answers(data_dir: Path, tmp_path: Path, rules: dict[str, dict], in_fold
     return data_dir / "demo_bench"
 
 
-@pytest.fixture
-def real_datasets_only(monkeypatch):
-    """Under pytest, tests/datasets/ (a folder without __init__) is importable as ``datasets`` and makes
-    transformers believe Hugging Face's datasets is installed; Trainer then fails on ``datasets.Dataset``.
-    The training tests use it (``pytestmark``)."""
-    import transformers.trainer as trainer_module
-
-    if not hasattr(getattr(trainer_module, "datasets", None), "Dataset"):
-        monkeypatch.setattr(trainer_module, "is_datasets_available", lambda: False)
-
-
 @pytest.fixture(scope="session")
 def default_model_path() -> str:
     from llm_judge.engines.weights import resolve_model_path

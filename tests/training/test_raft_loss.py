@@ -126,16 +126,6 @@ def test_unscored_examples_add_nothing_and_do_not_count():
     assert both == pytest.approx(hand_raft(model, batch) / 2 + 0.5 * ce_total / n, rel=1e-4)
 
 
-@pytest.fixture(autouse=True)
-def real_datasets_only(monkeypatch):
-    """Under pytest, tests/datasets/ (a folder without __init__) is importable as ``datasets`` and makes
-    transformers believe Hugging Face's datasets is installed; Trainer then fails on ``datasets.Dataset``."""
-    import transformers.trainer as trainer_module
-
-    if not hasattr(getattr(trainer_module, "datasets", None), "Dataset"):
-        monkeypatch.setattr(trainer_module, "is_datasets_available", lambda: False)
-
-
 def _one_sgd_step(batch: list[Encoded], batch_size: int, accumulation: int, objective: str, tmp_path) -> list:
     from llm_judge.training.judge_trainer import JudgeTrainer
 

@@ -12,8 +12,6 @@ from llm_judge.jsonl import read_jsonl
 
 from conftest import published_path
 
-pytestmark = pytest.mark.usefixtures("real_datasets_only")
-
 
 @pytest.fixture(scope="module")
 def traindata(tmp_path_factory) -> Path:

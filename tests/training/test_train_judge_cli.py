@@ -12,8 +12,6 @@ from conftest import published_path
 from llm_judge.__main__ import main as dispatch
 from llm_judge.cli import make_traindata, train_judge
 
-pytestmark = pytest.mark.usefixtures("real_datasets_only")
-
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("peft")
 
