@@ -133,7 +133,7 @@ def cli_main() -> None:
     rc = cli.run(main)
     if _skip_teardown:
         # An API run has loaded the SDK's thousands of classes, and the interpreter's teardown frees them one by
-        # one: 0.1-0.2 s of CPU after the last record (0.4 s on a loaded machine). Every file is closed and
+        # one, after the last record (docs/api.md, Throughput). Every file is closed and
         # synced by now; flush what is buffered and leave. Not after --wandb: its exit hook finishes the upload.
         logging.shutdown()
         sys.stdout.flush()

@@ -1,7 +1,7 @@
 """How many prompts the transformers engine generates at once when ``--batch-size auto`` (the answers' default).
 
-A decode step's cost grows far slower than its rows on this kind of model (SmolLM2-135M in bfloat16, one
-thread: 77 ms per step at 20 rows, 164 ms at 80; docs/answering.md, Throughput), so the most rows that fit
+A decode step's cost grows far slower than its rows on this kind of model (each step reads all the weights,
+however many rows share them; benchmarks/answer_throughput.py measures it), so the most rows that fit
 give the most tokens per second. What grows with the rows is memory: each row's KV cache for its prompt
 and new tokens, plus the logits of its last position. ``auto_rows`` takes as many rows as fit in a quarter
 of the memory free now (the GPU's on CUDA, else the machine's), between 1 and ``MAX_ROWS``.

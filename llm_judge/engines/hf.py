@@ -234,8 +234,8 @@ class HFModel(ChatModel):
         if r.repetition_penalty != 1.0:
             gen_kwargs["repetition_penalty"] = r.repetition_penalty
         if r.stop:
-            # Not transformers' stop_strings (StopStringCriteria): measured here it made each step several times
-            # slower (64 tokens: 181 s against 32 s). Decoding the last few tokens of each row costs little.
+            # Not transformers' stop_strings (StopStringCriteria): it made each step several times slower
+            # (docs/local-judges.md). Decoding the last few tokens of each row costs little.
             # A row that stops is padded with pad_token_id while the others go on.
             from transformers import StoppingCriteriaList
 

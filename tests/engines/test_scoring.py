@@ -26,7 +26,7 @@ def judge(default_model_path):
 
     from llm_judge.engines.hf import HFModel, HFOptions
 
-    # One thread: on the shared 2-core CI machine two threads spin against other jobs and run 4x slower.
+    # One thread: on a few cores shared with other jobs, two torch threads spin against them and run slower.
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     # float32: packed scoring is compared with plain forward passes to 1e-4.

@@ -32,7 +32,7 @@ from llm_judge.judging.verdicts import parse_pair, parse_prometheus_absolute, pa
 require("vllm", "vllm")
 pytestmark = [pytest.mark.slow, pytest.mark.vllm]
 
-STARTUP_S = 900  # a cold vLLM CPU start on a loaded 2-core machine
+STARTUP_S = 900  # a cold vLLM CPU start on a small, busy CPU machine
 
 
 def _free_port() -> int:

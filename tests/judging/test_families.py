@@ -17,7 +17,7 @@ from llm_judge.judging.verdicts import pair_parser, single_parser
 from llm_judge.jsonl import read_jsonl
 from llm_judge.records import JudgeName, PairJudgment
 
-# Short answers written for the test, so each judge prompt stays small on the shared CPU.
+# Short answers written for the test, so each judge prompt stays small.
 ANSWERS = {
     "alpha": {1: ["Hi Sam! We're having a barbecue in the garden on Saturday at 5. We'd love to see you there!"],
               7: ["12 pencils cost 4 x 45 = 180 yen.", "300 / 15 = 20 pencils."]},
@@ -42,7 +42,7 @@ def _write_answers(bench_dir: Path, questions: set[int]) -> None:
 def one_thread():
     import torch
 
-    # On the shared 2-core CI machine two torch threads spin against other jobs and run several times slower.
+    # On a few cores shared with other jobs, two torch threads spin against them and run several times slower.
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

@@ -1,7 +1,7 @@
 """The generated-verdict path (--judge-method generate) on the real default model: the verdicts it writes
 must parse into scores.
 
-What SmolLM2-135M-Instruct writes, measured on the demo bench's first answers (greedy, this machine):
+What SmolLM2-135M-Instruct writes, measured on the demo bench's first answers (greedy):
 - with our prompts (judge_en.jsonl, "explain, then Rating: [[X]]") it answers the question itself or
   echoes the prompt; 0 of 12 judgments held a rating at 48 new tokens. A plain instruction ("reply only
   with Rating: [[X]]") in its chat template: 0 of 8; with an example in the instruction: 1 of 8.

@@ -2,7 +2,7 @@
 
 LLaMA-Factory pins its own transformers, so it lives in its own virtual environment: LLM_JUDGE_LF_VENV, by
 default ~/.cache/llm_judge/llamafactory-venv. Without it the test is skipped with the command that makes
-it; under CI=true the test makes it (about 6 GB and 8 minutes on the development machine: LLaMA-Factory
+it; under CI=true the test makes it (about 6 GB: LLaMA-Factory
 0.9.5 imports torchaudio when it starts, and PyPI's torchaudio wheels are CUDA builds whose newest, 2.11.0,
 needs torch 2.11.0 exactly, so the venv holds PyPI's torch 2.11.0 CUDA build, which runs on the CPU; the
 local CPU-only torch 2.13 cannot load any torchaudio).

@@ -3,8 +3,8 @@
 The call goes through the ``openai`` SDK's client (its auth, headers, timeouts, connection pool and
 error classes). It posts the chat-completions body with the client's generic ``post`` and reads the
 JSON as a dict, instead of ``chat.completions.create``: that skips the SDK's per-call TypedDict
-transform and pydantic response model, which halves the client CPU per call (measured:
-benchmarks/judge_throughput.py) and is what lets one process keep hundreds of calls in flight.
+transform and pydantic response model, the larger part of the client CPU per call (benchmarks/judge_throughput.py
+measures it; docs/api.md), and is what lets one process keep hundreds of calls in flight.
 """
 from __future__ import annotations
 
