@@ -30,6 +30,20 @@ def train(data: Path, out: Path, objective: str, *extra: str) -> None:
                              "--threads", "1", *extra]) == 0
 
 
+def assert_measures(expected: dict, model, tokenizer, data: Path) -> None:
+    """``model`` scores make_traindata's test split in ``data`` (its first 3 questions) as ``expected`` says."""
+    from llm_judge.judging.families import load_family
+    from llm_judge.training import evaluate, examples, verdict
+
+    dataset = examples.load(data)
+    family = load_family(dataset.family)
+    cases = evaluate.cases(dataset.test, {p: verdict.scales(family, p) for p in (False, True)}, 3)
+    got = evaluate.measure(cases, evaluate.label_probabilities(model, tokenizer, cases, family.chat_template()))
+    assert got["single"]["expected"]["mse"] == pytest.approx(expected["single"]["expected"]["mse"], rel=1e-3)
+    assert got["single"]["greedy"] == expected["single"]["greedy"]
+    assert got["pairwise"] == expected["pairwise"]
+
+
 @pytest.mark.parametrize("objective", ["sft", "raft", "raft+ce"])
 def test_a_few_steps_lower_the_loss(traindata, tmp_path, objective, capsys):
     train(traindata, tmp_path / objective, objective, "--no-eval")
@@ -39,21 +53,31 @@ def test_a_few_steps_lower_the_loss(traindata, tmp_path, objective, capsys):
     assert (tmp_path / objective / "adapter_config.json").exists()
 
 
-def test_the_trained_judge_is_measured_and_used_by_gen_judgment_and_eval_judge(traindata, tmp_path, data_dir, capsys):
+def test_the_trained_judge_is_measured_and_used_by_gen_judgment_and_eval_judge(traindata, tmp_path, data_dir, capsys,
+                                                                             default_model_path):
     judge = tmp_path / "raft-judge"
     train(traindata, judge, "raft", "--eval-examples", "3")
     out = capsys.readouterr().out
     report = json.loads((judge / "eval.json").read_text())
-    assert report["objective"] == "raft" and report["before"] != report["after"]
-    for kind in ("single", "pairwise"):
-        assert report["after"][kind]["n"] >= 1 and kind in out
-    assert report["after"]["single"]["expected"]["mse"] is not None
-    assert report["after"]["pairwise"]["orders"] == 2  # an example and its swapped copy are one pair's orders
+    # the first 3 test questions: 2 single examples and 1 pair in both orders (an example and its swapped copy)
+    assert (report["objective"], report["test_examples"]) == ("raft", 4)
+    for when in ("before", "after"):
+        assert (report[when]["single"]["n"], report[when]["pairwise"]["n"], report[when]["pairwise"]["orders"]) == \
+            (2, 1, 2)
+    assert report["before"] == json.loads((judge / "eval_before.json").read_text())
+    assert "single" in out and "pairwise" in out
 
+    from llm_judge.engines.config import HFOptions
     from llm_judge.engines.hf import HFModel
 
-    engine = HFModel(str(judge), "raft-judge")
-    assert engine.model.peft_config  # the adapter is applied on top of the base model it names
+    # "before" is the base model's measurement, "after" the judge's as saved (the adapter loaded on top of the
+    # base model it names), each measured again here
+    base = HFModel(default_model_path, "base", HFOptions(dtype="float32"))
+    assert_measures(report["before"], base.model, base.tokenizer, traindata)
+    base.close()
+    engine = HFModel(str(judge), "raft-judge", HFOptions(dtype="float32"))
+    assert engine.model.peft_config
+    assert_measures(report["after"], engine.model, engine.tokenizer, traindata)
     engine.close()
 
     assert gen_model_answer.main(["--data-dir", str(data_dir), "--model-path", "mock:echo", "--model-id", "alpha",
