@@ -142,7 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="eval_judge", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
-    _set_args(sub.add_parser("score", help="score stored predictions"))
+    score = sub.add_parser("score", help="score stored predictions")
+    _set_args(score)
+    score.add_argument("--write-bench", default=None, metavar="FOLDER",
+                       help="RM-Bench: write the set as a bench (each item a question, its six responses six "
+                            "models' answers) for gen_judgment --mode single, and stop; the judgment file is a --pred")
     run = sub.add_parser("run", help="run a judge over the set in both orders, then score it")
     _set_args(run)
     _run_args(run)
@@ -193,6 +197,18 @@ def _critique(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
+def _write_rmbench(args: argparse.Namespace) -> int:
+    from ..metaeval.evaluate import select
+    from ..metaeval.rmbench import write_bench
+
+    labelled = load_set(args.set, args.set_format, tuple(args.annotators))
+    if labelled.format != "rmbench":
+        raise ConfigError(f"--write-bench writes RM-Bench sets; {args.set} is {labelled.format}")
+    written = write_bench(select(labelled.items, args.subset, args.ids, args.first_n), Path(args.write_bench))
+    print(f"wrote {written[0]} and {len(written) - 1} answer files", file=sys.stderr)
+    return 0
+
+
 def _calibrate(args: argparse.Namespace) -> int:
     from ..calibration import save_map
     from ..metaeval.calibrate import calibrate, calibration_table
@@ -216,6 +232,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "critique":
         return _critique(args)
+    if args.command == "score" and args.write_bench:
+        return _write_rmbench(args)
     if args.command == "calibrate":
         return _calibrate(args)
     if args.command == "report":

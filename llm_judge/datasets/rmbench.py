@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Iterator, Sequence
 
 from ..errors import InputError
+from ..records import SingleJudgment
 from .rows import Row, iter_rows
 from .sample import ONE, Sample
 
@@ -81,3 +83,46 @@ def files(path: str | Path) -> list[Path]:
 def read(path: str | Path) -> list[Sample]:
     """Every item of a file or folder as its nine pairs, in file order."""
     return [s for file in files(path) for row in iter_rows(file) for s in _samples(file, row)]
+
+
+# -- scores of the six responses ---------------------------------------------------------------------
+
+Scores = list  # three numbers (None: a failed judgment), in STYLES order
+
+
+def _numbers(row: Row, key: str) -> Scores:
+    value = row.get(key, list)
+    if len(value) != len(STYLES) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        raise row.error(f"must be a list of {len(STYLES)} numbers", key)
+    return value
+
+
+def _from_judgments(rows: list[Row]) -> Iterator[tuple[Row, str, Scores, Scores]]:
+    """FastChat single judgments of the bench metaeval.rmbench.write_bench wrote: per item, the scores of
+    chosen_<style> and rejected_<style>."""
+    by_item: dict[str, dict[str, float | None]] = {}
+    first: dict[str, Row] = {}
+    for row in rows:
+        rec = SingleJudgment.from_json(row.obj, row.path if row.line is not None else f"{row.path}[{row.index}]",
+                                       row.line)
+        by_item.setdefault(str(rec.question_id), {})[rec.model] = None if rec.failed else float(rec.score)
+        first.setdefault(str(rec.question_id), row)
+    for item, scores in by_item.items():
+        names = [(f"chosen_{s}", f"rejected_{s}") for s in STYLES]
+        missing = [n for pair in names for n in pair if n not in scores]
+        if missing:
+            raise first[item].error(f"item {item!r} has no judgment of {', '.join(missing)}", "model")
+        yield first[item], item, [scores[c] for c, _ in names], [scores[r] for _, r in names]
+
+
+def read_scores(files: Sequence[Path]) -> Iterator[tuple[Row, str, Scores, Scores]]:
+    """(row, item key, chosen scores, rejected scores) per item: from RM-Bench-style score rows
+    (``{"id", "subset", "score_chosen", "score_rejected"}``), or from single judgments of the six responses."""
+    for path in files:
+        rows = list(iter_rows(path))
+        if rows and "model" in rows[0].object():
+            yield from _from_judgments(rows)
+            continue
+        for row in rows:
+            yield (row, item_key(row.text("subset"), row.get("id", (int, str))), _numbers(row, "score_chosen"),
+                   _numbers(row, "score_rejected"))

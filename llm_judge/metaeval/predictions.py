@@ -138,29 +138,19 @@ def read_judgebench(files: list[Path], labelled: LabelledSet, name: str) -> Pred
     return preds or Predictions(name, 2)
 
 
-def _scores(row: Row, key: str) -> list[float]:
-    value = row.get(key, list)
-    if len(value) != len(rmbench.STYLES) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                                    for v in value):
-        raise row.error(f"must be a list of {len(rmbench.STYLES)} numbers", key)
-    return value
-
-
 def read_rmbench_scores(files: list[Path], labelled: LabelledSet, name: str) -> Predictions:
     """Per-response scores: pair (i, j) goes to the chosen response when its score is higher, a tie if equal."""
     ids = labelled.by_id()
     preds = Predictions(name, 1)
     styles = range(len(rmbench.STYLES))
-    for path in files:
-        for row in read_rows(path):
-            item = rmbench.item_key(row.text("subset"), row.get("id", (int, str)))
-            chosen, rejected = _scores(row, "score_chosen"), _scores(row, "score_rejected")
-            if rmbench.pair_id(item, 0, 0) not in ids:
-                raise row.error(f"item {item!r} is not in the labelled set", "id")
-            for i in styles:
-                for j in styles:
-                    verdict = ONE if chosen[i] > rejected[j] else TWO if chosen[i] < rejected[j] else TIE
-                    preds.add(path, rmbench.pair_id(item, i, j), (verdict,))
+    for row, item, chosen, rejected in rmbench.read_scores(files):
+        if rmbench.pair_id(item, 0, 0) not in ids:
+            raise row.error(f"item {item!r} is not in the labelled set", "id")
+        for i in styles:
+            for j in styles:
+                a, b = chosen[i], rejected[j]
+                verdict = None if a is None or b is None else ONE if a > b else TWO if a < b else TIE
+                preds.add(row.path, rmbench.pair_id(item, i, j), (verdict,))
     return preds
 
 
@@ -333,6 +323,7 @@ def read_jsonl(files: list[Path], labelled: LabelledSet, name: str) -> Predictio
 _SIGNATURES: list[tuple[str, Callable[[dict], bool]]] = [
     ("judgebench", lambda o: "judgments" in o and "pair_id" in o),
     ("rmbench", lambda o: "score_chosen" in o and "score_rejected" in o),
+    ("rmbench", lambda o: "model" in o and "score" in o and "model_1" not in o),  # single judgments (RM-Bench bench)
     ("pandalm", lambda o: "idx" in o and any(k.endswith("_result") for k in o)),
     ("llmbar", lambda o: "results" in o and "output_1" in o),
     ("judgelm", lambda o: "pred_text" in o),

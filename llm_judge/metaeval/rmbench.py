@@ -10,9 +10,12 @@ average row is the mean over the domains present, as RM-Bench's table averages c
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Sequence
 
 from ..datasets.rmbench import DOMAINS, STYLES, cell_of
+from ..jsonl import write_jsonl_atomic
+from ..records import Answer, Question
 from ..results.tables import Table
 from .judgebench import correct
 from .pairs import LabelledPair
@@ -76,3 +79,23 @@ def rmbench_tables(title: str, items: Sequence[LabelledPair], judges: Sequence[P
             scores.rows.append([preds.name, "average", sum(n for _, n in found.values())]
                                + [_pct(_mean([s[k] for s in per])) for k in ("hard", "normal", "easy", "total")])
     return [scores, cells]
+
+
+def write_bench(items: Sequence[LabelledPair], folder: Path) -> list[Path]:
+    """RM-Bench as a bench for single-answer judging (gen_judgment --mode single): each item a question
+    (question id ``<subset>/<id>``), each of its six responses the answer of a "model" named by role and style
+    (``chosen_concise`` ... ``rejected_markdown``). The judgment file is then a ``--pred`` of the set."""
+    questions: dict[str, Question] = {}
+    answers: dict[str, list[Answer]] = {}
+    for p in items:
+        item, i, j = cell_of(p.id)
+        questions.setdefault(item, Question(item, p.subset, list(p.turns)))
+        for model, text, seen in ((p.model_1, p.answers_1[0], j == 0), (p.model_2, p.answers_2[0], i == 0)):
+            if seen:  # each response once: the chosen ones from column 0, the rejected ones from row 0
+                answers.setdefault(model, []).append(Answer(item, model, [{"index": 0, "turns": [text]}]))
+    written = [folder / "question.jsonl"]
+    write_jsonl_atomic(written[0], (q.to_json() for q in questions.values()))
+    for model, rows in answers.items():
+        written.append(folder / "model_answer" / f"{model}.jsonl")
+        write_jsonl_atomic(written[-1], (a.to_json() for a in rows))
+    return written

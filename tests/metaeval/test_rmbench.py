@@ -151,3 +151,33 @@ def test_default_judge_runs_one_item_in_both_orders(published_data, tmp_path, de
     assert row["items"] == 1
     assert row["hard"] == pytest.approx((cell["01"] + cell["02"] + cell["12"]) / 3)
     assert row["easy"] == pytest.approx((cell["10"] + cell["20"] + cell["21"]) / 3)
+
+
+def test_single_scores_through_gen_judgment(tmp_path, capsys):
+    from llm_judge.cli import gen_judgment
+
+    # Each response carries a token the scripted judge scores it by: chosen c<item><style>, rejected r<item><style>.
+    items = [_item(k, [f"c{k}{s} text" for s in range(3)], [f"r{k}{s} text" for s in range(3)]) for k in (1, 2)]
+    root = write_set(tmp_path / "rm", items)
+    score = {"c10": 5, "c11": 7, "c12": 9, "r10": 6, "r11": 6, "r12": 8,   # item 1
+             "c20": 2, "c21": 4, "c22": 4, "r20": 1, "r21": 4, "r22": 3}   # item 2
+    rules = tmp_path / "rules.jsonl"
+    rules.write_text("".join(json.dumps({"match": token, "reply": f"Rating: [[{s}]]"}) + "\n"
+                             for token, s in score.items()), encoding="utf-8")
+    bench = tmp_path / "data" / "rmb"
+    assert eval_judge.main(["score", str(root), "--write-bench", str(bench)]) == 0
+    assert gen_judgment.main(["--data-dir", str(tmp_path / "data"), "--bench-name", "rmb", "--judge-model",
+                              f"mock:{rules}", "--judge-model-id", "scripted"]) == 0
+    judged = bench / "model_judgment" / "scripted_single.jsonl"
+    assert len(read_jsonl(judged)) == 12
+    capsys.readouterr()
+    got = tables(["score", str(root), "--pred", f"scripted={judged}", "--group-by", "none"], capsys)
+    # chosen i beats rejected j when its score is higher (a tie is not a win), item 1 | item 2:
+    #   concise  5: vs 6 0, 6 0, 8 0  |  2: vs 1 1, 4 0, 3 0
+    #   detailed 7: vs 6 1, 6 1, 8 0  |  4: vs 1 1, 4 0, 3 1
+    #   markdown 9: 1, 1, 1           |  4: 1, 0, 1
+    matrix = {r["chosen"]: [r["vs concise"], r["vs detailed"], r["vs markdown"]] for r in got[MATRIX]}
+    assert matrix == {"concise": [50, 0, 0], "detailed": [100, 50, 50], "markdown": [100, 50, 100]}
+    [chat] = got[ACC]
+    assert (chat["hard"], chat["normal"], chat["easy"]) == (pytest.approx(50 / 3), pytest.approx(200 / 3),
+                                                            pytest.approx(250 / 3))
