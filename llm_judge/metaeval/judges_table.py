@@ -23,7 +23,7 @@ from ..results.tables import Table
 from ..stats import bootstrap_interval
 from .judgebench import correct
 from .metrics import final_verdict, resolved
-from .pairs import LabelledPair, LabelledSet
+from .pairs import LabelledSet
 from .predictions import Predictions
 
 HEADLINES = {"judgebench": "JudgeBench accuracy", "rmbench": "RM-Bench average accuracy",
