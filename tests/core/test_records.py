@@ -6,9 +6,10 @@ import json
 
 import pytest
 
+import llm_judge
 from fakeapi import FakeAPI, judge_reply
 from llm_judge import cli
-from llm_judge.cli import gen_judgment, gen_model_answer, show_result
+from llm_judge.cli import show_result
 from llm_judge.engines.base import GenResult
 from llm_judge.errors import InputError
 from llm_judge.judging.matches import Match
@@ -51,16 +52,17 @@ def _reply(body: dict, text: str) -> str:
     return judge_reply(body, text)
 
 
-def test_gen_judgments_own_files_round_trip_byte_for_byte(data_dir, monkeypatch):
+def test_the_judging_runs_own_files_round_trip_byte_for_byte(data_dir, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     with FakeAPI(api_key=KEY, reply=_reply) as api:
-        common = ["--data-dir", str(data_dir), "--max-new-token", "32", "--openai-api-base", api.openai_base]
         for model in ("gpt-3.5-turbo", "gpt-4o-mini"):
-            assert gen_model_answer.main(common + ["--model-path", model]) == 0
-        judge = ["--data-dir", str(data_dir), "--judge-model", "gpt-4", "--api-base", api.openai_base]
-        gen_judgment.main(judge + ["--mode", "single"])
-        gen_judgment.main(judge + ["--mode", "pairwise-all"])
+            answered = llm_judge.answer("demo_bench", llm_judge.engine(model, api_base=api.openai_base),
+                                        data_dir=data_dir, max_new_tokens=32)
+            assert (answered.written, answered.failed) == (20, 0)
+        judge = llm_judge.engine("gpt-4", api_base=api.openai_base)
+        runs = [llm_judge.judge("demo_bench", judge, mode, data_dir=data_dir) for mode in ("single", "pairwise-all")]
+        assert all(run.failed for run in runs)  # every fifth reply holds no verdict
     folder = data_dir / "demo_bench" / "model_judgment"
     singles, pairs = read_judgments(folder / "gpt-4_single.jsonl"), read_judgments(folder / "gpt-4_pair.jsonl")
     for path, records in ((folder / "gpt-4_single.jsonl", singles), (folder / "gpt-4_pair.jsonl", pairs)):
