@@ -41,7 +41,7 @@ def is_annotations(path: Path) -> bool:
     """Whether ``path`` is an AlpacaEval annotations file or a results folder holding some."""
     if path.is_file():
         return path.name == files.ANNOTATIONS_FILE
-    return path.is_dir() and any(path.glob(f"*/*/{files.ANNOTATIONS_FILE}"))
+    return path.is_dir() and any(path.glob(f"*/*/{files.ANNOTATIONS_FILE}")) or any(path.glob(f"*/{files.ANNOTATIONS_FILE}"))
 
 
 def _length_folder(path: Path) -> Path:

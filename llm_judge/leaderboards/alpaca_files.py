@@ -126,14 +126,15 @@ def write_outputs(path: Path, outputs: list[Output]) -> None:
 
 
 def annotation_sets(path: Path) -> dict[str, list[Path]]:
-    """Annotator (its folder's name) -> its files: ``annotations.json`` itself, or every
-    ``<model>/<annotator>/annotations.json`` under a results folder; AlpacaEval's own annotator first."""
+    """Annotator (its folder's name) -> its files: ``annotations.json`` itself, every
+    ``<model>/<annotator>/annotations.json`` under a results folder, or every ``<annotator>/annotations.json``
+    of one model's folder; AlpacaEval's own annotator first."""
     if path.is_file():
         return {path.parent.name: [path]}
     if not path.is_dir():
         raise InputError(path, "no such file or folder")
     sets: dict[str, list[Path]] = {}
-    for found in sorted(path.glob(f"*/*/{ANNOTATIONS_FILE}")):
+    for found in sorted(path.glob(f"*/*/{ANNOTATIONS_FILE}")) or sorted(path.glob(f"*/{ANNOTATIONS_FILE}")):
         sets.setdefault(found.parent.name, []).append(found)
     if not sets:
         raise InputError(path, f"holds no <model>/<annotator>/{ANNOTATIONS_FILE}")

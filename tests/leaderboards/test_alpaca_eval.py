@@ -129,3 +129,13 @@ def test_bad_outputs_name_file_record_and_field(tmp_path):
     path.write_text('{"instruction": "i"}')
     with pytest.raises(InputError, match="expected a JSON list of records"):
         files.read_outputs(path)
+
+
+def test_one_models_folder_is_read_too(published_data):
+    from llm_judge.leaderboards.alpaca_eval import is_annotations, leaderboard_tables
+
+    folder = published_data("alpaca_eval", "results", "claude-2.1")
+    assert is_annotations(folder)
+    (table,) = leaderboard_tables(folder)
+    (row,) = table.records()
+    assert row["model"] == "claude-2.1" and row["n_wins"] == 115
