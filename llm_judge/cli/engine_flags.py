@@ -147,7 +147,7 @@ def _pool_options(args: argparse.Namespace, gpu_engine: bool = True) -> PoolOpti
     if not gpus and not address:
         for flag, value in (("--num-gpus-total", total), ("--num-gpus-per-model", per_model)):
             if value > 1:
-                raise ConfigError(f"{flag} {value}: this machine has no GPU; use --num-workers N for N copies "
+                raise ConfigError(f"{flag} {value}: no GPU found; use --num-workers N for N copies "
                                   "on the CPU (or --ray-address to use a cluster's GPUs)")
     workers = args.num_workers or max(1, total // per_model)
     if workers == 1 and not address:

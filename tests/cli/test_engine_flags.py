@@ -62,7 +62,7 @@ def test_gpu_flags_without_a_gpu_are_an_error(data_dir, capsys, flag):
     code = gen_model_answer.cli.run(gen_model_answer.main, ["--data-dir", str(data_dir), flag, "2"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
-    assert err[-1] == (f"error: {flag} 2: this machine has no GPU; use --num-workers N for N copies on the CPU "
+    assert err[-1] == (f"error: {flag} 2: no GPU found; use --num-workers N for N copies on the CPU "
                        "(or --ray-address to use a cluster's GPUs)")
     assert not (data_dir / "demo_bench" / "model_answer").exists()
     # with a cluster the GPUs may be elsewhere: the flags keep their meaning
