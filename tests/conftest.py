@@ -125,110 +125,16 @@ def default_model_path() -> str:
     return resolve_model_path(None)
 
 
-# ---- markers (declared in pyproject.toml), set from what each test uses, so that
-# `pytest -m "not model and not slow"` runs the fast tests without every file having to remember its marks.
-
-import ast  # noqa: E402  (kept with the hook it serves, so this block merges as one piece)
-
-MODEL_FLAGS = {"--model-path", "--judge-model", "--base_model", "--base-model"}
-MODEL_CALLS = {"HFModel", "VLLMModel", "resolve_model_path"}  # each loads (or converts) a local model
-MARK_FOR_IMPORT = {"vllm": "vllm", "ray": "ray", "fakeapi": "api"}
-# What the rules above cannot see, measured with --durations on the 2-core development machine. A file name marks
-# the whole file, "file::test" one test; naming a test its file does not define stops collection (see below).
-EXPLICIT = {
-    "test_api_sigkill.py": {"slow"},  # 13 s: kills a judging subprocess, reruns it
-    "test_api_engine.py::test_512_calls_in_flight_from_one_thread": {"slow"},  # 10 s: 3 s latency per call
-    # 13 s: make_traindata --train-steps fine-tunes the default model
-    "test_traindata_finetune.py::test_cli_builds_data_and_a_short_lora_run_lowers_the_loss": {"model", "slow"},
-    # 75 s with LLaMA-Factory's venv present (its install: 8 minutes): two real llamafactory-cli train steps
-    "test_llamafactory.py": {"model", "slow"},
-}
-
-
-def _called_name(call: ast.Call) -> str:
-    return call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
-
-
-def _runs_step1_on_its_default(node: ast.AST) -> bool:
-    """gen_model_answer called (its main, or its name on a command line) with no --model-path but "default"."""
-    lists = [sub.elts for sub in ast.walk(node) if isinstance(sub, (ast.List, ast.Tuple))]
-    calls = any(isinstance(sub, ast.Attribute) and getattr(sub.value, "id", "") == "gen_model_answer"
-                for sub in ast.walk(node)) or any(_is(e, "gen_model_answer") for elts in lists for e in elts)
-    other = any(_is(a, "--model-path") and not _is(b, "default") for elts in lists for a, b in zip(elts, elts[1:]))
-    return calls and not other
-
-
-def _is(node: ast.AST, value: str) -> bool:
-    return isinstance(node, ast.Constant) and node.value == value
-
-
-def _marks_of(node: ast.AST) -> set[str]:
-    """Markers a piece of test code earns: imports of vllm/ray/fakeapi, the default model named or loaded."""
-    marks: set[str] = {"model"} if _runs_step1_on_its_default(node) else set()
-    for sub in ast.walk(node):
-        names: list[str] = []
-        if isinstance(sub, ast.Import):
-            names = [alias.name for alias in sub.names]
-        elif isinstance(sub, ast.ImportFrom):
-            names = [sub.module or ""]
-        elif isinstance(sub, ast.Call):
-            if _called_name(sub) in ("importorskip", "require") and sub.args and isinstance(sub.args[0], ast.Constant):
-                names = [str(sub.args[0].value)]
-            if _called_name(sub) in MODEL_CALLS:
-                marks.add("model")
-        elif isinstance(sub, (ast.List, ast.Tuple)):
-            values = [e.value if isinstance(e, ast.Constant) else None for e in sub.elts]
-            if any(flag in MODEL_FLAGS and value == "default" for flag, value in zip(values, values[1:])):
-                marks.add("model")
-        marks |= {MARK_FOR_IMPORT[n.split(".")[0]] for n in names if n.split(".")[0] in MARK_FOR_IMPORT}
-    return marks
-
-
-class _ModuleMarks:
-    """One test module parsed once: its top-level marks, and the marks of each function with what it calls."""
-
-    def __init__(self, path: Path):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        self.functions = {n.name: n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
-        top = [n for n in tree.body if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
-        self.top = set().union(*(_marks_of(n) for n in top))
-
-    def of(self, name: str) -> set[str]:
-        """Marks of a module-level function and of every function of the module it calls, transitively."""
-        marks: set[str] = set()
-        todo, seen = [name], set()
-        while todo:
-            node = self.functions.get(todo.pop())
-            if node is None or node.name in seen:
-                continue
-            seen.add(node.name)
-            marks |= _marks_of(node)
-            todo += [_called_name(c) for c in ast.walk(node) if isinstance(c, ast.Call)]
-        return marks
-
-
-def _explicit(item: pytest.Function) -> set[str]:
-    file = item.path.name
-    return EXPLICIT.get(file, set()) | EXPLICIT.get(f"{file}::{item.originalname}", set())
-
+# ---- markers (declared in pyproject.toml). Each test file declares its own, where the test loads a model, starts
+# vLLM or Ray, talks to tests/fakeapi.py or runs long (``pytestmark`` or a decorator), so that
+# `pytest -m "not model and not slow"` is the fast part. One rule is checked here: asking for the default model
+# is loading it.
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects anything
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    modules: dict[Path, _ModuleMarks] = {}
-    for item in items:
-        if not isinstance(item, pytest.Function) or item.path.suffix != ".py":
-            continue
-        parsed = modules.setdefault(item.path, _ModuleMarks(item.path))
-        marks = parsed.top | parsed.of(item.originalname)
-        for fixture in set(item.fixturenames) & set(parsed.functions):  # the module's own fixtures
-            marks |= parsed.of(fixture)
-        if "default_model_path" in item.fixturenames:
-            marks.add("model")
-        marks |= _explicit(item)
-        for mark in sorted(marks - {m.name for m in item.iter_markers()}):
-            item.add_marker(mark)
-    for entry in EXPLICIT:  # keep the table true: a renamed or deleted test must be taken out of it
-        file, _, test = entry.partition("::")
-        for path, parsed in modules.items():
-            if path.name == file and test and test not in parsed.functions:
-                raise pytest.UsageError(f"tests/conftest.py EXPLICIT names {entry}, which {file} does not define")
+    unmarked = [item.nodeid for item in items if "default_model_path" in getattr(item, "fixturenames", ())
+                and item.get_closest_marker("model") is None]
+    if unmarked:
+        more = f" (and {len(unmarked) - 1} more)" if len(unmarked) > 1 else ""
+        raise pytest.UsageError(f"{unmarked[0]}{more} uses default_model_path but is not marked model: add "
+                                "@pytest.mark.model, or pytestmark = pytest.mark.model for the whole file")

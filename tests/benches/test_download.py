@@ -422,6 +422,7 @@ def test_jp_bench_published_judgments_reproduce_the_published_win_rates(download
     assert rows[("rinna-3.6b", "rinna-3.6b-sft-v2")] == pytest.approx((10.0, 30.0, 60.0))
 
 
+@pytest.mark.model
 def test_three_steps_on_downloaded_jp_bench(downloaded, default_model_path, capsys):
     data = str(downloaded)
     assert gen_model_answer.main(["--data-dir", data, "--bench-name", "jp_bench", "--model-path", "default",

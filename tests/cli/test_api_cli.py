@@ -18,6 +18,8 @@ from fakeapi import answer_or_judge as reply
 from llm_judge.cli import gen_judgment, gen_model_answer, show_result
 from llm_judge.jsonl import read_jsonl
 
+pytestmark = pytest.mark.api
+
 KEY = "sk-test-0123456789-SECRET"
 SINGLE_FIELDS = {"question_id", "model", "judge", "user_prompt", "judgment", "score", "turn", "tstamp", "bench",
                  "category", "usage"}

@@ -1,10 +1,13 @@
 """Bad input: one clear line naming file, line and field, exit code 2, and nothing written."""
 import json
 
+import pytest
+
 from llm_judge.cli import gen_judgment, gen_model_answer, show_result
 from llm_judge.__main__ import main as dispatch
 
 
+@pytest.mark.model
 def test_malformed_question_file(data_dir, capsys):
     qfile = data_dir / "demo_bench" / "question.jsonl"
     lines = qfile.read_text(encoding="utf-8").splitlines()
@@ -44,6 +47,7 @@ def test_unknown_model_in_model_list(data_dir, capsys):
     assert "no answer file for model(s): missing (have: good)" in capsys.readouterr().err
 
 
+@pytest.mark.model
 def test_question_range_selecting_nothing(data_dir, capsys):
     code = gen_model_answer.cli.run(gen_model_answer.main, ["--data-dir", str(data_dir), "--question-begin", "50"])
     assert code == 2 and "select no question" in capsys.readouterr().err

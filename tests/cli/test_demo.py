@@ -10,6 +10,8 @@ from fakeapi import FakeAPI
 from llm_judge.cli import demo, gen_model_answer
 from llm_judge.jsonl import read_jsonl
 
+pytestmark = pytest.mark.api
+
 KEY = "sk-test-demo"
 
 

@@ -12,6 +12,8 @@ import pytest
 
 from llm_judge.engines.precision import DTYPE_CHOICES, resolve_dtype
 
+pytestmark = pytest.mark.model
+
 REPO = Path(__file__).resolve().parents[2]
 
 

@@ -23,6 +23,7 @@ def no_gpu() -> None:
         pytest.skip("this machine has a GPU")
 
 
+@pytest.mark.model
 def test_every_generating_command_has_the_engine_flags():
     answer = vars(gen_model_answer.build_parser().parse_args([]))
     judge = vars(judge_args())
@@ -56,6 +57,7 @@ def test_num_workers_makes_a_pool_of_local_engines_only():
     assert engine_config(judge_args(), "default", None, None).pool is None
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("flag", ["--num-gpus-total", "--num-gpus-per-model"])
 def test_gpu_flags_without_a_gpu_are_an_error(data_dir, capsys, flag):
     no_gpu()

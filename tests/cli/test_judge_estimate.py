@@ -4,8 +4,12 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from llm_judge.cli import gen_judgment
 from llm_judge.jsonl import read_jsonl
+
+pytestmark = pytest.mark.model
 
 LINE = re.compile(r"estimated time: at most (\d+\.\d) min \((\d+) s\) for (\d+) judge calls in (\d+) batches of "
                   r"<= (\d+), if every judgment runs to its (\d+)-token budget \(measured on the first batch in "

@@ -83,6 +83,7 @@ def test_tokenizer_and_lora_fields(tmp_path):
     ({**RINNA, "model_id": "../x"}, "field 'model_id': '../x' is not a plain file name"),
     ({**RINNA, "model_name_or_path": None}, "field 'model_name_or_path': is null"),
 ])
+@pytest.mark.model
 def test_a_bad_config_is_one_error_line(tmp_path, data_dir, capsys, config, where):
     path = write(tmp_path, config)
     rc = cli.run(gen_model_answer.main, ["--config", str(path), "--data-dir", str(data_dir)])
@@ -91,6 +92,7 @@ def test_a_bad_config_is_one_error_line(tmp_path, data_dir, capsys, config, wher
     assert not (data_dir / "demo_bench" / "model_answer").exists()
 
 
+@pytest.mark.model
 def test_special_token_map_reaches_answers_and_turn_two(tmp_path, data_dir):
     # The mock model writes newlines as "<NL>"; answers store "\n", and turn 2's conversation holds the
     # stored answer (the mock sees message texts; the chat template would turn "\n" back into "<NL>").
@@ -107,6 +109,7 @@ def test_special_token_map_reaches_answers_and_turn_two(tmp_path, data_dir):
     assert rec["generation"]["model_config"] == {**RINNA, "model_id": "mocked", "model_name_or_path": f"mock:{rules}"}
 
 
+@pytest.mark.model
 def test_end_to_end_on_the_default_model(tmp_path, data_dir, default_model_path):
     # A tokenizer of its own (a copy of the model's, marked) is the one the engine loads.
     tok_dir = tmp_path / "tokenizer"

@@ -24,6 +24,8 @@ from llm_judge import cli as cli_run
 from llm_judge.cli import gen_judgment, gen_model_answer, show_result
 from llm_judge.jsonl import read_jsonl
 
+pytestmark = pytest.mark.api
+
 KEY = "sk-test-panel"
 JUDGES = ["gpt-4o", "gpt-4o-mini", "gpt-4.1"]
 PREFERS = {"gpt-4o": "aabb", "gpt-4o-mini": "abab", "gpt-4.1": "attt"}

@@ -7,6 +7,8 @@ from llm_judge.cli import gen_judgment, gen_model_answer, show_result
 from conftest import REPO
 from llm_judge.jsonl import read_jsonl
 
+pytestmark = pytest.mark.model
+
 SLICE = ["--question-begin", "5", "--question-end", "7"]  # q6 (math, 1 turn), q7 (math, 2 turns): both with references
 
 

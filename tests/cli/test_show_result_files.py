@@ -13,6 +13,8 @@ from llm_judge.cli import gen_judgment, gen_model_answer, show_result
 from llm_judge.errors import ConfigError, InputError
 from llm_judge.jsonl import dumps
 
+pytestmark = pytest.mark.api
+
 KEY = "sk-test-judge-files"
 
 
@@ -78,6 +80,7 @@ def test_missing_judgment_file_names_the_files_there(api, bench, capsys):
                             "judgment files there: judge-x_single.jsonl")
 
 
+@pytest.mark.model
 def test_local_judges_found_by_the_same_flags(bench, default_model_path, capsys):
     """--judge-model default and a model folder: the file is named by the model id, not the flag's text."""
     data = ["--data-dir", str(bench.parent)]

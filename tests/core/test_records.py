@@ -19,6 +19,8 @@ from llm_judge.jsonl import dumps
 from llm_judge.records import (Answer, JudgeName, PairJudgment, Question, SingleJudgment, json_key,
                                judgment_from_json, pair_key, read_judgments, single_key)
 
+pytestmark = pytest.mark.api
+
 JP = ("jp_bench", "model_judgment", "fastchat_era_2023-08", "gpt-4_pair.jsonl")
 KEY = "sk-test-records"
 FASTCHAT_PAIR = ["question_id", "model_1", "model_2", "g1_winner", "g2_winner", "judge", "g1_user_prompt",

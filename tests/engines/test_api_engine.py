@@ -17,6 +17,8 @@ from llm_judge.engines.registry import load, load_model, split_provider
 from llm_judge.engines.base import GenRequest
 from llm_judge.engines.api.retry import FAIL, FATAL, RETRY, APIFatalError, RetryPolicy, classify_status, parse_retry_after
 
+pytestmark = pytest.mark.api
+
 KEY = "sk-test-key"
 PROVIDERS = ["openai", "anthropic"]
 
@@ -58,6 +60,7 @@ def test_results_usage_and_parallelism(provider):
         assert model.describe() == {"engine": provider, "model": "judge-x", "api_base": api.base_for(provider)}
 
 
+@pytest.mark.slow  # 512 calls of 3 s each
 def test_512_calls_in_flight_from_one_thread():
     import threading
 

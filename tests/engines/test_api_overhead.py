@@ -18,6 +18,8 @@ from llm_judge.engines.config import APIOptions, EngineConfig
 from llm_judge.engines.registry import load
 from llm_judge.jsonl import read_jsonl
 
+pytestmark = pytest.mark.api
+
 KEY = "sk-test-key"
 REPO = Path(__file__).resolve().parents[2]
 

@@ -13,10 +13,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from fakeapi import FakeAPI
 from fakeapi import answer_or_judge as reply
 from llm_judge.cli import gen_model_answer
 from llm_judge.jsonl import read_jsonl
+
+pytestmark = [pytest.mark.slow, pytest.mark.api]  # kills a judging process three times and reruns it
 
 KEY = "sk-test-0123456789-SECRET"
 

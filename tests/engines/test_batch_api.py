@@ -18,6 +18,8 @@ from llm_judge.engines.api.batch import custom_id
 from llm_judge.engines.api.costs import PriceTable
 from llm_judge.jsonl import read_jsonl
 
+pytestmark = pytest.mark.api
+
 KEY = "sk-test-0123456789-SECRET"
 JUDGES = {"openai": "gpt-4", "anthropic": "claude-3-haiku-20240307"}
 TURNS = 27  # judgments of one model on the demo bench (20 questions, 7 with a second turn)

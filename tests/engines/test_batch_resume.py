@@ -22,6 +22,8 @@ from fakeapi import answer_or_judge as reply
 from llm_judge.cli import gen_judgment, gen_model_answer
 from llm_judge.jsonl import read_jsonl
 
+pytestmark = pytest.mark.api
+
 KEY = "sk-test-0123456789-SECRET"
 MODELS = ["gpt-3.5-turbo", "gpt-4o-mini"]
 TURNS_SINGLE = 27  # single judgments of one model on the demo bench

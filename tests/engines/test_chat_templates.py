@@ -56,10 +56,12 @@ def test_every_template_is_listed():
     # FastChat's vicuna_v1.1.
     ("vicuna", "{bos}" + VICUNA_SYSTEM + " USER: {q} ASSISTANT:"),
 ])
+@pytest.mark.model
 def test_single_turn_renders_published_format(tok, name, expected):
     assert render(tok, load_template(name), user(Q)) == expected.format(bos=tok.bos_token, q=Q)
 
 
+@pytest.mark.model
 def test_rinna_multi_turn_writes_newlines_as_NL(tok):
     messages = [{"role": "user", "content": "一行目\n二行目"}, {"role": "assistant", "content": "はい\r\nどうぞ"},
                 {"role": "user", "content": "続けて"}]
@@ -72,6 +74,7 @@ def test_rinna_multi_turn_writes_newlines_as_NL(tok):
     assert clean_answer(" a<NL>b ", None) == "a<NL>b"
 
 
+@pytest.mark.model
 def test_second_turn_and_system_message(tok):
     messages = [{"role": "system", "content": "簡潔に答えてください。"}, {"role": "user", "content": "Q1"},
                 {"role": "assistant", "content": "A1"}, {"role": "user", "content": "Q2"}]
@@ -94,6 +97,7 @@ def test_template_choice_errors(tmp_path):
     assert load_template(str(own)) == "{{ messages[0]['content'] }}!"
 
 
+@pytest.mark.model
 def test_conv_template_matches_fastchat(tok):
     conversation = pytest.importorskip("fastchat.conversation")
     from llm_judge.engines.fastchat_conv import chat_template_from_fastchat
@@ -124,6 +128,7 @@ def test_conv_template_without_fschat_is_a_clear_error(monkeypatch):
         chat_template_from_fastchat("vicuna_v1.1")
 
 
+@pytest.mark.model
 def test_with_prompt_end_to_end_records_the_format(data_dir):
     rc = gen_model_answer.main(["--data-dir", str(data_dir), "--question-end", "1", "--max-new-token", "4",
                                 "--model-id", "smol-jp", "--with_prompt", "alpaca_jp", "--temperature", "0"])
@@ -134,6 +139,7 @@ def test_with_prompt_end_to_end_records_the_format(data_dir):
     assert all(turn for turn in rec["choices"][0]["turns"])
 
 
+@pytest.mark.model
 def test_an_answer_cut_inside_a_character_drops_the_broken_end(tok):
     # The default tokenizer is byte-level: a Japanese character spans several tokens, so a token budget
     # can end inside one, and decoding that prefix ends in U+FFFD.

@@ -72,6 +72,7 @@ def test_every_shipped_format_has_a_config():
     assert {name.replace("-", "_") for name in CONFIGS} == set(available_templates())
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_config_renders_like_with_prompt(tmp_path, tok, name):
     template = load_model_config(write_config(tmp_path, CONFIGS[name])).chat_template()
@@ -83,6 +84,7 @@ def test_config_renders_like_with_prompt(tmp_path, tok, name):
         tok(prompt(tok, ours, TURNS), add_special_tokens=False)["input_ids"]
 
 
+@pytest.mark.model
 def test_turn_one_is_upstreams_format_map(tok):
     # ja-vicuna-qa-benchmark: prompt_template.format_map({"instruction": ...}); {{ }} are literal braces.
     text = "Q: {instruction} {{json}} 'quoted' \\ back\tslash\nA:"
@@ -93,6 +95,7 @@ def test_turn_one_is_upstreams_format_map(tok):
                                                     + "はい\nどうぞ\n" + text.format_map({"instruction": "続けて"}))
 
 
+@pytest.mark.model
 def test_special_token_map_both_ways(tok):
     # Answers: the map applied in the file's order. Prompts: undone, so the model sees its own spelling.
     mapping = {"<NL>": "\n", "<TAB>": "\t", "<DEL>": ""}

@@ -16,6 +16,8 @@ from llm_judge.cli.gen_model_answer import build_parser
 from llm_judge.engines.pool import PoolOptions, RayPool
 from llm_judge.errors import ConfigError
 
+pytestmark = pytest.mark.ray
+
 ray = pytest.importorskip("ray")
 
 

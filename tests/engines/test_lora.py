@@ -9,6 +9,8 @@ import pytest
 from llm_judge import cli
 from llm_judge.cli import gen_model_answer
 
+pytestmark = pytest.mark.model
+
 
 def make_adapter(base_path: str, out: Path, seed: int = 0) -> Path:
     """A small LoRA adapter with random, non-zero weights (peft's init_lora_weights=False), saved to ``out``."""

@@ -13,6 +13,8 @@ from llm_judge.engines.mock import MockModel
 from llm_judge.engines.registry import load, open_engine, resolve
 from llm_judge.errors import ConfigError, InputError
 
+pytestmark = pytest.mark.api
+
 
 def ask(text: str, system: str | None = None, **kw) -> GenRequest:
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": text}]

@@ -16,6 +16,8 @@ from llm_judge.engines.base import GenRequest
 from llm_judge.engines.hf import HFModel, HFOptions
 from llm_judge.engines.pool import PoolOptions, RayPool, balanced_shards
 
+pytestmark = pytest.mark.ray
+
 ray = require("ray", "ray")  # skipped without Ray, failed under CI=true
 
 
@@ -44,6 +46,7 @@ def answers(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.open()]
 
 
+@pytest.mark.model
 def test_two_cpu_workers_answer_like_one_engine(ray_session, data_dir):
     # Questions 1-3 of the demo bench; question 2 has two turns, so turn 2 is sharded again.
     # float32: each worker batches its own shard, and bfloat16 rounding depends on the rows batched together.
@@ -85,6 +88,7 @@ class CrashOnce:
         return model
 
 
+@pytest.mark.model
 def test_dead_worker_is_replaced_and_its_shard_finished(ray_session, tmp_path, caplog):
     reqs = [GenRequest([{"role": "user", "content": q}], max_new_tokens=6)
             for q in ("Name a color.", "Name a fruit.", "Name a city.")]

@@ -78,6 +78,7 @@ def test_a_dtype_the_device_cannot_run_is_refused_in_one_line():
     assert message.endswith("); use --dtype float32") and "\n" not in message
 
 
+@pytest.mark.model
 def test_the_engine_loads_and_records_the_resolved_dtype(tmp_path, monkeypatch, default_model_path):
     import torch
 

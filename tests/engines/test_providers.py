@@ -21,6 +21,8 @@ from llm_judge.engines.config import APIOptions, EngineConfig
 from llm_judge.engines.registry import load, split_provider
 from llm_judge.errors import ConfigError, MissingDependency
 
+pytestmark = pytest.mark.api
+
 KEY = "provider-test-key-0123456789"
 AWS = ("AKIDEXAMPLE0123", "aws-secret-key-0123456789abcdef")
 BEDROCK_MODEL = "anthropic.claude-3-5-sonnet-20241022-v2:0"

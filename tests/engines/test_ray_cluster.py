@@ -16,6 +16,8 @@ import pytest
 
 from conftest import require, unavailable
 
+pytestmark = [pytest.mark.model, pytest.mark.ray]
+
 require("ray", "ray")  # skipped without Ray, failed under CI=true
 
 

@@ -21,6 +21,8 @@ from llm_judge.errors import ConfigError
 from llm_judge.jsonl import dumps, read_jsonl
 from llm_judge.records import read_judgments
 
+pytestmark = pytest.mark.api
+
 KEY = "reasoning-test-key-0123456789"
 THOUGHT = "Assistant A restates the question; B answers it. B is better."
 

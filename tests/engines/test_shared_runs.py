@@ -26,6 +26,8 @@ from llm_judge.cli import gen_model_answer
 from llm_judge.jsonl import read_jsonl
 from llm_judge.locks import MUTEX, SLOT
 
+pytestmark = pytest.mark.api
+
 KEY = "sk-test-0123456789-SECRET"
 MODELS = ["gpt-3.5-turbo", "gpt-4o-mini"]
 KEYS = {"single": 27 * len(MODELS), "pairwise-all": 27}  # the demo bench has 27 turns to judge per model

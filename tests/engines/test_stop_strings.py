@@ -13,6 +13,8 @@ from llm_judge.engines.config import APIOptions, EngineConfig
 from llm_judge.engines.registry import load
 from llm_judge.judging.verdicts import single_parser
 
+pytestmark = pytest.mark.api
+
 
 @pytest.fixture(autouse=True)
 def keys(monkeypatch):
@@ -59,6 +61,7 @@ def test_anthropic_drops_whitespace_only_stops_and_openai_several_without_a_base
     assert compatible.body(_request(["[RESULT] 1", "[RESULT] 2"]))["stop"] == ["[RESULT] 1", "[RESULT] 2"]
 
 
+@pytest.mark.model
 def test_transformers_engine_stops_each_row_at_its_first_stop_string(default_model_path):
     import torch
 

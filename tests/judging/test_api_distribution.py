@@ -21,6 +21,8 @@ from llm_judge.jsonl import read_jsonl
 from llm_judge.judging import api_distribution as ad
 from llm_judge.judging.verdicts import parse_five_level, parse_judgelm_single, parse_last_line, parse_rating
 
+pytestmark = pytest.mark.api
+
 KEY = "sk-test-dist"
 E = math.exp
 

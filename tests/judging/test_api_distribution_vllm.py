@@ -30,7 +30,7 @@ from llm_judge.judging.families import load_family
 from llm_judge.judging.verdicts import parse_pair, parse_prometheus_absolute, parse_rating
 
 require("vllm", "vllm")
-pytestmark = [pytest.mark.slow, pytest.mark.vllm]
+pytestmark = [pytest.mark.slow, pytest.mark.vllm, pytest.mark.model]
 
 STARTUP_S = 900  # a cold vLLM CPU start on a small, busy CPU machine
 

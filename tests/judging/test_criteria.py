@@ -22,6 +22,8 @@ from llm_judge.judging.families import load_family
 from llm_judge.judging.matches import plan_matches
 from llm_judge.jsonl import read_jsonl
 
+pytestmark = pytest.mark.api
+
 EN = [
     {"question_id": 1, "category": "geography", "turns": ["Name the four prefectures of Shikoku and their capitals."],
      "criteria": "All four prefectures (Ehime, Kagawa, Kochi, Tokushima) and their capitals must be named correctly; "
@@ -200,6 +202,7 @@ def test_prometheus_criteria_through_the_mock_engine(benches, tmp_path):
         (3.0, [1, 5], "prometheus-absolute")]
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("family,plain", [("fastchat", 10), ("prometheus", 5)])
 def test_criteria_distribution_on_the_default_model(tmp_path, default_model_path, family, plain):
     """--judge-method distribution reads the question's own labels: 1..5 for a 1-5 question, the family's elsewhere."""

@@ -60,6 +60,7 @@ def judge(bench_dir: Path, family: str, mode: str, *extra: str) -> int:
                               "--mode", mode, "--model-list", "alpha", "beta", "--batch-size", "4", *extra])
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("family,mode", RUNS)
 def test_family_end_to_end_distribution(bench_dir, one_thread, family, mode, default_model_path):
     assert judge(bench_dir, family, mode, "--judge-method", "distribution") == 0
@@ -116,6 +117,7 @@ def test_generate_mode_keeps_the_raw_text_of_an_unparseable_output(bench_dir, tm
     assert [r["score"] for r in read_jsonl(path)] == [4.0, 4.0]
 
 
+@pytest.mark.model
 def test_wrapper_replaces_the_chat_template(default_model_path):
     from transformers import AutoTokenizer
 
@@ -152,6 +154,7 @@ def test_every_role_renders_for_multi_turn_and_reference_questions(data_dir, fam
                     assert (m.reference[m.turn - 1] in text), (family, m.prompt.name)
 
 
+@pytest.mark.model
 def test_pairwise_only_family_refuses_single_mode(bench_dir, capsys):
     assert cli.run(gen_judgment.main, ["--data-dir", str(bench_dir.parent), "--judge-model", "default",
                                        "--judge-family", "pandalm", "--mode", "single"]) == 2
@@ -298,6 +301,7 @@ def served(monkeypatch):
         yield server
 
 
+@pytest.mark.api
 def test_families_through_an_openai_compatible_server(bench_dir, served):
     common = ["--data-dir", str(bench_dir.parent), "--judge-model", "judgelm-7b-v1.0", "--api-base",
               served.openai_base, "--model-list", "alpha", "beta"]
@@ -318,6 +322,8 @@ def test_families_through_an_openai_compatible_server(bench_dir, served):
 
 # -- through vLLM (the CPU build in CI) ------------------------------------------------------------------
 
+@pytest.mark.model
+@pytest.mark.vllm
 def test_family_through_vllm_matches_transformers(bench_dir, one_thread):
     require("vllm", "vllm")  # the CPU build in CI: skipped without it here, failed under CI=true
     # Auto-J: its [INST] wrapper as the chat template, and its decision labels read from vLLM's prompt logprobs

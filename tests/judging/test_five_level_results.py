@@ -125,6 +125,7 @@ def test_five_level_judgments_have_their_own_file(judged):
         show_result.main(["--data-dir", str(judged), "--judge-model", "scripted", "--mode", "pairwise-all"])
 
 
+@pytest.mark.model
 def test_distribution_judging_reads_the_five_labels_on_the_default_model(data_dir, default_model_path):
     import torch
 

@@ -17,8 +17,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from llm_judge.cli import gen_judgment, gen_model_answer
 from llm_judge.jsonl import dumps, read_jsonl
+
+pytestmark = pytest.mark.model
 
 SHOTS = ("Question: What is 2 + 2?\nAnswer: 2 + 2 = 4.\nRating: [[10]]\n\n"
          "Question: Name a primary colour.\nAnswer: I like turtles.\nRating: [[1]]\n\n"

@@ -83,6 +83,7 @@ PAIRS = [
 ]
 
 
+@pytest.mark.ray
 def test_eval_judge_run_through_ray_workers_judges_as_one_process(tmp_path, capsys):
     pytest.importorskip("ray")
     labelled = tmp_path / "mine.jsonl"

@@ -17,6 +17,8 @@ from llm_judge.jsonl import read_jsonl
 from llm_judge.records import SingleJudgment, read_judgments
 from test_criteria import EN, JA, make_bench
 
+pytestmark = pytest.mark.api
+
 EN_LABELS = dict(load_family("multi-criteria").prompt_set(None, None, "en", None, None).get(False, False, False).scores)
 JA_LABELS = dict(load_family("multi-criteria").prompt_set(None, None, "ja", None, None).get(False, False, False).scores)
 KEYS = ["accuracy", "fluency", "detail", "relevance", "overall"]
@@ -210,6 +212,7 @@ def test_criteria_scores_prompts_are_checked_when_the_file_loads(tmp_path, score
         load_prompt_file(path)
 
 
+@pytest.mark.model
 def test_multi_criteria_end_to_end_on_the_default_model(tmp_path, default_model_path):
     """The real model through the whole path: its outputs are parsed by the multi-criteria parser, and what it
     cannot write as a complete closing block is an error record with its raw text kept, never a guessed score."""

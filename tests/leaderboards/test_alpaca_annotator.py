@@ -14,6 +14,8 @@ from fakeapi import FakeAPI, token_entries, use_keys
 from llm_judge.cli import gen_judgment, show_result
 from llm_judge.leaderboards import alpaca_files as files
 
+pytestmark = pytest.mark.api
+
 KEY = "sk-test-alpaca"
 N = 8
 
@@ -97,6 +99,7 @@ def test_rerun_asks_only_the_failed_record_again(bench, monkeypatch):
         assert len(server.stats.bodies) == 1 and "MINE-5 " in server.stats.bodies[0]["messages"][-1]["content"]
 
 
+@pytest.mark.model
 def test_default_model_annotates_by_distribution(bench, default_model_path):
     path = bench / "results"
     for name in (files.BASELINE, "mine"):  # three instructions keep it short

@@ -13,6 +13,8 @@ import pytest
 from fakeapi import FakeAPI, use_keys
 from llm_judge.cli import gen_judgment, show_result
 
+pytestmark = pytest.mark.api
+
 KEY = "sk-test-arena"
 BASE = "gpt-4-0314"
 # Our own system prompt for the test (the bench's is upstream's, fetched by download, never shipped).

@@ -10,6 +10,8 @@ from llm_judge.cli import eval_judge
 from llm_judge.datasets.autoj import read_critique_set
 from llm_judge.jsonl import read_jsonl
 
+pytestmark = pytest.mark.api
+
 KEY = "sk-test-critique-0123456789"
 PROMPT = {"name": "pair-v2", "type": "pairwise", "output_format": "[[A]]",
           "system_prompt": "Pick the better reply. End with [[A]], [[B]] or [[C]] for a tie.",

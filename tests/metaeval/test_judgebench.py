@@ -11,6 +11,8 @@ from llm_judge.jsonl import read_jsonl
 from llm_judge.metaeval.judgebench import correct
 from llm_judge.metaeval.loaders import load_set
 
+pytestmark = pytest.mark.api
+
 PAIRS = "dataset=judgebench,response_model={}.jsonl"
 OUTPUT = "dataset=judgebench,response_model={},judge_name={},judge_model={}.jsonl"
 SONNET, GPT4O = "claude-3-5-sonnet-20240620", "gpt-4o-2024-05-13"
@@ -114,6 +116,7 @@ def score_run(argv, capsys):
     return row
 
 
+@pytest.mark.model
 def test_default_judge_runs_both_orders(published_data, tmp_path, default_model_path, capsys):
     data, pairs = shortest(published_data, 2)
     row = score_run(["run", str(data), "--ids", *[p.id for p in pairs], "--judge-model", "default",

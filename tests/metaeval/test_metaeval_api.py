@@ -14,6 +14,8 @@ from llm_judge.cli import eval_judge
 from llm_judge.metaeval.loaders import load_set
 from llm_judge.jsonl import read_jsonl
 
+pytestmark = pytest.mark.api
+
 KEY = "sk-test-meta-0123456789"
 PROMPT = {
     "name": "pair-v2", "type": "pairwise", "output_format": "[[A]]",

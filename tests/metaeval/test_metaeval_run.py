@@ -10,6 +10,8 @@ from llm_judge.metaeval.metrics import score
 from llm_judge.metaeval.run import read_run
 from llm_judge.jsonl import read_jsonl
 
+pytestmark = pytest.mark.model
+
 # The four shortest LLMBar pairs, judged with a terse judge prompt (--judge-file): about a hundred prompt
 # tokens per call, so the 8 calls take seconds on a CPU. The built-in prompts render through the same code.
 IDS = ["Adversarial/Neighbor/76", "Adversarial/Neighbor/35", "Adversarial/Neighbor/79", "Natural/20"]

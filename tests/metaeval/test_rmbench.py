@@ -11,6 +11,8 @@ from llm_judge.cli import eval_judge
 from llm_judge.jsonl import read_jsonl
 from llm_judge.metaeval.loaders import load_set
 
+pytestmark = pytest.mark.api
+
 ACC = "rmbench vs human labels: RM-Bench accuracy (%)"
 MATRIX = "rmbench vs human labels: RM-Bench matrix (% chosen beats rejected)"
 
@@ -131,6 +133,7 @@ def test_malformed_item_is_one_line(tmp_path, capsys):
                       "(concise, detailed, markdown)"
 
 
+@pytest.mark.model
 def test_default_judge_runs_one_item_in_both_orders(published_data, tmp_path, default_model_path, capsys):
     root = published_data("rm_bench", "data")
     pairs = load_set(root).items

@@ -4,9 +4,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 
 from llm_judge.cli import make_traindata
 from llm_judge.traindata.finetune import IGNORE, encode
+
+pytestmark = pytest.mark.model
 
 
 def test_only_the_answer_is_learned_and_it_survives_truncation(default_model_path):
@@ -23,6 +26,7 @@ def test_only_the_answer_is_learned_and_it_survives_truncation(default_model_pat
     assert len(short_ids) == 40 and [y for y in short_labels if y != IGNORE] == learned  # prompt cut, answer kept
 
 
+@pytest.mark.slow
 def test_cli_builds_data_and_a_short_lora_run_lowers_the_loss(tmp_path: Path, published_data, capsys):
     code = make_traindata.main([
         "--out-dir", str(tmp_path), "--source", f"llmbar={published_data('llmbar', 'Natural', 'dataset.json')}",

@@ -20,6 +20,8 @@ import pytest
 from conftest import published_path, under_ci
 from llm_judge.cli import make_traindata
 
+pytestmark = [pytest.mark.model, pytest.mark.slow]
+
 VENV = Path(os.environ.get("LLM_JUDGE_LF_VENV", Path.home() / ".cache" / "llm_judge" / "llamafactory-venv"))
 PACKAGES = ["torch==2.11.0", "torchaudio==2.11.0", "torchvision==0.26.0", "llamafactory==0.9.5"]
 INSTALL = (f"{sys.executable} -m venv {VENV} && PIP_CONSTRAINT= {VENV}/bin/pip install " +

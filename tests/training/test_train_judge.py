@@ -12,6 +12,8 @@ from llm_judge.jsonl import read_jsonl
 
 from conftest import published_path
 
+pytestmark = pytest.mark.model
+
 
 @pytest.fixture(scope="module")
 def traindata(tmp_path_factory) -> Path:
