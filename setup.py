@@ -14,6 +14,9 @@ extras = {
     "vertex": ["anthropic>=0.40", "google-auth>=2"],
     "ray": ["ray>=2.9"],
     "vllm": ["vllm>=0.6"],
+    # GGUF models as they are (engines/llamacpp.py); built from source by pip (.ci/setup sets CMAKE_ARGS).
+    # server: llama-cpp-python's OpenAI-compatible server, which the tests start on the bundled model.
+    "llamacpp": ["llama-cpp-python[server]>=0.3.36", "numpy>=1.22", "jinja2>=3.1"],
     "lora": ["peft>=0.11"],
     "plot": ["matplotlib>=3.7", "matplotlib-fontja>=1.0"],  # the latter ships IPAexGothic for Japanese labels
     "ratings": ["numpy>=1.22"],

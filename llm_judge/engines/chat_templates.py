@@ -7,6 +7,7 @@ newlines as that marker; the engines turn the marker in answers back into newlin
 """
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -152,3 +153,41 @@ def template_from_prompt(prompt_template: str, *, turn_template: str | None = No
         "{%- endif -%}\n",
         "{%- endfor -%}\n",
     ])
+
+
+# -- rendering a Jinja chat template without transformers (the llamacpp engine) --------------------------
+
+def render_template(template: str, messages: list[dict[str, str]], *, bos_token: str = "", eos_token: str = "",
+                    add_generation_prompt: bool = True) -> str:
+    """A chat template rendered as transformers' ``apply_chat_template`` renders it: a sandboxed Jinja
+    environment that trims blocks, ``raise_exception`` and ``strftime_now`` available, ``tojson`` keeping
+    non-ASCII text as it is. Raises ConfigError for a template that does not parse, ValueError (and
+    jinja2's own errors) for messages the template rejects."""
+    return _compiled(template).render(messages=messages, add_generation_prompt=add_generation_prompt,
+                                      bos_token=bos_token, eos_token=eos_token)
+
+
+def _raise(message: str) -> None:
+    raise ValueError(message)
+
+
+def _strftime_now(fmt: str) -> str:
+    from datetime import datetime
+
+    return datetime.now().strftime(fmt)
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled(template: str):  # -> jinja2.Template
+    import json
+
+    import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
+    env.filters["tojson"] = lambda value, indent=None: json.dumps(value, ensure_ascii=False, indent=indent)
+    env.globals.update(raise_exception=_raise, strftime_now=_strftime_now)
+    try:
+        return env.from_string(template)
+    except jinja2.TemplateSyntaxError as exc:
+        raise ConfigError(f"the chat template does not parse: {exc} (line {exc.lineno})") from None

@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-LOCAL_PROVIDERS = ("hf", "vllm", "mock")  # engines that run in this process (and so can be pooled by Ray)
+LOCAL_PROVIDERS = ("hf", "vllm", "llamacpp", "mock")  # engines that run in this process (and so can be pooled by Ray)
 API_PROVIDERS = ("openai", "anthropic", "azure", "bedrock", "vertex", "gemini")
 DEFAULT_TIMEOUT = 300.0
 

@@ -5,8 +5,9 @@ judge never imports torch and a missing optional engine fails only when it is as
 takes an :class:`EngineConfig` and returns the engine.
 
 Provider rule (:func:`split_provider`), in order: an explicit ``--engine``/``--judge-engine``; a prefix
-(``hf:``, ``vllm:``, ``openai:``, ``anthropic:``, ``azure:``, ``bedrock:``, ``vertex:``, ``gemini:``,
-``mock:``); a local path or the default model -> transformers; a ``claude`` name -> Anthropic; a ``gemini``
+(``hf:``, ``vllm:``, ``llamacpp:``, ``openai:``, ``anthropic:``, ``azure:``, ``bedrock:``, ``vertex:``,
+``gemini:``, ``mock:``); the default model or a ``.gguf`` file -> llama.cpp when llama-cpp-python is
+installed; another local path (or those without it) -> transformers; a ``claude`` name -> Anthropic; a ``gemini``
 name -> Gemini; a ``gpt-``/``o1``/``o3``/``o4``/``chatgpt`` name, or any name when an OpenAI base URL is set
 -> OpenAI(-compatible); anything else -> transformers (a hub id). Azure deployments and Claude on Bedrock or
 Vertex are named by their prefix only: the same model name is served by several of them.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.util
 import os
 import re
 from pathlib import Path
@@ -31,6 +33,7 @@ __all__ = ["PROVIDERS", "EngineConfig", "resolve", "split_provider", "load", "lo
 PROVIDERS: dict[str, str] = {
     "hf": "llm_judge.engines.hf:from_config",
     "vllm": "llm_judge.engines.vllm:from_config",
+    "llamacpp": "llm_judge.engines.llamacpp:from_config",
     "openai": "llm_judge.engines.api.openai:from_config",
     "anthropic": "llm_judge.engines.api.anthropic:from_config",
     "azure": "llm_judge.engines.api.azure:from_config",
@@ -63,12 +66,19 @@ def split_provider(spec: str | None, engine: str | None = None) -> tuple[str, st
             return _by_name(spec) or "openai", spec
         return engine, spec
     if is_default(spec) or (spec and Path(spec).expanduser().exists()):
-        return "hf", spec
+        return local_provider(spec), spec
     if _by_name(spec):
         return _by_name(spec), spec
     if _OPENAI_NAME.match(spec or "") or os.environ.get("OPENAI_BASE_URL"):
         return "openai", spec
     return "hf", spec
+
+
+def local_provider(spec: str | None) -> str:
+    """The engine for a local model: llama.cpp for a GGUF file (the default model is one) when it is installed,
+    as the file is; otherwise transformers (which converts a GGUF file once into a safetensors folder)."""
+    gguf = is_default(spec) or str(spec).lower().endswith(".gguf")
+    return "llamacpp" if gguf and importlib.util.find_spec("llama_cpp") is not None else "hf"
 
 
 def resolve(spec: str | None, engine: str | None = None, name: str | None = None, *, hf: HFOptions = HFOptions(),
@@ -79,7 +89,7 @@ def resolve(spec: str | None, engine: str | None = None, name: str | None = None
     With an API base URL, a plain model name (one the rule would give to transformers) means a model on
     that server. ``name`` defaults to the model's id (the last part of its path, like FastChat).
     """
-    if engine is None and api.api_base and split_provider(spec)[0] == "hf":
+    if engine is None and api.api_base and split_provider(spec)[0] in ("hf", "llamacpp"):
         engine = "openai"
     provider, model = split_provider(spec, engine)
     if provider in API_PROVIDERS + ("mock",) and not model:

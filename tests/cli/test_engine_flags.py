@@ -36,8 +36,9 @@ def test_every_generating_command_has_the_engine_flags():
 
 def test_flags_land_in_their_groups():
     args = judge_args("--dtype", "bfloat16", "--batch-size", "3", "--revision", "v2")
-    local = engine_config(args, "default", None, None, chat_template="T")
+    local = engine_config(args, "default", "hf", None, chat_template="T")
     assert (local.provider, local.model, local.name) == ("hf", "default", "smollm2-135m-instruct")
+    assert engine_config(judge_args(), "default", None, None).provider == "llamacpp"  # the bundled GGUF as it is
     assert (local.hf.dtype, local.hf.batch_size, local.hf.revision, local.hf.chat_template) == ("bfloat16", 3, "v2", "T")
     # with --api-base a plain name is a model on that server
     args = judge_args("--parallel", "5", "--max-retries", "0", "--request-timeout", "7.5", "--api-base", "http://h/v1")

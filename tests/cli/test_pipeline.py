@@ -37,7 +37,7 @@ def test_answer_files(answered):
         assert set(r) >= {"question_id", "answer_id", "model_id", "choices", "tstamp"}
         assert r["model_id"] == "smollm2-135m-instruct" and r["choices"][0]["index"] == 0
         assert all(isinstance(t, str) and t for t in r["choices"][0]["turns"])
-        assert r["generation"]["engine"] == "hf" and r["generation"]["temperature"] == 0.0  # math is greedy
+        assert r["generation"]["engine"] == "llamacpp" and r["generation"]["temperature"] == 0.0  # math is greedy
     assert len(rows[1]["choices"][0]["turns"]) == 2  # turn 2 answered after turn 1
     sampled = read_jsonl(answered / "model_answer" / "terse.jsonl")
     assert sampled[0]["generation"]["temperature"] == 1.0 and sampled[0]["generation"]["seed"] == 3

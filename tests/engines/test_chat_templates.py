@@ -135,7 +135,7 @@ def test_with_prompt_end_to_end_records_the_format(data_dir):
     assert rc == 0
     [rec] = [json.loads(line) for line in (data_dir / "demo_bench" / "model_answer" / "smol-jp.jsonl").open()]
     assert rec["generation"]["prompt_format"] == "with-prompt:alpaca_jp"
-    assert rec["generation"]["engine"] == "hf" and rec["generation"]["max_new_tokens"] == 4
+    assert rec["generation"]["engine"] == "llamacpp" and rec["generation"]["max_new_tokens"] == 4
     assert all(turn for turn in rec["choices"][0]["turns"])
 
 

@@ -37,7 +37,9 @@ def answers(path: Path) -> dict[int, dict]:
 
 
 def test_lora_adapter_changes_the_answers(data_dir, adapter):
-    common = ["--data-dir", str(data_dir), "--question-end", "2", "--max-new-token", "8", "--temperature", "0"]
+    # --engine hf: the default model is a GGUF file, which would go to llama.cpp (a PEFT adapter needs transformers)
+    common = ["--data-dir", str(data_dir), "--question-end", "2", "--max-new-token", "8", "--temperature", "0",
+              "--engine", "hf"]
     assert gen_model_answer.main(common + ["--model-id", "base"]) == 0
     assert gen_model_answer.main(common + ["--model-id", "tuned", "--lora_model", str(adapter)]) == 0
     out = data_dir / "demo_bench" / "model_answer"
@@ -50,7 +52,7 @@ def test_lora_adapter_changes_the_answers(data_dir, adapter):
 
 
 def test_missing_adapter_folder_is_a_clear_error(data_dir, tmp_path, capsys):
-    rc = cli.run(gen_model_answer.main, ["--data-dir", str(data_dir), "--question-end", "1",
+    rc = cli.run(gen_model_answer.main, ["--data-dir", str(data_dir), "--question-end", "1", "--engine", "hf",
                                          "--lora-model", str(tmp_path / "nope")])
     assert rc == 2
     assert "--lora-model" in capsys.readouterr().err

@@ -51,7 +51,7 @@ def test_two_cpu_workers_answer_like_one_engine(ray_session, data_dir):
     # Questions 1-3 of the demo bench; question 2 has two turns, so turn 2 is sharded again.
     # float32: each worker batches its own shard, and bfloat16 rounding depends on the rows batched together.
     common = ["--data-dir", str(data_dir), "--question-end", "3", "--max-new-token", "8", "--temperature", "0",
-              "--dtype", "float32"]
+              "--dtype", "float32", "--engine", "hf"]
     assert gen_model_answer.main(common + ["--model-id", "one"]) == 0
     assert gen_model_answer.main(common + ["--model-id", "two", "--num-workers", "2"]) == 0
     out = data_dir / "demo_bench" / "model_answer"

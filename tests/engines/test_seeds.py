@@ -17,7 +17,8 @@ from llm_judge.engines.sampling import RowSampler, warpers
 # Questions 1-4 of the demo bench at temperature 0.7; question 2 has two turns, so its second turn is
 # sampled after the model's own first one.
 # float32: answers are compared across batch sizes, and bfloat16 rounding depends on the padding around a row.
-SAMPLED = ["--question-end", "4", "--temperature", "0.7", "--max-new-token", "8", "--dtype", "float32"]
+SAMPLED = ["--question-end", "4", "--temperature", "0.7", "--max-new-token", "8", "--dtype", "float32",
+           "--engine", "hf"]
 
 
 def answers(path: Path) -> list[dict]:

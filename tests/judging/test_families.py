@@ -330,7 +330,7 @@ def test_family_through_vllm_matches_transformers(bench_dir, one_thread):
     assert judge(bench_dir, "autoj", "pairwise-all", "--judge-method", "distribution", "--judge-engine", "vllm",
                  "--judge-model-id", "vllm-judge", "--dtype", "float32") == 0
     assert judge(bench_dir, "autoj", "pairwise-all", "--judge-method", "distribution", "--judge-model-id",
-                 "hf-judge", "--dtype", "float32") == 0
+                 "hf-judge", "--dtype", "float32", "--judge-engine", "hf") == 0
     [v] = read_jsonl(bench_dir / "model_judgment" / "vllm-judge_autoj_pair.jsonl")
     [h] = read_jsonl(bench_dir / "model_judgment" / "hf-judge_autoj_pair.jsonl")
     assert v["g1_user_prompt"] == h["g1_user_prompt"] and v["usage"] == h["usage"]
