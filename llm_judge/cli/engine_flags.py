@@ -127,6 +127,10 @@ def engine_config(args: argparse.Namespace, model: str | None, engine: str | Non
                           "(an open model's <think> block is kept apart from its verdict on its own)")
     if reasoning:
         rules_for(config.provider, config.model or "", api)  # a flag the provider does not take stops the run here
+    if config.provider == "llamacpp":
+        from ..engines.llamacpp import check_options
+
+        check_options(config.hf)  # --dtype, --lora-model, --revision: refused here, before anything loads
     if config.provider in ("hf", "vllm") and lora and not Path(lora).expanduser().is_dir():
         raise ConfigError(f"--lora-model {lora}: not a folder (give the folder holding adapter_config.json)")
     if not config.local:

@@ -75,4 +75,6 @@ def test_gpu_flags_without_a_gpu_are_an_error(data_dir, capsys, flag):
 
 def test_lora_must_be_a_folder(tmp_path):
     with pytest.raises(ConfigError, match="--lora-model .*: not a folder"):
-        engine_config(judge_args("--lora-model", str(tmp_path / "none")), "default", None, None)
+        engine_config(judge_args("--lora-model", str(tmp_path / "none")), "default", "hf", None)
+    with pytest.raises(ConfigError, match="llamacpp engine does not take --lora-model.*--engine hf"):
+        engine_config(judge_args("--lora-model", str(tmp_path)), "default", None, None)
