@@ -19,7 +19,12 @@ machine one engine after the other:
 * ``hf-fp32`` / ``hf-bf16``: our transformers engine in float32 / bfloat16 (``model.generate`` on batches of
   ``--batch-size`` prompts, sorted by length; by default every question in one batch);
 * ``vllm-fp32`` / ``vllm-bf16``: our vLLM engine (the CPU build here) in float32 / bfloat16, every prompt in
-  one ``generate`` call (continuous batching); a dtype the build cannot run is reported and skipped.
+  one ``generate`` call (continuous batching); a dtype the build cannot run is reported and skipped;
+* ``llamacpp``: our llama.cpp engine on the bundled GGUF file as it is (Q4_1), ``--batch-size`` rows decoded
+  together (by default every question);
+* ``llamacpp-server``: llama-cpp-python's OpenAI-compatible server on the same file, started here (its start
+  counts as load) and called through our OpenAI engine, ``--parallel`` requests in flight (it answers one at a
+  time).
 
 Each engine's time is wall time from loading the model to the last answer (libraries are imported first,
 untimed, for all of them). Printed per engine: generated tokens (up to EOS), load and total seconds,
@@ -32,6 +37,7 @@ one run.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import sys
@@ -50,10 +56,11 @@ from llm_judge.errors import LlmJudgeError  # noqa: E402
 from llm_judge.engines.base import ChatModel, GenRequest, GenResult  # noqa: E402
 from llm_judge.engines.config import HFOptions, VLLMOptions  # noqa: E402
 
-ENGINES = ("one", "hf-fp32", "hf-bf16", "vllm-fp32", "vllm-bf16")
+ENGINES = ("one", "hf-fp32", "hf-bf16", "vllm-fp32", "vllm-bf16", "llamacpp", "llamacpp-server")
 LABELS = {"one": "one at a time, float32 (FastChat)", "hf-fp32": "transformers engine, float32",
           "hf-bf16": "transformers engine, bfloat16", "vllm-fp32": "vLLM engine, float32",
-          "vllm-bf16": "vLLM engine, bfloat16"}
+          "vllm-bf16": "vLLM engine, bfloat16", "llamacpp": "llama.cpp engine, GGUF Q4_1",
+          "llamacpp-server": "llama.cpp server (OpenAI API), Q4_1"}
 
 
 @dataclass
@@ -102,9 +109,59 @@ def one_at_a_time(model, requests: list[GenRequest]) -> list[GenResult]:
     return out
 
 
-def loader(engine: str, batch_size: int) -> tuple[Callable[[], ChatModel], Callable]:
+class ServerEngine(ChatModel):
+    """llama-cpp-python's OpenAI-compatible server on the bundled GGUF, called through our OpenAI engine."""
+
+    def __init__(self, parallel: int, threads: int | None):
+        import signal
+        import socket
+        import subprocess
+        import urllib.request
+
+        from llm_judge.engines.config import APIOptions
+        from llm_judge.engines.registry import open_engine, resolve
+        from llm_judge.engines.weights import bundled_gguf
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf()), "--model_alias", "smol",
+               "--port", str(port), "--n_ctx", "4096", "--verbose", "false"]
+        if threads:
+            cmd += ["--n_threads", str(threads), "--n_threads_batch", str(threads)]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        self.stop = lambda: os.killpg(self.proc.pid, signal.SIGTERM)
+        base = f"http://127.0.0.1:{port}/v1"
+        while True:
+            try:
+                urllib.request.urlopen(base + "/models", timeout=2)
+                break
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("the llama.cpp server exited") from None
+                time.sleep(0.5)
+        os.environ.setdefault("OPENAI_API_KEY", "sk-local")
+        self.api = open_engine(resolve("smol", api=APIOptions(api_base=base, parallel=parallel)))
+
+    def stream(self, requests):
+        return self.api.stream(requests)
+
+    def close(self) -> None:
+        self.api.close()
+        self.stop()
+        self.proc.wait(60)
+
+
+def loader(engine: str, batch_size: int, threads: int | None = None) -> tuple[Callable[[], ChatModel], Callable]:
     """(build the engine, answer with it) for one of ENGINES."""
     dtype = "bfloat16" if engine.endswith("bf16") else "float32"
+    if engine == "llamacpp":
+        from llm_judge.engines.llamacpp import LlamaCppModel
+
+        opts = HFOptions(batch_size=batch_size, threads=threads)
+        return lambda: LlamaCppModel(None, "default", opts), lambda m, r: m.generate(r)
+    if engine == "llamacpp-server":
+        return lambda: ServerEngine(4, threads), lambda m, r: m.generate(r)
     if engine.startswith("vllm"):
         from llm_judge.engines.vllm import VLLMModel
 
@@ -115,8 +172,8 @@ def loader(engine: str, batch_size: int) -> tuple[Callable[[], ChatModel], Calla
     return build, (one_at_a_time if engine == "one" else lambda m, r: m.generate(r))
 
 
-def measure(engine: str, requests: list[GenRequest], batch_size: int) -> Row | None:
-    build, answer = loader(engine, batch_size)
+def measure(engine: str, requests: list[GenRequest], batch_size: int, threads: int | None = None) -> Row | None:
+    build, answer = loader(engine, batch_size, threads)
     start, cpu = time.perf_counter(), time.process_time()
     try:
         model = build()
@@ -135,6 +192,17 @@ def measure(engine: str, requests: list[GenRequest], batch_size: int) -> Row | N
           f"= {row.rate:.1f} "
           f"tokens/s (load average {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
     return row
+
+
+def generation_only(row: Row, requests: list[GenRequest], batch_size: int, threads: int | None) -> None:
+    """The llama.cpp engine's generation rate without load and prefill, as llama-batched-bench's S_TG counts
+    it: its tokens over (total time - the time of the same run with one new token each)."""
+    short = [dataclasses.replace(r, max_new_tokens=1) for r in requests]
+    first = measure("llamacpp", short, batch_size, threads)
+    if first is not None:
+        rate = (row.tokens - first.tokens) / (row.total_s - first.total_s)
+        print(f"  llama.cpp engine, generation only: {rate:.1f} tokens/s (prompts and load: {first.total_s:.1f} s)",
+              file=sys.stderr, flush=True)
 
 
 def first_differences(tokenizer, results: list[GenResult], reference: list[GenResult]) -> list[int]:
@@ -182,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
                    "(one is the baseline)")
     p.add_argument("--baseline-n", type=int, default=None,
                    help="questions the one-at-a-time baseline answers: the first of the n (default: all n)")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads, and llama.cpp's (default: torch's; llama.cpp: every CPU)")
     args = p.parse_args(argv)
     engines = args.engines.split(",")
     if unknown := set(engines) - set(ENGINES):
@@ -214,10 +283,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{name}: {n} questions x {new_tokens} new tokens, greedy; torch threads {torch.get_num_threads()}, "
               f"{os.cpu_count()} CPUs; --dtype auto here: {resolve_dtype('auto', 'cpu')}", file=sys.stderr)
         rows = {}
+        size = args.batch_size or n
         for e in engines:
             asked = requests[:args.baseline_n] if e == "one" and args.baseline_n else requests
-            if (row := measure(e, asked, args.batch_size or n)) is not None:
+            if (row := measure(e, asked, size, args.threads)) is not None:
                 rows[e] = row
+        if "llamacpp" in rows:
+            generation_only(rows["llamacpp"], requests, size, args.threads)
         print(f"\n{name}: {n} questions x {new_tokens} new tokens (load average {os.getloadavg()[0]:.1f})")
         report(list(rows.values()), rows.get("one"), tokenizer)
     return 0
