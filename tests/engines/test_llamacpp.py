@@ -12,6 +12,7 @@ import pytest
 from conftest import require
 
 require("llama_cpp", "llamacpp")
+pytestmark = pytest.mark.model
 
 from llm_judge.cli import gen_judgment, gen_model_answer  # noqa: E402
 from llm_judge.engines.base import GenRequest  # noqa: E402

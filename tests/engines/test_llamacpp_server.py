@@ -21,6 +21,7 @@ import pytest
 from conftest import require
 
 require("llama_cpp.server.app", "llamacpp")
+pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 from llm_judge.cli import gen_judgment, gen_model_answer  # noqa: E402
 from llm_judge.engines.base import GenRequest  # noqa: E402
