@@ -1,5 +1,6 @@
 """Every --dtype gen_model_answer offers answers on this CPU with the default model, or is refused in one
-line before the model loads: never an error record or a stack trace per answer."""
+line before the model loads: never an error record or a stack trace per answer. Both local CPU engines: the
+transformers engine (--engine hf, the GGUF converted) and llama.cpp (the GGUF as it is, --dtype auto only)."""
 from __future__ import annotations
 
 import json
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import require
 from llm_judge.engines.precision import DTYPE_CHOICES, resolve_dtype
 
 pytestmark = pytest.mark.model
@@ -17,13 +19,16 @@ pytestmark = pytest.mark.model
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.parametrize("engine", ["hf", "llamacpp"])
 @pytest.mark.parametrize("dtype", DTYPE_CHOICES)
-def test_every_dtype_answers_without_errors_or_tracebacks(tmp_path, dtype):
+def test_every_dtype_answers_without_errors_or_tracebacks(tmp_path, dtype, engine):
+    if engine == "llamacpp":
+        require("llama_cpp", "llamacpp")
     answers = tmp_path / "answers.jsonl"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run([sys.executable, "-m", "llm_judge.gen_model_answer", "--model-path", "default",
-                           "--model-id", "smol", "--dtype", dtype, "--question-end", "2", "--max-new-token", "4",
-                           "--temperature", "0", "--answer-file", str(answers)],
+                           "--engine", engine, "--model-id", "smol", "--dtype", dtype, "--question-end", "2",
+                           "--max-new-token", "4", "--temperature", "0", "--answer-file", str(answers)],
                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
     assert "Traceback" not in done.stderr, done.stderr
     if done.returncode != 0:  # a refusal: one line, before anything is written
@@ -35,7 +40,9 @@ def test_every_dtype_answers_without_errors_or_tracebacks(tmp_path, dtype):
     assert [r["question_id"] for r in records] == [1, 2]
     for record in records:
         assert "error" not in record and all("error" not in c for c in record["choices"])
-        assert record["generation"]["dtype"] == resolve_dtype(dtype, "cpu")
+        assert record["generation"]["engine"] == engine
+        if engine == "hf":
+            assert record["generation"]["dtype"] == resolve_dtype(dtype, "cpu")
         turns = [t for c in record["choices"] for t in c["turns"]]
         assert turns and all(t.strip() for t in turns)  # every turn answered: four tokens of text
     assert sum(len(r["choices"][0]["turns"]) for r in records) == 3  # question 1 has one turn, question 2 two
@@ -59,8 +66,8 @@ def test_a_dtype_torch_cannot_compute_is_refused_before_loading(tmp_path, monkey
     monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", no_half)
     monkeypatch.setattr(hf, "load_tokenizer", lambda *a: loaded.append(a))  # must not be reached
     answers = tmp_path / "answers.jsonl"
-    monkeypatch.setattr(sys, "argv", ["gen_model_answer", "--model-path", "default", "--dtype", "float16",
-                                      "--question-end", "1", "--answer-file", str(answers)])
+    monkeypatch.setattr(sys, "argv", ["gen_model_answer", "--model-path", "default", "--engine", "hf",
+                                      "--dtype", "float16", "--question-end", "1", "--answer-file", str(answers)])
     with pytest.raises(SystemExit) as exit_:
         gen_model_answer.cli_main()
     err = capsys.readouterr().err.strip().splitlines()

@@ -24,7 +24,7 @@ def test_a_local_generated_run_prints_a_measured_estimate_first(data_dir, defaul
     (bench / "model_answer" / "alpha.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     code = gen_judgment.main(["--data-dir", str(data_dir), "--judge-model", "default", "--mode", "single",
                               "--first-n", "4", "--judge-max-new-token", "12", "--batch-size", "2",
-                              "--stop-at-verdict", "--dtype", "float32"])
+                              "--stop-at-verdict", "--judge-engine", "hf", "--dtype", "float32"])
     err = capsys.readouterr().err
     m = LINE.search(err)
     assert m, err

@@ -125,8 +125,9 @@ def test_end_to_end_on_the_default_model(tmp_path, data_dir, default_model_path)
     config = {**RINNA, "tokenizer_name_or_path": str(tok_dir),
               "generation_config": {"do_sample": False, "max_new_tokens": 4, "repetition_penalty": 1.1}}
     path = write(tmp_path, config)
+    # The transformers engine: it loads a tokenizer of its own (llama.cpp reads the GGUF's and refuses one).
     rc = gen_model_answer.main(["--config", str(path), "--data-dir", str(data_dir), "--question-end", "2",
-                                "--max-new-token", "3"])
+                                "--max-new-token", "3", "--engine", "hf"])
     assert rc == 0
     recs = [json.loads(line) for line in (data_dir / "demo_bench" / "model_answer" / "smol-rinna.jsonl").open()]
     assert [len(r["choices"][0]["turns"]) for r in recs] == [1, 2] and all("error" not in r for r in recs)
