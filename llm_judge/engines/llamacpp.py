@@ -183,17 +183,25 @@ class LlamaCppModel(ChatModel):
         """Decode ``rows`` together until each meets its end: the prompts, then one token per live row a step."""
         positions = min(self.gguf.n_ctx_train, max(len(r.prompt) + r.req.max_new_tokens for r in rows))
         with self.gguf.context(len(rows), positions, unified=False) as ctx:
-            entries = [Entry(tok, p, (k,), p == len(r.prompt) - 1) for k, r in enumerate(rows)
-                       for p, tok in enumerate(r.prompt)]
-            live = list(rows)
+            # Each prompt in llama_decode calls of its own: with a KV sequence per row, llama.cpp cuts a batch
+            # that mixes sequences into slices holding as many tokens of each, so prompts of unequal lengths
+            # fed together would be processed a few tokens at a time.
+            for k, r in enumerate(rows):
+                self._feed(ctx, rows, [Entry(tok, p, (k,), p == len(r.prompt) - 1) for p, tok in enumerate(r.prompt)],
+                           positions)
+            live = [r for r in rows if not r.finish]
             while live:
-                for k, logits in ctx.decode(entries):
-                    row = rows[entries[k].seqs[0]]
-                    row.push(row.pick(logits), self.gguf)
-                    if not row.finish and len(row.prompt) + len(row.new) >= positions:
-                        row.finish = "length"  # the model's context is full
-                live = [r for r in live if not r.finish]
                 entries = [Entry(r.new[-1], len(r.prompt) + len(r.new) - 1, (r.seq,), True) for r in live]
+                self._feed(ctx, rows, entries, positions)
+                live = [r for r in live if not r.finish]
+
+    def _feed(self, ctx: Context, rows: list[Row], entries: list[Entry], positions: int) -> None:
+        """Decode ``entries`` and give each row the token it picks from the logits it asked for."""
+        for k, logits in ctx.decode(entries):
+            row = rows[entries[k].seqs[0]]
+            row.push(row.pick(logits), self.gguf)
+            if not row.finish and len(row.prompt) + len(row.new) >= positions:
+                row.finish = "length"  # the model's context is full
 
     # -- distribution judging ------------------------------------------------------------------------
 
@@ -230,19 +238,24 @@ class LlamaCppModel(ChatModel):
         """Each item's candidate log-probabilities, in order; the items' shared opening decoded once."""
         plen = scoring.shared_prefix_len(items)
         longest = max(len(it.base) - plen + len(it.nodes) for it in items)
-        with self.gguf.context(SCORE_SEQS, plen + max(SCORE_TOKENS, longest) + 256, unified=True) as ctx:
+        # Sequence 0 holds the shared opening; an item takes one for its prompt and one per inner trie node
+        # (a two-score label set such as JudgeLM's pairwise one can need more than SCORE_SEQS alone).
+        seqs = max(SCORE_SEQS, 2 + max(len(it.inner) for it in items))
+        with self.gguf.context(seqs, plen + max(SCORE_TOKENS, longest) + 256, unified=True) as ctx:
             list(ctx.decode([Entry(tok, p, (0,)) for p, tok in enumerate(items[0].base[:plen])]))
-            for chunk in _score_chunks(items, plen, self.options.batch_size or 16):
+            for chunk in _score_chunks(items, plen, self.options.batch_size or 16, seqs):
                 yield from _score_chunk(ctx, [items[k] for k in chunk], plen)
 
 
-def _score_chunks(items: list[scoring.ScoreItem], plen: int, batch_size: int) -> Iterator[list[int]]:
-    """Consecutive runs of items that fit one scoring round: the sequences and tokens it may use."""
+def _score_chunks(items: list[scoring.ScoreItem], plen: int, batch_size: int,
+                  max_seqs: int = SCORE_SEQS) -> Iterator[list[int]]:
+    """Consecutive runs of items that fit one scoring round: the sequences (``max_seqs``, sequence 0 the
+    shared opening's) and tokens it may use."""
     run: list[int] = []
     seqs = tokens = 0
     for k, it in enumerate(items):
         s, t = 1 + len(it.inner), len(it.base) - plen + len(it.inner)
-        if run and (len(run) >= batch_size or 1 + seqs + s > SCORE_SEQS or tokens + t > SCORE_TOKENS):
+        if run and (len(run) >= batch_size or 1 + seqs + s > max_seqs or tokens + t > SCORE_TOKENS):
             yield run
             run, seqs, tokens = [], 0, 0
         run.append(k)
