@@ -154,15 +154,15 @@ def test_label_probabilities_sum_to_one_and_two_token_labels_are_scored(model):
 
 def test_demo_judgments_match_transformers_on_the_dequantized_weights(tmp_path, default_model_path):
     """Each label's probability close to the transformers engine's (float32, the GGUF converted), on the demo's
-    single and pairwise judgments of the default model's answers (its first 8 questions). Measured 2026-12-07:
-    median difference 0.004 / 0.006, worst 0.043 (single) / 0.024 (pairwise-all): llama.cpp multiplies the
+    single and pairwise judgments of the default model's greedy answers (its first 8 questions). Measured
+    2026-12-07: median difference 0.005 / 0.006, worst 0.048 (single) / 0.024 (pairwise-all): llama.cpp multiplies the
     Q4_1 weights with 8-bit quantized activations, transformers with the de-quantized weights in float32."""
     from conftest import copy_demo_bench
 
     data = copy_demo_bench(tmp_path)
     for extra in ([], ["--model-id", "terse", "--system-prompt", "Answer in one or two short sentences."]):
         assert gen_model_answer.main(["--data-dir", str(data), "--max-new-token", "24", "--question-end", "8",
-                                      *extra]) == 0
+                                      "--temperature", "0", *extra]) == 0  # greedy: the same answers each run
     judged = {}
     for engine in ("llamacpp", "hf"):
         for mode in ("single", "pairwise-all"):
@@ -174,9 +174,9 @@ def test_demo_judgments_match_transformers_on_the_dequantized_weights(tmp_path, 
     for mode in ("single", "pairwise-all"):
         fast, ref = judged["llamacpp", mode], judged["hf", mode]
         assert len(fast) == len(ref) >= 8
-        worst = max(abs(a - b) for x, y in zip(sorted(fast, key=key), sorted(ref, key=key))
-                    for a, b in zip(*distributions(x, y)))
-        assert worst <= 0.05, (mode, worst)
+        gaps = sorted(abs(a - b) for x, y in zip(sorted(fast, key=key), sorted(ref, key=key))
+                      for a, b in zip(*distributions(x, y)))
+        assert gaps[len(gaps) // 2] <= 0.01 and gaps[-1] <= 0.05, (mode, gaps[len(gaps) // 2], gaps[-1])
 
 
 def key(record: dict) -> str:
