@@ -20,6 +20,7 @@ import hashlib
 import json
 import math
 import random
+import re
 import sys
 import threading
 import time
@@ -98,6 +99,19 @@ def answer_or_judge(body: dict, text: str) -> str:
     if "[[" in text:
         return judge_reply(body, text)
     return f"{body['model']} answers: {text[-30:]}"
+
+
+# A pairwise judge prompt (a --judge-file line) whose answers the reply below can find again, and that reply:
+# the longer answer wins, equal lengths tie. Judges whose preference is known make hand-computed results.
+PAIR_PROMPT = {"name": "pair-v2", "type": "pairwise", "output_format": "[[A]]",
+               "system_prompt": "Pick the better reply. End with [[A]], [[B]] or [[C]] for a tie.",
+               "prompt_template": "Question: {question}\n<A>\n{answer_a}\n</A>\n<B>\n{answer_b}\n</B>"}
+_PAIR_REPLY = re.compile(r"<A>\n(.*)\n</A>\n<B>\n(.*)\n</B>", re.DOTALL)
+
+
+def longer_wins(body: dict, text: str) -> str:
+    a, b = _PAIR_REPLY.search(body["messages"][-1]["content"]).groups()
+    return "Judged. " + ("[[A]]" if len(a) > len(b) else "[[B]]" if len(b) > len(a) else "[[C]]")
 
 
 def judge_reply(body: dict, text: str) -> str:

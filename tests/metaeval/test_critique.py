@@ -1,11 +1,10 @@
 """Auto-J's critique task through eval_judge critique: critiques compared with the ChatGPT reference by a judge
 in both orders, win / tie / loss per scenario group from the judge's known rule."""
 import json
-import re
 
 import pytest
 
-from fakeapi import FakeAPI
+from fakeapi import PAIR_PROMPT, FakeAPI, longer_wins
 from llm_judge.cli import eval_judge
 from llm_judge.datasets.autoj import read_critique_set
 from llm_judge.jsonl import read_jsonl
@@ -13,15 +12,6 @@ from llm_judge.jsonl import read_jsonl
 pytestmark = pytest.mark.api
 
 KEY = "sk-test-critique-0123456789"
-PROMPT = {"name": "pair-v2", "type": "pairwise", "output_format": "[[A]]",
-          "system_prompt": "Pick the better reply. End with [[A]], [[B]] or [[C]] for a tie.",
-          "prompt_template": "Question: {question}\n<A>\n{answer_a}\n</A>\n<B>\n{answer_b}\n</B>"}
-_REPLY = re.compile(r"<A>\n(.*)\n</A>\n<B>\n(.*)\n</B>", re.DOTALL)
-
-
-def longer_wins(body, text):
-    a, b = _REPLY.search(body["messages"][-1]["content"]).groups()
-    return "Judged. " + ("[[A]]" if len(a) > len(b) else "[[B]]" if len(b) > len(a) else "[[C]]")
 
 
 def first_wins(body, text):
@@ -33,7 +23,7 @@ def files(published_data, tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     prompts = tmp_path / "judge.jsonl"
-    prompts.write_text(json.dumps(PROMPT) + "\n", encoding="utf-8")
+    prompts.write_text(json.dumps(PAIR_PROMPT) + "\n", encoding="utf-8")
     return published_data("autoj", "test", "testdata_critique.jsonl"), \
         published_data("autoj", "test", "reference_chatgpt_critique.jsonl"), prompts
 

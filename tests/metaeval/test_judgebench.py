@@ -1,11 +1,10 @@
 """JudgeBench in eval_judge: its released outputs scored by its rule (the published numbers exactly), its
 reward-model files by their first game, and judges of ours run on its pairs in both orders."""
 import json
-import re
 
 import pytest
 
-from fakeapi import FakeAPI
+from fakeapi import PAIR_PROMPT, FakeAPI, longer_wins
 from llm_judge.cli import eval_judge
 from llm_judge.jsonl import read_jsonl
 from llm_judge.metaeval.judgebench import correct
@@ -79,15 +78,6 @@ def shortest(published_data, n):
 
 
 KEY = "sk-test-judgebench-0123456789"
-PROMPT = {"name": "pair-v2", "type": "pairwise", "output_format": "[[A]]",
-          "system_prompt": "Pick the better reply. End with [[A]], [[B]] or [[C]] for a tie.",
-          "prompt_template": "Question: {question}\n<A>\n{answer_a}\n</A>\n<B>\n{answer_b}\n</B>"}
-_REPLY = re.compile(r"<A>\n(.*)\n</A>\n<B>\n(.*)\n</B>", re.DOTALL)
-
-
-def longer_wins(body, text):
-    a, b = _REPLY.search(body["messages"][-1]["content"]).groups()
-    return "Judged. " + ("[[A]]" if len(a) > len(b) else "[[B]]" if len(b) > len(a) else "[[C]]")
 
 
 def test_api_judge_runs_both_orders(published_data, tmp_path, monkeypatch, capsys):
@@ -95,7 +85,7 @@ def test_api_judge_runs_both_orders(published_data, tmp_path, monkeypatch, capsy
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     prompts = tmp_path / "judge.jsonl"
-    prompts.write_text(json.dumps(PROMPT) + "\n", encoding="utf-8")
+    prompts.write_text(json.dumps(PAIR_PROMPT) + "\n", encoding="utf-8")
     with FakeAPI(api_key=KEY, reply=longer_wins) as api:
         rows = score_run(["run", str(data), "--ids", *[p.id for p in pairs], "--judge-model", "gpt-4",
                           "--judge-file", str(prompts), "--output-dir", str(tmp_path), "--group-by", "none",
