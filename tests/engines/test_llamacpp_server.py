@@ -8,17 +8,12 @@ probabilities are what the server's must agree with.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
 from conftest import require
+from servers import running_server
 
 require("llama_cpp.server.app", "llamacpp")
 pytestmark = [pytest.mark.model, pytest.mark.slow]
@@ -44,39 +39,14 @@ ASKED = [("What is the capital of France?", "Paris"), ("What is 10 times 10?", "
          ("What color is the sky on a clear day?", "blue")]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
-    port = _free_port()
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf()), "--model_alias", "smol",
-           "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--verbose", "false"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + STARTUP_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama.cpp server exited: {proc.stderr.read().decode(errors='replace')[-2000:]}")
-            try:
-                urllib.request.urlopen(base + "/v1/models", timeout=2)
-                break
-            except OSError:
-                if time.time() > deadline:
-                    pytest.fail(f"llama.cpp server not up after {STARTUP_S} s")
-                time.sleep(1)
-        yield base + "/v1"
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.returncode is not None
+    def command(port: int) -> list[str]:
+        return [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf()), "--model_alias", "smol",
+                "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--verbose", "false"]
+
+    with running_server("llama.cpp", command, "/v1/models", STARTUP_S) as base:
+        yield base
 
 
 @pytest.fixture(autouse=True)

@@ -12,16 +12,12 @@ from __future__ import annotations
 
 import math
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
 from conftest import require
+from servers import running_server
 from llm_judge.engines.base import GenRequest
 from llm_judge.engines.config import APIOptions
 from llm_judge.engines.registry import open_engine, resolve
@@ -35,39 +31,15 @@ pytestmark = [pytest.mark.slow, pytest.mark.vllm, pytest.mark.model]
 STARTUP_S = 900  # a cold vLLM CPU start on a small, busy CPU machine
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(default_model_path):
-    port = _free_port()
+    def command(port: int) -> list[str]:
+        return [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", default_model_path,
+                "--served-model-name", "smol", "--dtype", "float32", "--port", str(port), "--max-model-len", "4096"]
+
     env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "2"}
-    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", default_model_path,
-           "--served-model-name", "smol", "--dtype", "float32", "--port", str(port), "--max-model-len", "4096"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + STARTUP_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"vLLM server exited: {proc.stderr.read().decode(errors='replace')[-2000:]}")
-            try:
-                urllib.request.urlopen(base + "/health", timeout=2)
-                break
-            except OSError:
-                if time.time() > deadline:
-                    pytest.fail(f"vLLM server not up after {STARTUP_S} s")
-                time.sleep(2)
-        yield base + "/v1"
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # the server and the engine process it started
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+    with running_server("vLLM", command, "/health", STARTUP_S, env=env, poll_s=2) as base:
+        yield base
 
 
 PAIR_FORMAT = "Compare the two answers and end with your verdict: [[A]] if A is better, [[B]] if B is better, [[C]] for a tie."
