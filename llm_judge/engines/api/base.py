@@ -190,23 +190,29 @@ class APIModel(ChatModel):
         loop = self._ensure_started()
         out: queue.SimpleQueue = queue.SimpleQueue()
         sent = threading.Event()
-        future = loop.submit(self._run_all(list(requests), out.put, sent))
+        # calls in flight plus results the caller has not taken yet: at most ``parallel``, so that a caller
+        # slower than the calls (a loaded CPU) holds back new calls instead of piling up results that a
+        # kill would lose before they are written
+        slots = asyncio.Semaphore(self.options.parallel)
+        future = loop.submit(self._run_all(list(requests), out.put, sent, slots))
 
         def finished(_: Any) -> None:
             out.put(_DONE)
             sent.set()
 
         future.add_done_callback(finished)
-        results = self._results(future, out, len(requests))
+        results = self._results(future, out, len(requests), lambda: loop.call(slots.release))
         next(results)  # primed: from here on, closing or dropping the iterator cancels the calls
         sent.wait()
         return results
 
-    def _results(self, future: Any, out: queue.SimpleQueue, total: int) -> Iterator[Any]:
+    def _results(self, future: Any, out: queue.SimpleQueue, total: int, taken: Callable[[], None]) -> Iterator[Any]:
         received = 0
         try:
             yield None  # the priming step of ``stream``
             while received < total:
+                if received:
+                    taken()  # the caller is done with the last result (written it): its slot is free
                 item = out.get()
                 if item is _DONE:
                     future.result()  # raises the run's exception (APIFatalError, a bug)
@@ -218,10 +224,10 @@ class APIModel(ChatModel):
                 future.cancel()
 
     async def _run_all(self, requests: list[GenRequest], emit: Callable[[tuple[int, GenResult]], None],
-                       sent: threading.Event) -> None:
+                       sent: threading.Event, slots: asyncio.Semaphore) -> None:
         assert self._client_ready is not None
         self._client = await asyncio.wrap_future(self._client_ready)
-        batch = _Batch(requests, emit)
+        batch = _Batch(requests, emit, slots)
         workers = [asyncio.create_task(self._worker(batch)) for _ in range(min(self.options.parallel, len(requests)))]
         waiter = asyncio.create_task(batch.all_done.wait())
         try:
@@ -238,6 +244,7 @@ class APIModel(ChatModel):
 
     async def _worker(self, batch: "_Batch") -> None:
         while True:
+            await batch.slots.acquire()  # freed when the caller takes the result, or when the call is retried
             _, i = await batch.ready.get()
             batch.attempts[i] += 1
             self._settle(batch, i, await self._attempt(batch.requests[i]))
@@ -257,6 +264,7 @@ class APIModel(ChatModel):
             delay = self.policy.delay(attempts, outcome.retry_after, self._rng)
             log.debug("%s: retry %d of request %d in %.2fs after %s", self.name, attempts, i, delay, outcome.message)
             batch.retry_later(i, delay)
+            batch.slots.release()  # no call is in flight while it waits out its backoff
         else:
             gave_up = f" (gave up after {attempts} attempts)" if outcome.action == RETRY else ""
             batch.finish(i, GenResult(error=self.scrub(outcome.message) + gave_up))
@@ -293,9 +301,11 @@ class _Batch:
     before fresh work, so the run's tail is not made of retries queued behind everything else.
     """
 
-    def __init__(self, requests: list[GenRequest], emit: Callable[[tuple[int, GenResult]], None]):
+    def __init__(self, requests: list[GenRequest], emit: Callable[[tuple[int, GenResult]], None],
+                 slots: asyncio.Semaphore):
         self.requests = requests
         self.emit = emit
+        self.slots = slots
         self.ready: asyncio.PriorityQueue[tuple[int, int]] = asyncio.PriorityQueue()
         for i in range(len(requests)):
             self.ready.put_nowait((1, i))
