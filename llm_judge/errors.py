@@ -5,7 +5,8 @@
      ├── ConfigError         flags or configuration that cannot work together
      ├── FileBusy            another run is writing an output file (names its host and pid)
      ├── DownloadError       a public bench file could not be fetched (rerun to resume)
-     │    └── ChecksumError  a fetched file's sha256 differs from the registry's (the file is discarded)
+     │    ├── ChecksumError  a fetched file's sha256 differs from the registry's (the file is discarded)
+     │    └── NotFound       the mirror or host has no such file (HTTP 404, or absent from a mirror folder)
      └── MissingDependency   an optional engine is not installed (names the pip extra)
 
 Errors of a single model call are *not* exceptions that stop a run: they become records
@@ -41,6 +42,10 @@ class DownloadError(LlmJudgeError):
 
 
 class ChecksumError(DownloadError):
+    pass
+
+
+class NotFound(DownloadError):
     pass
 
 

@@ -5,10 +5,14 @@ It is the ``data`` folder of llm_judge's cache (``$LLM_JUDGE_CACHE``, else ``$XD
 ``python -m llm_judge download --cache NAME`` fills it (all of a bench's or data set's files, answers and
 judgments included); laid out as a mirror, it serves as ``--mirror`` for installing a bench without network.
 The tests (tests/conftest.py's ``published_data``) and the benchmarks read published data from here.
+An ``upstream_only`` file that the mirror lacked is recorded in ``.absent-<name>.json`` with that mirror: later
+fills from the same mirror leave it out without asking again (a fill without a mirror tries upstream).
 """
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import os
 from pathlib import Path
 from typing import Iterator
@@ -50,19 +54,49 @@ def _locked(cache: Path, name: str) -> Iterator[None]:
         yield
 
 
+def _absent_record(entry: RegistryEntry, cache: Path) -> Path:
+    return cache / f".absent-{entry.name}.json"
+
+
+def recorded_absent(entry: RegistryEntry, cache: Path) -> tuple[str | None, set[str]]:
+    """(the mirror, the mirror paths of the upstream-only files it lacked) as the last fill recorded them."""
+    path = _absent_record(entry, cache)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return str(raw["mirror"]), set(raw["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None, set()
+
+
 def fill(entry: RegistryEntry, mirror: str | None = None, cache: Path | None = None,
          timeout: float = 60.0) -> Outcome:
-    """Every file of ``entry`` in the cache, verified; a file that differs from the published one is replaced."""
+    """Every file of ``entry`` in the cache, verified; a file that differs from the published one is replaced.
+    Upstream-only files that ``mirror`` lacked last time are left out without asking it again."""
     cache = cache_dir() if cache is None else cache
     with _locked(cache, entry.name):
-        return download_bench(entry, cache, mirror, answers=True, judgments=True, force=True, timeout=timeout,
-                              as_mirror=True)
+        was, lacked = recorded_absent(entry, cache)
+        known = [f for f in entry.files if mirror is not None and was == mirror and f.mirror in lacked
+                 and f.upstream_only and not (cache / f.mirror).is_file()]
+        asked = dataclasses.replace(entry, files=[f for f in entry.files if f not in known])
+        out = download_bench(asked, cache, mirror, answers=True, judgments=True, force=True, timeout=timeout,
+                             as_mirror=True)
+        out.absent += known
+        record = _absent_record(entry, cache)
+        if out.absent:
+            record.write_text(json.dumps({"mirror": mirror, "files": sorted(f.mirror for f in out.absent)}) + "\n",
+                              encoding="utf-8")
+        elif record.exists():
+            record.unlink()
+        return out
 
 
 def is_filled(entry: RegistryEntry, cache: Path | None = None) -> bool:
-    """Whether every file of ``entry`` is in the cache with its published sha256 (nothing is fetched)."""
+    """Whether every file of ``entry`` is in the cache with its published sha256 (nothing is fetched); an
+    upstream-only file that the last fill's mirror lacked does not count."""
     cache = cache_dir() if cache is None else cache
-    return all((cache / f.mirror).is_file() and sha256_of(cache / f.mirror) == f.sha256 for f in entry.files)
+    _, lacked = recorded_absent(entry, cache)
+    return all((cache / f.mirror).is_file() and sha256_of(cache / f.mirror) == f.sha256 for f in entry.files
+               if not (f.upstream_only and f.mirror in lacked))
 
 
 def cached_path(*parts: str, mirror: str | None = None, cache: Path | None = None) -> Path:

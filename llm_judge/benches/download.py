@@ -6,6 +6,8 @@ URL holding each file at its registry ``mirror`` path (the layout of :mod:`llm_j
 file's sha256 is checked. Work happens in <data dir>/.download-<name>/; only when every file is fetched,
 converted and checked are they moved into place, each with one rename, so the destination never holds a
 half-written file. An interrupted run resumes from what it left there; a checksum mismatch removes it.
+A file the registry marks ``upstream_only`` that the mirror lacks is left out (``Outcome.absent``): the
+rest is installed, and :func:`absent_note` tells the user where to get it; nothing else is asked for it.
 With ``as_mirror`` the files keep their upstream bytes and go to their mirror paths under the data dir:
 that is how the download cache is laid out, and such a folder serves as a mirror in turn.
 """
@@ -21,7 +23,7 @@ from typing import Callable, Mapping
 
 from ..bench import BenchConfig, load_answer_file, load_questions
 from .registry import RegistryEntry, RegistryFile
-from ..errors import ChecksumError, ConfigError, InputError
+from ..errors import ChecksumError, ConfigError, InputError, NotFound
 from .fetch import fetch, is_url, local_path, sha256_of
 from ..records import QuestionId, read_judgments
 from ..jsonl import iter_jsonl, write_jsonl_atomic
@@ -55,6 +57,12 @@ def location(entry: RegistryEntry, f: RegistryFile, mirror: str | None) -> str:
     return str(local_path(mirror) / f.mirror)
 
 
+def absent_note(entry: RegistryEntry, f: RegistryFile, mirror: str | None, target: Path) -> str:
+    """One line for a file left out because the mirror lacks it: where to get it and where it goes."""
+    return (f"note: {entry.name}: {f.dest} is not in the mirror {mirror}; fetch {entry.upstream_url(f)} "
+            f"(sha256 {f.sha256}) to {target}, or run this download without --mirror")
+
+
 def check_mirror(mirror: str | None) -> None:
     if mirror is not None and not is_url(mirror) and not local_path(mirror).is_dir():
         raise ConfigError(f"--mirror {mirror}: not a folder, and not an http(s) URL")
@@ -83,7 +91,9 @@ def check_files(staged: dict[str, Path], files: list[RegistryFile], question_fil
     ``checks`` adds parsers for the kinds read above this package (the command passes the judge prompt
     reader); a kind with no parser, like ``data``, is vouched for by its sha256 alone.
     """
-    question_ids = {q.question_id for q in load_questions(question_file)} if question_file.exists() else set()
+    question_ids: set[QuestionId] = set()
+    if question_file.exists() and any(f.kind == "answers" for f in files):  # a data set's may be in another layout
+        question_ids = {q.question_id for q in load_questions(question_file)}
     for f in files:
         path = staged[f.dest]
         if f.kind == "questions":
@@ -103,6 +113,7 @@ class Outcome:
     fetched: list[str] = field(default_factory=list)
     present: list[str] = field(default_factory=list)
     bytes: int = 0
+    absent: list[RegistryFile] = field(default_factory=list)  # upstream-only files the mirror lacks
 
 
 @dataclass(frozen=True)
@@ -165,6 +176,20 @@ def _stage(entry: RegistryEntry, f: RegistryFile, work: Path, mirror: str | None
     return converted
 
 
+def _stage_all(entry: RegistryEntry, todo: list[RegistryFile], work: Path, mirror: str | None, timeout: float,
+               convert: bool) -> tuple[dict[str, Path], list[RegistryFile]]:
+    """(staged path per dest, upstream-only files the mirror lacks); any other missing file is an error."""
+    staged, absent = {}, []
+    for f in todo:
+        try:
+            staged[f.dest] = _stage(entry, f, work, mirror, timeout, convert)
+        except NotFound:
+            if not (f.upstream_only and mirror is not None):
+                raise
+            absent.append(f)
+    return staged, absent
+
+
 def download_bench(entry: RegistryEntry, data_dir: Path, mirror: str | None = None, answers: bool = False,
                    judgments: bool = False, force: bool = False, timeout: float = 60.0, as_mirror: bool = False,
                    checks: Mapping[str, Check] | None = None) -> Outcome:
@@ -178,7 +203,8 @@ def download_bench(entry: RegistryEntry, data_dir: Path, mirror: str | None = No
     work = data_dir / f".download-{entry.name}"
     moves: list[tuple[Path, Path]] = []
     try:
-        staged = {f.dest: _stage(entry, f, work, mirror, timeout, not as_mirror) for f in todo}
+        staged, outcome.absent = _stage_all(entry, todo, work, mirror, timeout, not as_mirror)
+        todo = [f for f in todo if f.dest in staged]
         if not as_mirror:  # upstream bytes need no parse: their sha256 vouches for them
             check_files(staged, todo, staged.get("question.jsonl", layout.root / "question.jsonl"), checks or {})
         moves = [(staged[f.dest], layout.target(f)) for f in todo]

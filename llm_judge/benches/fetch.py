@@ -19,7 +19,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from ..errors import ChecksumError, DownloadError
+from ..errors import ChecksumError, DownloadError, NotFound
 
 CHUNK = 1 << 16
 ATTEMPTS = 3
@@ -82,7 +82,7 @@ def _http_to_part(url: str, part: Path, size: int, timeout: float) -> bool:
             raise _Retry("range not satisfiable") from None
         if exc.code in (408, 429) or exc.code >= 500:
             raise _Retry(f"HTTP {exc.code} {exc.reason}") from None
-        raise DownloadError(f"{url}: HTTP {exc.code} {exc.reason}") from None
+        raise (NotFound if exc.code == 404 else DownloadError)(f"{url}: HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, OSError) as exc:
         raise _Retry(str(getattr(exc, "reason", exc))) from None
     with resp:
@@ -100,7 +100,7 @@ def _http_to_part(url: str, part: Path, size: int, timeout: float) -> bool:
 
 def _copy_to_part(path: Path, part: Path) -> None:
     if not path.is_file():
-        raise DownloadError(f"{path}: not found in the mirror")
+        raise NotFound(f"{path}: not found in the mirror")
     with open(path, "rb") as src, open(part, "wb") as dst:
         shutil.copyfileobj(src, dst, CHUNK)
 

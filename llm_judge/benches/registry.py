@@ -7,8 +7,12 @@ or data set folder (``dest``), its size and sha256, and an optional conversion
 (then ``dest_sha256`` is the sha256 of the converted file). ``part`` says when a file is fetched: ``core``
 always, ``answers`` with --with-answers, ``judgments`` with --with-judgments. ``kind`` says how it is
 checked once fetched (``data``: by its sha256 only, for files that the readers in :mod:`llm_judge.datasets`
-or a bench's own reader parse). A bench needs a file with dest ``question.jsonl``. Adding a public bench or
-data set is adding a file; see the README's "Public benches".
+or a bench's own reader parse). A bench needs a file with dest ``question.jsonl``. ``upstream_only`` marks a
+file that a mirror may lack (one published after the mirror was made): fetched from upstream like any
+other, but when a mirror is asked and has none the download goes on without it and says where to get it.
+An entry's files sit in a mirror under one folder, ``mirror_folder`` (by default the entry's name; two
+entries may share one, as Arena-Hard-Auto's two versions do). Adding a public bench or data set is adding a
+file; see the README's "Public benches".
 """
 from __future__ import annotations
 
@@ -49,6 +53,7 @@ class RegistryFile:
     sha256: str  # of the upstream bytes
     convert: str | None = None
     dest_sha256: str | None = None  # of the converted file, when ``convert`` is set
+    upstream_only: bool = False  # a mirror may lack it: then it is left out, with a note, never fetched elsewhere
 
     @property
     def final_sha256(self) -> str:
@@ -65,6 +70,10 @@ class RegistryEntry:
     bench: dict[str, Any] | None  # None for a data set that is not a bench
     files: list[RegistryFile]
     path: Path
+    mirror_folder: str = ""  # the folder of a mirror (and of the download cache) holding its files
+
+    def __post_init__(self) -> None:
+        self.mirror_folder = self.mirror_folder or self.name
 
     @property
     def is_bench(self) -> bool:
@@ -120,6 +129,8 @@ def _file(raw: Any, i: int, path: Path, sources: dict[str, Source]) -> RegistryF
     convert = raw.get("convert")
     if convert is not None and convert not in CONVERSIONS:
         raise InputError(path, f"unknown conversion (known: {', '.join(CONVERSIONS)})", field=f"{where}.convert")
+    if not isinstance(raw.get("upstream_only", False), bool):
+        raise InputError(path, "must be true or false", field=f"{where}.upstream_only")
     if (convert is None) != ("dest_sha256" not in raw):
         raise InputError(path, "a converted file needs dest_sha256, and only a converted one",
                          field=f"{where}.dest_sha256")
@@ -127,7 +138,8 @@ def _file(raw: Any, i: int, path: Path, sources: dict[str, Source]) -> RegistryF
                         path=_relative(raw["path"], path, f"{where}.path"),
                         mirror=_relative(raw["mirror"], path, f"{where}.mirror"),
                         dest=_relative(raw["dest"], path, f"{where}.dest"), size=raw["size"], sha256=raw["sha256"],
-                        convert=convert, dest_sha256=raw.get("dest_sha256"))
+                        convert=convert, dest_sha256=raw.get("dest_sha256"),
+                        upstream_only=raw.get("upstream_only", False))
 
 
 def parse_registry(path: Path) -> RegistryEntry:
@@ -137,6 +149,9 @@ def parse_registry(path: Path) -> RegistryEntry:
     name = raw.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
         raise InputError(path, "must be a bench folder name (letters, digits, _ . -)", field="name")
+    folder = raw.get("mirror_folder", name)
+    if not isinstance(folder, str) or not _NAME.match(folder):
+        raise InputError(path, "must be a folder name (letters, digits, _ . -)", field="mirror_folder")
     sources: dict[str, Source] = {}
     for key, src in (raw.get("sources") or {}).items():
         if not isinstance(src, dict) or not all(isinstance(src.get(k), str) for k in ("repo", "commit", "url")):
@@ -163,7 +178,8 @@ def parse_registry(path: Path) -> RegistryEntry:
     if bench is not None and "question.jsonl" not in seen:
         raise InputError(path, "no file has dest 'question.jsonl' (a bench needs one)", field="files")
     return RegistryEntry(name=name, description=str(raw.get("description", "")), license=str(raw.get("license", "")),
-                         notes=str(raw.get("notes", "")), sources=sources, bench=bench, files=files, path=path)
+                         notes=str(raw.get("notes", "")), sources=sources, bench=bench, files=files, path=path,
+                         mirror_folder=folder)
 
 
 def load_registry(name: str) -> RegistryEntry:

@@ -20,7 +20,7 @@ from typing import Sequence
 
 from .. import cli
 from ..benches.cache import cache_dir, fill, is_filled
-from ..benches.download import Outcome, check_mirror, download_bench
+from ..benches.download import Outcome, absent_note, check_mirror, download_bench
 from ..benches.registry import RegistryEntry, load_registry, registry_names
 from ..judging.prompts import load_prompt_file
 
@@ -85,7 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.cache:
         for e in entries:
             out = fill(e, args.mirror, timeout=args.timeout)
-            _report(e, out, cache_dir() / e.name)
+            _report(e, out, cache_dir() / e.mirror_folder)
+            for f in out.absent:
+                print(absent_note(e, f, args.mirror, cache_dir() / f.mirror), file=sys.stderr)
         return 0
     data_dir = Path(args.data_dir)
     for e in entries:
@@ -97,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         out = download_bench(e, data_dir, mirror, args.with_answers, args.with_judgments, args.force,
                              args.timeout, checks={"judge_prompts": load_prompt_file})
         _report(e, out, data_dir / e.name)
+        for f in out.absent:
+            print(absent_note(e, f, mirror, data_dir / e.name / f.dest), file=sys.stderr)
     return 0
 
 

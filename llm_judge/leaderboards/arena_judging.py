@@ -1,8 +1,10 @@
 """Judging an Arena-Hard-Auto bench with our engines, by its protocol, into its judgment layout.
 
-Its settings are its own files, as `download` fetches them: ``config/<bench>.yaml`` (judge, temperature,
-max_tokens, the verdict patterns, the user prompt template with {QUESTION}, {ANSWER_A}, {ANSWER_B}) and
-upstream's ``utils/judge_utils.py`` (per category: the baseline and the judge's system prompt), which is read
+Its settings are its own files, as `download` fetches them: its judge configuration (``config/<bench>.yaml``
+beside the bench or above it, else the one ``config/*.yaml`` in the bench folder naming a ``bench_name`` and
+a ``prompt_template``, as ``download arena_hard_v2`` lays it out: judge, temperature, max_tokens, the verdict
+patterns, the user prompt template with {QUESTION}, {ANSWER_A}, {ANSWER_B}) and upstream's
+``utils/judge_utils.py`` (per category: the baseline and the judge's system prompt), which is read
 as data (its string constants and its JUDGE_SETTINGS table), never run. Each question is judged in two games,
 game 1 with the baseline as A; each game keeps the judge's text, the label read from it (None when there is
 none) and the prompt; a failed call is a game with an ``error``. A rerun judges again only the questions
@@ -88,17 +90,40 @@ def read_judge_table(path: Path) -> dict[str, tuple[str, str]]:
     return out
 
 
+def _judge_config(folder: Path) -> Path | None:
+    """The bench's judge configuration: config/<bench>.yaml (upstream's naming), else the one yaml in the
+    bench's own config/ that names a bench_name and a prompt_template."""
+    import yaml
+
+    named = _find(folder, [f"config/{folder.name}.yaml"])
+    if named is not None:
+        return named
+    own = []
+    for path in sorted((folder / "config").glob("*.yaml")):
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError:
+            continue  # not a judge configuration: upstream's config/ also holds API settings
+        if isinstance(raw, dict) and "bench_name" in raw and "prompt_template" in raw:
+            own.append(path)
+    if len(own) > 1:
+        raise ConfigError(f"{folder}/config: {own[0].name} and {own[1].name} both configure a judge; keep the "
+                          f"bench's own, or name it config/{folder.name}.yaml")
+    return own[0] if own else None
+
+
 def load_settings(folder: Path) -> ArenaSettings:
     import yaml
 
-    config = _find(folder, [f"config/{folder.name}.yaml"])
+    config = _judge_config(folder)
     table = _find(folder, [SETTINGS_FILE, f"utils/{SETTINGS_FILE}", f"config/{SETTINGS_FILE}"])
     if config is None or table is None:
         if config is None:
-            raise ConfigError(f"{folder}: judging Arena-Hard needs its config/{folder.name}.yaml beside the bench or "
-                              "above it (`python -m llm_judge.download arena_hard` fetches it)")
+            raise ConfigError(f"{folder}: judging Arena-Hard needs its judge configuration config/<bench>.yaml "
+                              "(`python -m llm_judge download arena_hard_v2` or arena_hard_v0.1 fetches it)")
         raise ConfigError(f"{folder}: judging Arena-Hard needs upstream's utils/{SETTINGS_FILE} (its baselines and "
-                          f"system prompts) beside the bench or above it; fetch it from {JUDGE_TABLE_URL}")
+                          f"system prompts) beside the bench or above it; `python -m llm_judge download` without "
+                          f"--mirror fetches it, or get it from {JUDGE_TABLE_URL}")
     raw = yaml.safe_load(config.read_text(encoding="utf-8"))
     if not isinstance(raw, dict) or not isinstance(raw.get("prompt_template"), str):
         raise InputError(config, "needs a prompt_template string", field="prompt_template")

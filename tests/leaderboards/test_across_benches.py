@@ -25,21 +25,21 @@ def test_one_row_per_model_with_each_bench_headline_and_interval(data_dir, publi
                 results / alpaca_files.BASELINE)
     shutil.copytree(published_data("alpaca_eval", "results", "claude-2.1"), results / "claude-2.1")
     # Arena-Hard: one judged question (both games won strongly)
-    arena = data_dir / "arena-hard-v0.1"
+    arena = data_dir / "arena_hard_v2"
     (arena / "model_judgment" / "judge-x").mkdir(parents=True)
-    (arena / "question.jsonl").write_text(json.dumps({"uid": "u1", "category": "arena-hard-v0.1", "prompt": "p"}) + "\n")
+    (arena / "question.jsonl").write_text(json.dumps({"uid": "u1", "category": "hard_prompt", "prompt": "p"}) + "\n")
     games = [{"score": "B>>A"}, {"score": "A>>B"}]
     (arena / "model_judgment" / "judge-x" / "claude-2.1.jsonl").write_text(json.dumps(
-        {"uid": "u1", "category": "arena-hard-v0.1", "model": "claude-2.1", "baseline": "gpt-4-0314",
+        {"uid": "u1", "category": "hard_prompt", "model": "claude-2.1", "baseline": "o3-mini-2025-01-31",
          "games": games}) + "\n")
-    assert show_result.main(["--data-dir", str(data_dir), "--bench-name", "demo_bench", "arena-hard-v0.1",
+    assert show_result.main(["--data-dir", str(data_dir), "--bench-name", "demo_bench", "arena_hard_v2",
                              "alpaca_eval", "--format", "json"]) == 0
     across = json.loads(capsys.readouterr().out)[0]
     assert across["title"] == "across benches"
-    assert across["columns"] == ["model", "demo_bench score", "arena-hard-v0.1 score", "arena-hard-v0.1 interval",
+    assert across["columns"] == ["model", "demo_bench score", "arena_hard_v2 score", "arena_hard_v2 interval",
                                  "alpaca_eval win_rate", "alpaca_eval interval"]
     row = next(r for r in across["rows"] if r["model"] == "claude-2.1")
     assert row["demo_bench score"] == 7.0
-    assert row["arena-hard-v0.1 score"] == 100.0 and row["arena-hard-v0.1 interval"] == "(-0.0 / +0.0)"
+    assert row["arena_hard_v2 score"] == 100.0 and row["arena_hard_v2 interval"] == "(-0.0 / +0.0)"
     assert row["alpaca_eval win_rate"] == pytest.approx(15.733506736409938, abs=1e-4)
     assert row["alpaca_eval interval"] == "SE 1.12"

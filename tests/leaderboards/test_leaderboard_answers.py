@@ -17,11 +17,11 @@ def mock(tmp_path: Path) -> str:
 
 
 def test_arena_hard_answers_in_its_layout(tmp_path, published_data):
-    folder = tmp_path / "data" / "arena-hard-v2.0"
+    folder = tmp_path / "data" / "arena_hard_v2"
     folder.mkdir(parents=True)
     lines = published_data("arena_hard", "arena-hard-v2.0", "question.jsonl").read_text().splitlines()[:3]
     (folder / "question.jsonl").write_text("\n".join(lines) + "\n")
-    assert gen_model_answer.main(["--data-dir", str(tmp_path / "data"), "--bench-name", "arena-hard-v2.0",
+    assert gen_model_answer.main(["--data-dir", str(tmp_path / "data"), "--bench-name", "arena_hard_v2",
                                   "--model-path", mock(tmp_path), "--model-id", "mine"]) == 0
     answers = arena_files.read_answers(folder / "model_answer" / "mine.jsonl")
     uids = [json.loads(line)["uid"] for line in lines]
