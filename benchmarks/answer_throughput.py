@@ -33,6 +33,20 @@ answers are word for word those of ``one`` (over the questions ``one`` answered)
 they part: the earliest and the median first differing token. The load average is
 printed too: on a shared machine other processes' CPU use shows up as time here, so compare ratios from
 one run.
+
+``--llama-batched-bench PATH`` runs llama.cpp's own benchmark right after the llamacpp engine, on the same
+GGUF file with as many sequences as the engine's batch (80 for ``mt_bench``, 20 for ``demo``), the
+workload's mean prompt length (``-npp``) and new tokens (``-ntg``), the engine's threads, n_batch 2048 and
+n_ubatch 512, and prints its S_PP and S_TG beside the engine's prompt and generation-only rates, with
+their ratio. It needs ``llamacpp`` in ``--engines``. Build the binary from the llama.cpp source that the
+installed llama-cpp-python vendors, as pip builds it (GGML_NATIVE), e.g. for 0.3.36:
+
+    pip download --no-deps --no-binary :all: llama-cpp-python==0.3.36 && tar xzf llama_cpp_python-0.3.36.tar.gz
+    cmake -S llama_cpp_python-0.3.36/vendor/llama.cpp -B lcbuild -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON \
+          -DBUILD_SHARED_LIBS=OFF -DLLAMA_OPENSSL=OFF
+    cmake --build lcbuild --target llama-batched-bench -j
+    python benchmarks/answer_throughput.py --workload mt_bench --engines llamacpp \
+           --llama-batched-bench lcbuild/bin/llama-batched-bench
 """
 from __future__ import annotations
 
@@ -55,6 +69,9 @@ from llm_judge.benches.cache import cached_path  # noqa: E402
 from llm_judge.errors import LlmJudgeError  # noqa: E402
 from llm_judge.engines.base import ChatModel, GenRequest, GenResult  # noqa: E402
 from llm_judge.engines.config import HFOptions, VLLMOptions  # noqa: E402
+
+import batched_bench  # noqa: E402  (benchmarks/, this script's folder)
+from batched_bench import BenchRow  # noqa: E402
 
 ENGINES = ("one", "hf-fp32", "hf-bf16", "vllm-fp32", "vllm-bf16", "llamacpp", "llamacpp-server")
 LABELS = {"one": "one at a time, float32 (FastChat)", "hf-fp32": "transformers engine, float32",
@@ -194,15 +211,44 @@ def measure(engine: str, requests: list[GenRequest], batch_size: int, threads: i
     return row
 
 
-def generation_only(row: Row, requests: list[GenRequest], batch_size: int, threads: int | None) -> None:
-    """The llama.cpp engine's generation rate without load and prefill, as llama-batched-bench's S_TG counts
-    it: its tokens over (total time - the time of the same run with one new token each)."""
+def generation_only(row: Row, requests: list[GenRequest], batch_size: int,
+                    threads: int | None) -> tuple[float, float, int] | None:
+    """The llama.cpp engine's prompt and generation rates without load, as llama-batched-bench's S_PP and S_TG
+    count them: a second run with one new token each gives the prompts' time (its total less its load);
+    generation is the first run's tokens over its total less the second's. Returns (prompt tokens/s,
+    generation tokens/s, mean prompt tokens)."""
     short = [dataclasses.replace(r, max_new_tokens=1) for r in requests]
     first = measure("llamacpp", short, batch_size, threads)
-    if first is not None:
-        rate = (row.tokens - first.tokens) / (row.total_s - first.total_s)
-        print(f"  llama.cpp engine, generation only: {rate:.1f} tokens/s (prompts and load: {first.total_s:.1f} s)",
-              file=sys.stderr, flush=True)
+    if first is None:
+        return None
+    rate = (row.tokens - first.tokens) / (row.total_s - first.total_s)
+    prompt_tokens = sum(r.prompt_tokens or 0 for r in first.results)
+    prompt_rate = prompt_tokens / (first.total_s - first.load_s)
+    print(f"  llama.cpp engine, generation only: {rate:.1f} tokens/s (prompts and load: {first.total_s:.1f} s; "
+          f"prompts {prompt_rate:.1f} tokens/s)", file=sys.stderr, flush=True)
+    return prompt_rate, rate, round(prompt_tokens / len(first.results))
+
+
+def beside_batched_bench(binary: str, engine: tuple[float, float, int], sequences: int, new_tokens: int,
+                         threads: int) -> tuple[float, float, BenchRow]:
+    """llama-batched-bench on the workload's shape (its mean prompt length), run now."""
+    from llm_judge.engines.weights import bundled_gguf
+
+    bench = batched_bench.run(binary, bundled_gguf(), sequences=sequences, prompt_tokens=engine[2],
+                              new_tokens=new_tokens, threads=threads)
+    print(f"  llama-batched-bench: prompts {bench.prompt_rate:.1f} tokens/s, generation {bench.generation_rate:.1f} "
+          f"tokens/s (load average {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
+    return engine[0], engine[1], bench
+
+
+def report_batched_bench(engine_prompt: float, engine_gen: float, bench: BenchRow, threads: int) -> None:
+    print(f"\nllama.cpp engine beside llama-batched-bench: {bench.sequences} sequences, {threads} threads; "
+          f"batched-bench: {bench.pp} prompt tokens each (the workload's mean), {bench.tg} new tokens each")
+    print(f"{'':<36} {'prompt tokens/s':>16} {'generation tokens/s':>20}")
+    print(f"{'llama.cpp engine':<36} {engine_prompt:>16.1f} {engine_gen:>20.1f}")
+    print(f"{'llama-batched-bench':<36} {bench.prompt_rate:>16.1f} {bench.generation_rate:>20.1f}")
+    print(f"{'engine / batched-bench':<36} {engine_prompt / bench.prompt_rate:>16.2f} "
+          f"{engine_gen / bench.generation_rate:>20.2f}")
 
 
 def first_differences(tokenizer, results: list[GenResult], reference: list[GenResult]) -> list[int]:
@@ -252,10 +298,17 @@ def main(argv: list[str] | None = None) -> int:
                    help="questions the one-at-a-time baseline answers: the first of the n (default: all n)")
     p.add_argument("--threads", type=int, default=None,
                    help="torch threads, and llama.cpp's (default: torch's; llama.cpp: every CPU)")
+    p.add_argument("--llama-batched-bench", metavar="PATH", default=None,
+                   help="llama.cpp's llama-batched-bench binary: run it on the workload's shape after the llamacpp "
+                   "engine and print both rates side by side (needs llamacpp in --engines)")
     args = p.parse_args(argv)
     engines = args.engines.split(",")
     if unknown := set(engines) - set(ENGINES):
         p.error(f"unknown engines: {', '.join(sorted(unknown))}")
+    if args.llama_batched_bench and "llamacpp" not in engines:
+        p.error("--llama-batched-bench is compared with the llamacpp engine: add llamacpp to --engines")
+    if args.llama_batched_bench and not os.access(args.llama_batched_bench, os.X_OK):
+        p.error(f"--llama-batched-bench: {args.llama_batched_bench} is not an executable file")
     workloads = list(WORKLOADS) if args.workload == "both" else [args.workload]
     folders = {}
     for name in workloads:
@@ -268,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     import transformers  # noqa: F401  (imported before any timer starts, as vllm below)
 
     from llm_judge.engines.hf import load_tokenizer
+    from llm_judge.engines.llamacpp_core import cpu_threads
     from llm_judge.engines.precision import resolve_dtype
     from llm_judge.engines.weights import resolve_model_path
 
@@ -276,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     tokenizer = load_tokenizer(resolve_model_path(None), HFOptions())
+    threads = args.threads or cpu_threads()  # llama.cpp's, in the engine and in llama-batched-bench
     for name in workloads:
         bench, (_, n, new_tokens) = folders[name], WORKLOADS[name]
         n, new_tokens = args.n or n, args.max_new_tokens or new_tokens
@@ -288,10 +343,14 @@ def main(argv: list[str] | None = None) -> int:
             asked = requests[:args.baseline_n] if e == "one" and args.baseline_n else requests
             if (row := measure(e, asked, size, args.threads)) is not None:
                 rows[e] = row
-        if "llamacpp" in rows:
-            generation_only(rows["llamacpp"], requests, size, args.threads)
+        beside = None
+        if "llamacpp" in rows and (rates := generation_only(rows["llamacpp"], requests, size, args.threads)):
+            if args.llama_batched_bench:
+                beside = beside_batched_bench(args.llama_batched_bench, rates, size, new_tokens, threads)
         print(f"\n{name}: {n} questions x {new_tokens} new tokens (load average {os.getloadavg()[0]:.1f})")
         report(list(rows.values()), rows.get("one"), tokenizer)
+        if beside:
+            report_batched_bench(*beside, threads)
     return 0
 
 
