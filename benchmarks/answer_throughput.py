@@ -61,7 +61,7 @@ from pathlib import Path
 from typing import Callable
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
 os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")  # vLLM's per-weight warnings would bury the table
 
 from llm_judge.bench import load_bench  # noqa: E402
@@ -130,33 +130,20 @@ class ServerEngine(ChatModel):
     """llama-cpp-python's OpenAI-compatible server on the bundled GGUF, called through our OpenAI engine."""
 
     def __init__(self, parallel: int, threads: int | None):
-        import signal
-        import socket
-        import subprocess
-        import urllib.request
+        from contextlib import ExitStack
 
         from llm_judge.engines.config import APIOptions
         from llm_judge.engines.registry import open_engine, resolve
         from llm_judge.engines.weights import bundled_gguf
+        from servers import running_server  # tests/servers.py
 
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf()), "--model_alias", "smol",
-               "--port", str(port), "--n_ctx", "4096", "--verbose", "false"]
-        if threads:
-            cmd += ["--n_threads", str(threads), "--n_threads_batch", str(threads)]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        self.stop = lambda: os.killpg(self.proc.pid, signal.SIGTERM)
-        base = f"http://127.0.0.1:{port}/v1"
-        while True:
-            try:
-                urllib.request.urlopen(base + "/models", timeout=2)
-                break
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError("the llama.cpp server exited") from None
-                time.sleep(0.5)
+        def command(port: int) -> list[str]:
+            cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf()), "--model_alias", "smol",
+                   "--port", str(port), "--n_ctx", "4096", "--verbose", "false"]
+            return cmd + (["--n_threads", str(threads), "--n_threads_batch", str(threads)] if threads else [])
+
+        self.stack = ExitStack()
+        base = self.stack.enter_context(running_server("llama.cpp", command, "/v1/models", 600, poll_s=0.5))
         os.environ.setdefault("OPENAI_API_KEY", "sk-local")
         self.api = open_engine(resolve("smol", api=APIOptions(api_base=base, parallel=parallel)))
 
@@ -165,8 +152,7 @@ class ServerEngine(ChatModel):
 
     def close(self) -> None:
         self.api.close()
-        self.stop()
-        self.proc.wait(60)
+        self.stack.close()
 
 
 def loader(engine: str, batch_size: int, threads: int | None = None) -> tuple[Callable[[], ChatModel], Callable]:
@@ -321,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     import transformers  # noqa: F401  (imported before any timer starts, as vllm below)
 
     from llm_judge.engines.hf import load_tokenizer
-    from llm_judge.engines.llamacpp_core import cpu_threads
+    from llm_judge.engines.pool import local_cores
     from llm_judge.engines.precision import resolve_dtype
     from llm_judge.engines.weights import resolve_model_path
 
@@ -330,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     tokenizer = load_tokenizer(resolve_model_path(None), HFOptions())
-    threads = args.threads or cpu_threads()  # llama.cpp's, in the engine and in llama-batched-bench
+    threads = args.threads or local_cores()  # llama.cpp's, in the engine and in llama-batched-bench
     for name in workloads:
         bench, (_, n, new_tokens) = folders[name], WORKLOADS[name]
         n, new_tokens = args.n or n, args.max_new_tokens or new_tokens

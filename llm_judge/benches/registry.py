@@ -70,10 +70,7 @@ class RegistryEntry:
     bench: dict[str, Any] | None  # None for a data set that is not a bench
     files: list[RegistryFile]
     path: Path
-    mirror_folder: str = ""  # the folder of a mirror (and of the download cache) holding its files
-
-    def __post_init__(self) -> None:
-        self.mirror_folder = self.mirror_folder or self.name
+    mirror_folder: str  # the folder of a mirror (and of the download cache) holding its files
 
     @property
     def is_bench(self) -> bool:

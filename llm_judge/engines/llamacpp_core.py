@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Iterator, Sequence
 
 from ..errors import ConfigError, MissingDependency
+from .pool import local_cores
 
 log = logging.getLogger(__name__)
 _LEVELS = {3: logging.WARNING, 4: logging.ERROR}  # ggml's log levels (ggml.h); the rest (info, debug) go to DEBUG
@@ -48,14 +48,6 @@ def _route_logs(module: Any) -> None:
     module.llama_log_set(_callback, ctypes.c_void_p(0))
 
 
-def cpu_threads() -> int:
-    """The CPUs this process may run on (cgroup and taskset limits included)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 @dataclass
 class Entry:
     """One token of a batch: its id, position, the KV sequences it belongs to, whether its logits are wanted."""
@@ -82,8 +74,7 @@ class GGUF:
         self.vocab = lib.llama_model_get_vocab(self.model)
         self.n_vocab = lib.llama_vocab_n_tokens(self.vocab)
         self.n_ctx_train = lib.llama_model_n_ctx_train(self.model)
-        self.threads = threads or cpu_threads()
-        self._pieces: dict[int, bytes] = {}
+        self.threads = threads or local_cores()
 
     # -- metadata and tokens -----------------------------------------------------------------------
 

@@ -41,7 +41,8 @@ def is_annotations(path: Path) -> bool:
     """Whether ``path`` is an AlpacaEval annotations file or a results folder holding some."""
     if path.is_file():
         return path.name == files.ANNOTATIONS_FILE
-    return path.is_dir() and any(path.glob(f"*/*/{files.ANNOTATIONS_FILE}")) or any(path.glob(f"*/{files.ANNOTATIONS_FILE}"))
+    name = files.ANNOTATIONS_FILE  # <model>/<annotator>/ under a results folder, or <annotator>/ of one model
+    return path.is_dir() and (any(path.glob(f"*/*/{name}")) or any(path.glob(f"*/{name}")))
 
 
 def _length_folder(path: Path) -> Path:
